@@ -1,0 +1,295 @@
+"""The event loop: one numba function that processes events in time order until a stop time.
+
+Queue entries (see heap.py), ordered by (time, kind, id, aux):
+    CHECK     id = neuron, aux = version   a predicted threshold crossing (or a lower bound on it)
+    SOURCE    id = source, aux = version   the next spike of a Poisson or spike-array source
+    DELIVERY  id = node,   aux = group     a delay group of a spike emitted at t0 (payload)
+
+A delivery entry walks its CSR segment, then pushes the node's next delay group, so an
+emitted spike holds one queue entry at a time, whatever its number of delays.
+
+Neuron predictions are lazy. After an input, the cheap lower bound of neuron.lower_bound is
+pushed only if it is earlier than the neuron's live entry; otherwise the live entry stays
+and, being early, merely triggers a re-check. A re-check computes the exact crossing time
+with neuron.next_crossing. Entries whose version differs from the neuron's are stale and
+ignored, so nothing is ever removed from the heap.
+
+Python calls `run_until` per chunk. It returns early when the spike buffer or the queue needs
+room (status codes below); the wrapper flushes or grows and calls again. Chunk boundaries
+never touch neuron state, so the chunk size cannot change the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+
+from . import heap, neuron
+from .neuron import EXACT, NEXT
+from .rng import STREAM_POISSON, uniform
+
+CHECK, SOURCE, DELIVERY = 0, 1, 2
+ID_MASK = (1 << heap.ID_BITS) - 1
+DONE, BUFFER_FULL, QUEUE_FULL = 0, 1, 2
+POISSON, ARRAY = 0, 1
+# stats slots
+EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
+
+
+@nb.njit(cache=True)
+def _push_check(P, S, version, queue, j, t):
+    """After neuron j's state changed at t: push its lower bound if earlier than its live entry."""
+    qt, qc, qa, q0, qs = queue
+    S[EXACT, j] = 0.0
+    lb, exact = neuron.lower_bound(P, S, j, t)
+    if lb < S[NEXT, j]:
+        version[j] += 1
+        S[NEXT, j] = lb
+        S[EXACT, j] = 1.0 if exact else 0.0
+        heap.push(qt, qc, qa, q0, qs, lb, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+
+
+@nb.njit(cache=True)
+def _push_source(sources, queue, seed, s, t):
+    """Schedule the next spike of source s after time t (Poisson) or its next array entry."""
+    kind, rate, ptr, times, pos, count, sversion = sources
+    qt, qc, qa, q0, qs = queue
+    tn = np.inf
+    if kind[s] == POISSON:
+        if rate[s] > 0.0:
+            u = uniform(seed, STREAM_POISSON, s, count[s])
+            count[s] += 1
+            tn = t - np.log(u) / rate[s]
+    elif pos[s] < ptr[s + 1]:
+        tn = times[pos[s]]
+        pos[s] += 1
+    if tn < np.inf:
+        heap.push(qt, qc, qa, q0, qs, tn, (SOURCE << heap.ID_BITS) | s, sversion[s], 0.0)
+
+
+@nb.njit(cache=True)
+def schedule_emission(graph, queue, node, t):
+    """Schedule the deliveries of a spike of `node` at t: push its first delay group.
+
+    The MPI wrapper calls this for spikes received from other ranks."""
+    grp_ptr, grp_start, grp_delay, post, weight = graph
+    qt, qc, qa, q0, qs = queue
+    g = grp_ptr[node]
+    if g < grp_ptr[node + 1]:
+        heap.push(qt, qc, qa, q0, qs, t + grp_delay[g], (DELIVERY << heap.ID_BITS) | node, g, t)
+
+
+@nb.njit(cache=True)
+def _emit(graph, queue, rec, node, t):
+    rec_flag, buf_t, buf_id, buf_n = rec
+    if rec_flag[node]:
+        n = buf_n[0]
+        buf_t[n] = t
+        buf_id[n] = node
+        buf_n[0] = n + 1
+    schedule_emission(graph, queue, node, t)
+
+
+@nb.njit(cache=True)
+def _spike(P, S, version, graph, queue, rec, stats, j, t):
+    """Neuron j (state at t) fires at t."""
+    neuron.reset(P, S, j, t)
+    version[j] += 1                        # invalidates any live prediction
+    S[NEXT, j] = np.inf
+    stats[SPIKES] += 1
+    _emit(graph, queue, rec, j, t)
+    _push_check(P, S, version, queue, j, t)
+
+
+@nb.njit(cache=True)
+def _take_samples(P, S, samp, t_limit, t_stop):
+    """Record the state of sampled neurons at every sample time < t_limit and <= t_stop."""
+    times, pos, ids, out = samp
+    while pos[0] < times.size and times[pos[0]] < t_limit and times[pos[0]] <= t_stop:
+        p = pos[0]
+        for q in range(ids.size):
+            v, ie, ii, theta = neuron.evolve(P, S, ids[q], times[p])
+            out[p, q, 0] = v
+            out[p, q, 1] = ie
+            out[p, q, 2] = ii
+            out[p, q, 3] = theta
+        pos[0] = p + 1
+
+
+@nb.njit(cache=True)
+def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue, rec, samp,
+              scratch, stats):
+    """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL."""
+    P, S, version = neurons
+    grp_ptr, grp_start, grp_delay, post, weight = graph
+    sversion = sources[6]
+    qt, qc, qa, q0, qs = queue
+    buf_t = rec[1]
+    buf_n = rec[3]
+    tb, tmu = scratch[5], scratch[6]
+    root_scratch = scratch[:5]
+    room = 2 * max_group + 4
+    while True:
+        n = qs[0]
+        t = qt[0] if n > 0 else np.inf
+        _take_samples(P, S, samp, t, t_stop)
+        if t > t_stop:
+            return DONE
+        if qt.size - n < room:
+            return QUEUE_FULL
+        if buf_t.size - buf_n[0] < max_group + 2:
+            return BUFFER_FULL
+        code = qc[0]
+        aux = qa[0]
+        t0 = q0[0]
+        heap.pop(qt, qc, qa, q0, qs)
+        kind = code >> heap.ID_BITS
+        idx = code & ID_MASK
+        stats[EVENTS] += 1
+        if kind == DELIVERY:
+            lo = grp_start[aux]
+            hi = grp_start[aux + 1]
+            for k in range(lo, hi):
+                j = post[k]
+                neuron.advance(P, S, j, t)
+                if neuron.apply_input(P, S, j, t, weight[k]):
+                    _spike(P, S, version, graph, queue, rec, stats, j, t)
+                else:
+                    _push_check(P, S, version, queue, j, t)
+            stats[SYN_EVENTS] += hi - lo
+            if aux + 1 < grp_ptr[idx + 1]:
+                heap.push(qt, qc, qa, q0, qs, t0 + grp_delay[aux + 1], code, aux + 1, t0)
+        elif kind == CHECK:
+            j = idx
+            if aux != version[j]:
+                continue                   # stale prediction
+            stats[CHECKS] += 1
+            S[NEXT, j] = np.inf
+            neuron.advance(P, S, j, t)
+            if S[EXACT, j] != 0.0:
+                _spike(P, S, version, graph, queue, rec, stats, j, t)
+                continue
+            tc = neuron.next_crossing(P, S, j, t, tb, tmu, root_scratch)
+            if tc <= t:
+                _spike(P, S, version, graph, queue, rec, stats, j, t)
+            elif tc < np.inf:
+                version[j] += 1
+                S[NEXT, j] = tc
+                S[EXACT, j] = 1.0
+                heap.push(qt, qc, qa, q0, qs, tc, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+        else:
+            s = idx
+            if aux != sversion[s]:
+                continue
+            _emit(graph, queue, rec, n_neurons + s, t)
+            _push_source(sources, queue, seed, s, t)
+
+
+@nb.njit(cache=True)
+def prime_neurons(t, neurons, queue, ids):
+    """Schedule the first check of each neuron in ids (state at t)."""
+    P, S, version = neurons
+    for j in ids:
+        S[NEXT, j] = np.inf
+        _push_check(P, S, version, queue, j, t)
+
+
+@nb.njit(cache=True)
+def restart_sources(t, seed, sources, queue, ids):
+    """(Re)start sources in ids at time t: invalidates their queued spike, draws the next.
+
+    Exact for Poisson sources (memoryless). Array sources continue at their first spike >= t."""
+    kind, rate, ptr, times, pos, count, sversion = sources
+    for s in ids:
+        sversion[s] += 1
+        if kind[s] == ARRAY:
+            p = ptr[s]
+            while p < ptr[s + 1] and times[p] < t:
+                p += 1
+            pos[s] = p
+        _push_source(sources, queue, seed, s, t)
+
+
+@dataclass
+class Engine:
+    """All arrays of a built network, and the chunked driver around `run_until`."""
+    seed: int
+    n_neurons: int
+    P: np.ndarray                          # float64[NP, N] parameters
+    S: np.ndarray                          # float64[NS, N] state
+    version: np.ndarray                    # int64[N]
+    graph: tuple                           # graph.Graph arrays
+    sources: tuple                         # (kind, rate/ms, ptr, times, pos, count, version)
+    rec_flag: np.ndarray                   # uint8[n_nodes]
+    max_group: int
+    buffer_size: int = 1 << 16
+    queue: tuple = field(default=None)
+    t: float = 0.0                         # ms: every event <= t is processed
+    stats: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
+    scratch: tuple = field(default_factory=lambda: neuron.make_scratch()
+                           + (np.zeros(neuron.MAX_TERMS), np.zeros(neuron.MAX_TERMS)))
+
+    def __post_init__(self):
+        if self.queue is None:
+            self.queue = heap.make(max(1024, 4 * (self.n_neurons + self.n_sources) + 4 * self.max_group + 16))
+        n = max(self.buffer_size, 2 * self.max_group + 8)
+        self.buf_t = np.zeros(n)
+        self.buf_id = np.zeros(n, np.int64)
+        self.buf_n = np.zeros(1, np.int64)
+        self.no_samples = (np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 4)))
+
+    @property
+    def n_sources(self) -> int:
+        return int(self.sources[0].size)
+
+    def prime(self) -> None:
+        """Schedule every neuron and source at the current time."""
+        prime_neurons(self.t, (self.P, self.S, self.version), self.queue, np.arange(self.n_neurons))
+        self.restart_sources(np.arange(self.n_sources))
+
+    def restart_sources(self, ids: np.ndarray) -> None:
+        restart_sources(self.t, self.seed, self.sources, self.queue, np.asarray(ids, np.int64))
+
+    def run_until(self, t_stop: float, on_spikes, samp=None) -> None:
+        """Process events up to t_stop (ms); `on_spikes(times, node_ids)` receives each buffer."""
+        samp = self.no_samples if samp is None else samp
+        rec = (self.rec_flag, self.buf_t, self.buf_id, self.buf_n)
+        while True:
+            status = run_until(t_stop, self.seed, self.n_neurons, self.max_group,
+                               (self.P, self.S, self.version), self.graph, self.sources, self.queue,
+                               rec, samp, self.scratch, self.stats)
+            if status == QUEUE_FULL:
+                self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
+            elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
+                self.drain(on_spikes)
+            if status == DONE:
+                break
+        self.t = t_stop
+
+    def drain(self, on_spikes) -> None:
+        n = int(self.buf_n[0])
+        if n:
+            on_spikes(self.buf_t[:n].copy(), self.buf_id[:n].copy())
+        self.buf_n[0] = 0
+
+
+@nb.njit(cache=True)
+def advance_many(P, S, ids, t):
+    """Bring neurons in ids exactly to time t (before their parameters change)."""
+    for j in ids:
+        neuron.advance(P, S, j, t)
+
+
+@nb.njit(cache=True)
+def evolve_many(P, S, ids, t):
+    """State (v, i_e, i_i, theta) of neurons in ids at time t, float64[len(ids), 4]; no writes."""
+    out = np.empty((ids.size, 4))
+    for q in range(ids.size):
+        j = ids[q]
+        v, ie, ii, theta = neuron.evolve(P, S, j, max(t, S[neuron.T_LAST, j]))
+        out[q, 0] = v
+        out[q, 1] = ie
+        out[q, 2] = ii
+        out[q, 3] = theta
+    return out

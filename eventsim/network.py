@@ -1,0 +1,517 @@
+"""The user's API: Network, Population, PopulationView, Projection.
+
+Vocabulary follows PyNN/NEST: populations of neurons or sources, projections made by
+connectors, `run(duration_ms)`. The network is assembled into engine arrays at the first
+run; after that its structure is fixed, but parameters and source rates may change between
+runs (learning schedules, stimulus switching).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import checks, engine as eng, graph as graphmod, neuron
+from .connectors import Connector
+from .distributions import realise
+from .errors import EventsimError
+from .recording import SonataWriter, SpikeRecorder, config_attrs
+from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
+
+__version__ = "0.1.0"
+
+
+class Population:
+    """A group of neurons of one model, or a group of spike sources."""
+
+    def __init__(self, net: "Network", name: str, size: int, kind: str, model=None,
+                 v_init=None, record: bool = False):
+        self.net = net
+        self.name = name
+        self.size = size
+        self.kind = kind                   # "neuron" or "source"
+        self.model = model
+        self.v_init = v_init
+        self.record = record
+        self.offset = -1                   # global node id of element 0 (set at build)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, size={self.size}, kind={self.kind})"
+
+    def __getitem__(self, key) -> "PopulationView":
+        idx = np.arange(self.size)[key]
+        return PopulationView(self, np.atleast_1d(idx).astype(np.int64))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.size, dtype=np.int64)
+
+    def all(self) -> "PopulationView":
+        return PopulationView(self, self.ids)
+
+    def spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times ms, local ids) of recorded spikes, in time order."""
+        if not self.record:
+            raise EventsimError(f"population '{self.name}' is not recorded; create it with record=True")
+        if self.net._recorder is None:
+            return np.zeros(0), np.zeros(0, np.int64)
+        return self.net._recorder.spikes(self.name)
+
+    # parameters and state (neurons) ------------------------------------------------
+    def _neuron_ids(self, local: np.ndarray | None = None) -> np.ndarray:
+        if self.kind != "neuron":
+            raise EventsimError(f"population '{self.name}' holds sources, not neurons")
+        self.net._ensure_built()
+        local = self.ids if local is None else local
+        return self.offset + local
+
+    def get(self, name: str) -> np.ndarray:
+        """Current value of a parameter (e.g. 'v_th') or state variable ('v', 'theta'), per neuron.
+
+        State variables are evaluated exactly at the network's current time."""
+        ids = self._neuron_ids()
+        eng_ = self.net._engine
+        if name in neuron.PARAM_NAMES:
+            return eng_.P[neuron.PARAM_NAMES.index(name), ids].copy()
+        if name in ("v", "i_e", "i_i", "theta"):
+            col = ("v", "i_e", "i_i", "theta").index(name)
+            return eng.evolve_many(eng_.P, eng_.S, ids, eng_.t)[:, col]
+        checks.known_key("parameter", name, neuron.PARAM_NAMES + ("v", "i_e", "i_i", "theta"))
+        raise AssertionError  # unreachable
+
+    def set(self, **params) -> None:
+        """Change neuron parameters between runs, e.g. set(theta_plus=0.0, tau_theta=np.inf)."""
+        ids = self._neuron_ids()
+        eng_ = self.net._engine
+        for name, value in params.items():
+            if name not in ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta"):
+                checks.known_key("settable parameter", name,
+                                 ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta"))
+            arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
+            if name == "tau_theta":
+                checks.positive(f"{self.name}.tau_theta", arr, allow_inf=True)
+            elif name in ("t_ref", "theta_plus"):
+                checks.non_negative(f"{self.name}.{name}", arr)
+            else:
+                checks.finite(f"{self.name}.{name}", arr)
+            # state must be brought to now under the old parameters first
+            eng.advance_many(eng_.P, eng_.S, ids, eng_.t)
+            eng_.P[neuron.PARAM_NAMES.index(name), ids] = arr
+        eng_.S[neuron.NEXT, ids] = np.inf
+        eng.prime_neurons(eng_.t, (eng_.P, eng_.S, eng_.version), eng_.queue, ids)
+
+    # sources -------------------------------------------------------------------------
+    def set_rate(self, rate_hz) -> None:
+        """Set Poisson rates (Hz, scalar or per source). Takes effect at the current time."""
+        if self.kind != "source" or self.net._source_kind(self) != eng.POISSON:
+            raise EventsimError(f"population '{self.name}' is not a Poisson source")
+        rate = checks.non_negative(f"{self.name}.rate", rate_hz)
+        rate = np.broadcast_to(rate, (self.size,)).astype(np.float64)
+        self.net._rates[self.name] = rate
+        if self.net._engine is not None:
+            first = self.offset - self.net._n_neurons
+            ids = np.arange(first, first + self.size)
+            self.net._engine.sources[1][ids] = rate / 1000.0
+            self.net._engine.restart_sources(ids)
+
+
+@dataclass
+class PopulationView:
+    """A subset of a population, by local index."""
+    parent: Population
+    local: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.local.size)
+
+    @property
+    def size(self) -> int:
+        return int(self.local.size)
+
+
+@dataclass
+class Projection:
+    """Synapses from one population (or view) to another, before assembly."""
+    name: str
+    pre: Population
+    post: Population
+    pre_local: np.ndarray                  # int64, local index into pre population
+    post_local: np.ndarray
+    weight: np.ndarray                     # float64, mV (sign: excitatory >= 0 > inhibitory)
+    delay: np.ndarray                      # float64, ms
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.pre_local.size)
+
+
+@dataclass
+class StateSampler:
+    """Exact samples of (v, i_e, i_i, theta) of chosen neurons at chosen times."""
+    population: Population
+    local: np.ndarray
+    times: np.ndarray
+    values: np.ndarray = field(default=None)          # float64[n_times, n_neurons, 4]
+    taken: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        self.values = np.full((self.times.size, self.local.size, 4), np.nan)
+        self.taken = np.zeros(self.times.size, dtype=bool)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Array [n_times, n_neurons] of 'v', 'i_e', 'i_i' or 'theta'."""
+        checks.known_key("state variable", name, ("v", "i_e", "i_i", "theta"))
+        return self.values[:, :, ("v", "i_e", "i_i", "theta").index(name)]
+
+
+def _as_view(obj, role: str) -> PopulationView:
+    if isinstance(obj, Population):
+        return obj.all()
+    if isinstance(obj, PopulationView):
+        return obj
+    raise EventsimError(f"{role} must be a Population or a slice of one, got {type(obj).__name__}")
+
+
+class Network:
+    """A spiking network simulated exactly, event by event.
+
+    seed: every random choice (connectivity, initial values, Poisson spikes) follows from it.
+    """
+
+    def __init__(self, seed: int = 0, buffer_size: int = 1 << 16):
+        self.seed = checks.count("seed", seed, 0)
+        self.populations: dict[str, Population] = {}
+        self.projections: list[Projection] = []
+        self.samplers: list[StateSampler] = []
+        self.config: dict = {}
+        self.buffer_size = buffer_size
+        self._source_specs: dict[str, tuple] = {}
+        self._rates: dict[str, np.ndarray] = {}
+        self._engine: eng.Engine | None = None
+        self._recorder: SpikeRecorder | None = None
+        self._writer: SonataWriter | None = None
+        self._log_spec: tuple | None = None
+        self._n_neurons = 0
+
+    # construction --------------------------------------------------------------------
+    def _new_name(self, name: str | None, prefix: str) -> str:
+        if self._engine is not None:
+            raise EventsimError("the network is already built (it has run); create every population "
+                                "and projection before the first run")
+        name = name or f"{prefix}{len(self.populations)}"
+        if name in self.populations:
+            raise EventsimError(f"population name '{name}' is already used")
+        return name
+
+    def population(self, size: int, model, v_init=None, name: str | None = None,
+                   record: bool = True) -> Population:
+        """Neurons of one model. v_init (mV): scalar, array or distribution; default v_rest."""
+        name = self._new_name(name, "pop")
+        size = checks.count(f"population '{name}' size", size, 1)
+        if not hasattr(model, "parameter_table"):
+            raise EventsimError(f"model must be a neuron model such as eventsim.models.LIFExp(), "
+                                f"got {model!r}")
+        model.parameter_table(min(size, 1), self.seed, 0)   # validate early
+        pop = Population(self, name, size, "neuron", model, v_init, record)
+        self.populations[name] = pop
+        return pop
+
+    def poisson(self, size: int, rate_hz, name: str | None = None, record: bool = False) -> Population:
+        """Independent Poisson spike sources; rate in Hz (scalar or per source)."""
+        name = self._new_name(name, "poisson")
+        size = checks.count(f"source '{name}' size", size, 1)
+        rate = checks.non_negative(f"source '{name}' rate_hz", rate_hz)
+        try:
+            rate = np.broadcast_to(rate, (size,)).astype(np.float64)
+        except ValueError:
+            raise EventsimError(f"source '{name}' rate_hz has {rate.size} values for {size} sources") from None
+        pop = Population(self, name, size, "source", record=record)
+        self._source_specs[name] = (eng.POISSON, None)
+        self._rates[name] = rate
+        self.populations[name] = pop
+        return pop
+
+    def spike_source(self, size: int, times, ids, name: str | None = None,
+                     record: bool = False) -> Population:
+        """Sources that replay given spikes: times (ms) and source ids, paired element-wise."""
+        name = self._new_name(name, "source")
+        size = checks.count(f"source '{name}' size", size, 1)
+        times = checks.non_negative(f"source '{name}' times", times).ravel()
+        ids = np.asarray(ids).ravel()
+        if ids.size != times.size:
+            raise EventsimError(f"source '{name}': times and ids must have equal length "
+                                f"({times.size} != {ids.size})")
+        if ids.size and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() >= size):
+            raise EventsimError(f"source '{name}' ids must be integers in [0, {size - 1}]")
+        order = np.lexsort((times, ids))
+        pop = Population(self, name, size, "source", record=record)
+        self._source_specs[name] = (eng.ARRAY, (times[order], ids[order].astype(np.int64)))
+        self.populations[name] = pop
+        return pop
+
+    def connect(self, pre, post, connector: Connector, weight=1.0, delay=1.0,
+                receptor: str | None = None, name: str | None = None) -> Projection:
+        """Create synapses from pre to post.
+
+        weight (mV): scalar, array (one per synapse) or distribution. Its sign selects the
+        current for exponential-current neurons; receptor='inhibitory' negates positive weights
+        (PyNN convention) and receptor='excitatory' requires weights >= 0.
+        delay (ms): > 0; scalar, array or distribution; may differ per synapse.
+        """
+        if self._engine is not None:
+            raise EventsimError("the network is already built (it has run); connect before the first run")
+        pre_v, post_v = _as_view(pre, "pre"), _as_view(post, "post")
+        if post_v.parent.kind != "neuron":
+            raise EventsimError(f"post must be neurons; '{post_v.parent.name}' holds sources")
+        if not isinstance(connector, Connector):
+            raise EventsimError(f"connector must be one of eventsim's connectors "
+                                f"(pairwise_bernoulli, fixed_indegree, ...), got {connector!r}")
+        if receptor not in (None, "excitatory", "inhibitory"):
+            checks.known_key("receptor", str(receptor), ("excitatory", "inhibitory"))
+        key = len(self.projections) + 1
+        name = name or f"proj{key}"
+        same = pre_v.parent is post_v.parent and np.array_equal(pre_v.local, post_v.local)
+        pre_i, post_i = connector.generate(pre_v.size, post_v.size, self.seed, key, same)
+        # ordinal of each synapse among those of its post neuron: keys its weight and delay
+        order = np.argsort(post_i, kind="stable")
+        ordinal = np.empty(post_i.size, np.int64)
+        counts = np.bincount(post_i, minlength=post_v.size)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        ordinal[order] = np.arange(post_i.size) - np.repeat(starts, counts)
+        key_a = (np.int64(key) << 40) | post_i
+        w = realise(f"{name} weight", weight, self.seed, STREAM_WEIGHT, key_a, ordinal)
+        d = realise(f"{name} delay", delay, self.seed, STREAM_DELAY, key_a, ordinal)
+        checks.finite(f"{name} weight", w)
+        checks.positive(f"{name} delay (ms)", d)
+        if receptor == "inhibitory":
+            w = -np.abs(w)
+        elif receptor == "excitatory" and np.any(w < 0):
+            raise EventsimError(f"{name}: excitatory weights must be >= 0 (got {w.min():g})")
+        proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local[pre_i], post_v.local[post_i], w, d)
+        self.projections.append(proj)
+        return proj
+
+    def connect_networkx(self, graph, pre, post, weight: str = "weight", delay: str = "delay",
+                         default_weight: float = 1.0, default_delay: float = 1.0,
+                         receptor: str | None = None, name: str | None = None) -> Projection:
+        """Projection from a networkx DiGraph whose nodes are local indices: edge (i, j) is
+        pre[i] -> post[j]; edge attributes `weight` and `delay` override the defaults."""
+        from .nx_adapters import edges_from_networkx
+        from .connectors import explicit
+        pre_i, post_i, w, d = edges_from_networkx(graph, weight, delay, default_weight, default_delay)
+        return self.connect(pre, post, explicit(pre_i, post_i), weight=w, delay=d, receptor=receptor,
+                            name=name)
+
+    def to_networkx(self):
+        """Every synapse as a networkx MultiDiGraph; nodes are (population, local id)."""
+        from .nx_adapters import network_to_networkx
+        return network_to_networkx(self)
+
+    def sample_state(self, target, times) -> StateSampler:
+        """Record v, i_e, i_i and theta of the neurons in target exactly at `times` (ms).
+
+        A sample at t includes every event at t. Register before the run that reaches t."""
+        view = _as_view(target, "target")
+        if view.parent.kind != "neuron":
+            raise EventsimError("sample_state needs neurons, not sources")
+        times = np.sort(checks.non_negative("sample times (ms)", times).ravel())
+        sampler = StateSampler(view.parent, view.local, times)
+        self.samplers.append(sampler)
+        return sampler
+
+    def record_spikes(self, path: str, flush_interval_s: float = 1.0, in_memory: bool = True,
+                      compression: str | None = None) -> None:
+        """Stream the spikes of recorded populations to a SONATA HDF5 log at `path`."""
+        checks.positive("flush_interval_s", flush_interval_s)
+        if compression not in (None, "gzip", "lzf"):
+            checks.known_key("compression", str(compression), ("gzip", "lzf"))
+        self._log_spec = (str(path), flush_interval_s, in_memory, compression)
+
+    # assembly ------------------------------------------------------------------------
+    def _source_kind(self, pop: Population) -> int:
+        return self._source_specs[pop.name][0]
+
+    def _ensure_built(self) -> None:
+        if self._engine is None:
+            self.build()
+
+    def build(self) -> None:
+        """Assemble populations and projections into engine arrays (done by the first run)."""
+        if self._engine is not None:
+            return
+        neurons = [p for p in self.populations.values() if p.kind == "neuron"]
+        sources = [p for p in self.populations.values() if p.kind == "source"]
+        offset = 0
+        for p in neurons + sources:
+            p.offset = offset
+            offset += p.size
+        n_neurons = sum(p.size for p in neurons)
+        n_nodes = offset
+        self._n_neurons = n_neurons
+        P = np.empty((neuron.NP, n_neurons))
+        S = np.zeros((neuron.NS, n_neurons))
+        for k, p in enumerate(neurons):
+            sl = slice(p.offset, p.offset + p.size)
+            P[:, sl] = p.model.parameter_table(p.size, self.seed, k + 1)
+            v0 = P[neuron.V_REST, sl] if p.v_init is None else realise(
+                f"population '{p.name}' v_init", p.v_init, self.seed, STREAM_INIT,
+                np.full(p.size, 1 << 20 | k), np.arange(p.size))
+            checks.finite(f"population '{p.name}' v_init", v0)
+            S[neuron.V, sl] = v0
+        S[neuron.REF_END] = -np.inf
+        S[neuron.NEXT] = np.inf
+        if self.projections:
+            pre = np.concatenate([pr.pre.offset + pr.pre_local for pr in self.projections])
+            post = np.concatenate([pr.post.offset + pr.post_local for pr in self.projections])
+            w = np.concatenate([pr.weight for pr in self.projections])
+            d = np.concatenate([pr.delay for pr in self.projections])
+        else:
+            pre = post = np.zeros(0, np.int64)
+            w = d = np.zeros(0)
+        g = graphmod.build(n_nodes, pre, post, w, d)
+        self.graph = g
+        kinds, rates, ptr, times = [], [], [0], []
+        for p in sources:
+            kind, spec = self._source_specs[p.name]
+            kinds.append(np.full(p.size, kind, np.int8))
+            if kind == eng.POISSON:
+                rates.append(self._rates[p.name] / 1000.0)
+                ptr.append(np.zeros(p.size, np.int64))
+            else:
+                t_arr, ids = spec
+                rates.append(np.zeros(p.size))
+                counts = np.bincount(ids, minlength=p.size)
+                ptr.append(counts)
+                times.append(t_arr)
+        counts = np.concatenate(ptr[1:]) if len(ptr) > 1 else np.zeros(0, np.int64)
+        src_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        m = src_ptr.size - 1
+        sources_t = (np.concatenate(kinds) if kinds else np.zeros(0, np.int8),
+                     np.concatenate(rates) if rates else np.zeros(0),
+                     src_ptr, np.concatenate(times) if times else np.zeros(0),
+                     src_ptr[:-1].copy(), np.zeros(m, np.int64), np.zeros(m, np.int64))
+        rec_flag = np.zeros(n_nodes, np.uint8)
+        for p in neurons + sources:
+            if p.record:
+                rec_flag[p.offset:p.offset + p.size] = 1
+        self._engine = eng.Engine(self.seed, n_neurons, P, S, np.zeros(n_neurons, np.int64),
+                                  (g.grp_ptr, g.grp_start, g.grp_delay, g.post, g.weight),
+                                  sources_t, rec_flag, g.max_group_size, self.buffer_size)
+        self._engine.prime()
+        recorded = [p for p in neurons + sources if p.record]
+        writer = None
+        in_memory = True
+        if self._log_spec is not None:
+            path, interval, in_memory, compression = self._log_spec
+            writer = SonataWriter(path, {p.name: p.size for p in recorded},
+                                  config_attrs(self.config, self.seed, __version__), compression)
+        self._writer = writer
+        self._recorder = SpikeRecorder([p.name for p in recorded],
+                                       np.array([p.offset for p in recorded], np.int64),
+                                       np.array([p.size for p in recorded], np.int64),
+                                       in_memory, writer,
+                                       self._log_spec[1] if self._log_spec else 1.0)
+
+    # running -------------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        """Current model time (ms)."""
+        return 0.0 if self._engine is None else self._engine.t
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: events, synaptic events, spikes, threshold checks."""
+        s = self._engine.stats if self._engine is not None else np.zeros(4, np.int64)
+        return {"events": int(s[0]), "syn_events": int(s[1]), "spikes": int(s[2]), "checks": int(s[3])}
+
+    def run(self, duration: float, chunk: float = 100.0, progress: bool | None = None) -> None:
+        """Advance the model by `duration` ms, in chunks of `chunk` ms of model time.
+
+        progress: show a progress bar (None: only on a terminal). Spikes recorded so far are
+        flushed to the log even if the run fails midway."""
+        checks.non_negative("duration (ms)", duration)
+        checks.positive("chunk (ms)", chunk)
+        self._ensure_built()
+        e = self._engine
+        t_end = e.t + float(duration)
+        samp = self._sample_arrays(t_end)
+        bar = _progress_bar(duration, progress)
+        wall0 = time.perf_counter()
+        spikes0 = int(e.stats[eng.SPIKES])
+        try:
+            while e.t < t_end:
+                t_next = min(e.t + chunk, t_end)
+                e.run_until(t_next, self._recorder.on_spikes, samp)
+                if bar is not None:
+                    wall = time.perf_counter() - wall0
+                    bar.update(t_next - bar.n)
+                    bar.set_postfix_str(f"{(int(e.stats[eng.SPIKES]) - spikes0) / max(wall, 1e-9):,.0f} spikes/s")
+        finally:
+            e.drain(self._recorder.on_spikes)
+            self._recorder.flush()
+            self._scatter_samples(samp)
+            if bar is not None:
+                bar.close()
+
+    def _sample_arrays(self, t_end: float):
+        pending = [(s, np.flatnonzero(~s.taken & (s.times <= t_end))) for s in self.samplers]
+        pending = [(s, k) for s, k in pending if k.size]
+        if not pending:
+            return None
+        times = np.unique(np.concatenate([s.times[k] for s, k in pending]))
+        ids = np.unique(np.concatenate([s.population.offset + s.local for s, _ in pending]))
+        self._pending_samples = pending
+        return (times, np.zeros(1, np.int64), ids.astype(np.int64), np.full((times.size, ids.size, 4), np.nan))
+
+    def _scatter_samples(self, samp) -> None:
+        if samp is None:
+            return
+        times, pos, ids, out = samp
+        for s, k in self._pending_samples:
+            rows = np.searchsorted(times, s.times[k])
+            cols = np.searchsorted(ids, s.population.offset + s.local)
+            done = rows < pos[0]
+            s.values[k[done]] = out[rows[done]][:, cols]
+            s.taken[k[done]] = True
+
+    def close(self) -> None:
+        """Flush and close the spike log (also done when the network is garbage collected)."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> "Network":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def population_rate(self, pop: Population, bin_ms: float, t_start: float = 0.0,
+                        t_stop: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Population rate (Hz per neuron) in bins of bin_ms from recorded spikes: (bin edges, rate)."""
+        checks.positive("bin_ms", bin_ms)
+        t_stop = self.t if t_stop is None else t_stop
+        times, _ = pop.spikes()
+        edges = np.arange(t_start, t_stop + 0.5 * bin_ms, bin_ms)
+        if edges.size < 2:
+            edges = np.array([t_start, t_start + bin_ms])
+        counts, _ = np.histogram(times, edges)
+        return edges, counts / (pop.size * bin_ms * 1e-3)
+
+
+def _progress_bar(total_ms: float, progress: bool | None):
+    import sys
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+    return tqdm(total=float(total_ms), unit="ms", unit_scale=False, dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} ms model [{elapsed}<{remaining}] {postfix}")

@@ -1,0 +1,1 @@
+"""Plasticity and training rules (STDP, pruning, quantisation, surrogate gradients)."""

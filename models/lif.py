@@ -1,0 +1,103 @@
+"""Leaky integrate-and-fire models, integrated exactly by the kernels in eventsim.neuron.
+
+Units: ms, mV; synaptic currents are voltage equivalents (R*I, mV). Any parameter may be a
+scalar, an array with one value per neuron, or an `eventsim` distribution (heterogeneity).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from eventsim import checks, neuron
+from eventsim.distributions import realise
+from eventsim.errors import EventsimError
+from eventsim.rng import STREAM_INIT
+
+
+@dataclass
+class LIFDelta:
+    """LIF whose inputs make the membrane potential jump by the weight (mV).
+
+    tau_m dV/dt = v_rest + i_bias - V. Inputs during the refractory period are discarded.
+    """
+    tau_m: object = 20.0      # ms
+    v_rest: object = -70.0    # mV
+    v_reset: object = -70.0   # mV
+    v_th: object = -50.0      # mV
+    t_ref: object = 2.0       # ms
+    i_bias: object = 0.0      # mV (R * I_bias)
+
+    def _validate(self, p: dict[str, np.ndarray]) -> None:
+        name = type(self).__name__
+        checks.positive(f"{name}.tau_m", p["tau_m"])
+        for key in ("v_rest", "v_reset", "v_th", "i_bias"):
+            checks.finite(f"{name}.{key}", p[key])
+        checks.non_negative(f"{name}.t_ref", p["t_ref"])
+        if np.any(p["v_reset"] >= p["v_th"]):
+            raise EventsimError(f"{name}.v_reset must be < v_th (got v_reset={_first(p['v_reset'])}, "
+                                f"v_th={_first(p['v_th'])})")
+
+    def _extra(self, p: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        return {"delta": np.ones(n), "tau_syn_e": np.zeros(n), "tau_syn_i": np.zeros(n),
+                "theta_plus": np.zeros(n), "tau_theta": np.full(n, np.inf)}
+
+    def parameter_table(self, n: int, seed: int, key: int) -> np.ndarray:
+        """float64[NP, n] parameter rows for eventsim.neuron, validated."""
+        values = {}
+        for i, f in enumerate(fields(self)):
+            values[f.name] = realise(f"{type(self).__name__}.{f.name}", getattr(self, f.name), seed,
+                                     STREAM_INIT, np.full(n, (key << 8) | i, np.int64), np.arange(n))
+        self._validate(values)
+        values.update(self._extra(values, n))
+        table = np.empty((neuron.NP, n))
+        for row, name in enumerate(neuron.PARAM_NAMES):
+            table[row] = values[name]
+        return table
+
+
+@dataclass
+class LIFExp(LIFDelta):
+    """LIF with exponentially decaying excitatory and inhibitory currents (CUBA model).
+
+    tau_m dV/dt = v_rest + i_bias - V + I_e + I_i;  tau_syn_x dI_x/dt = -I_x.
+    A weight w >= 0 adds to I_e, w < 0 to I_i. Spike times are exact (root finding to 1e-12 ms).
+    tau_syn_e and tau_syn_i must differ from tau_m (the exact solution is singular there).
+    """
+    tau_syn_e: object = 5.0   # ms
+    tau_syn_i: object = 5.0   # ms
+
+    def _validate(self, p):
+        super()._validate(p)
+        name = type(self).__name__
+        for key in ("tau_syn_e", "tau_syn_i"):
+            checks.positive(f"{name}.{key}", p[key])
+            if np.any(np.isclose(p[key], p["tau_m"], rtol=1e-9, atol=0.0)):
+                raise EventsimError(f"{name}.{key} must differ from tau_m (got {_first(p[key])} ms for both)")
+
+    def _extra(self, p, n):
+        return {"delta": np.zeros(n), "theta_plus": np.zeros(n), "tau_theta": np.full(n, np.inf)}
+
+
+@dataclass
+class AdaptiveLIFExp(LIFExp):
+    """LIFExp with an adaptive threshold v_th + theta (Diehl & Cook 2015).
+
+    theta jumps by theta_plus (mV) at each spike and decays with tau_theta (ms; inf = no decay).
+    Freeze it for testing with `population.set(theta_plus=0.0, tau_theta=np.inf)`.
+    """
+    theta_plus: object = 0.05    # mV
+    tau_theta: object = 1e7      # ms
+
+    def _validate(self, p):
+        super()._validate(p)
+        name = type(self).__name__
+        checks.non_negative(f"{name}.theta_plus", p["theta_plus"])
+        checks.positive(f"{name}.tau_theta", p["tau_theta"], allow_inf=True)
+
+    def _extra(self, p, n):
+        return {"delta": np.zeros(n)}
+
+
+def _first(arr: np.ndarray) -> float:
+    return float(np.ravel(arr)[0])
