@@ -17,7 +17,8 @@ Prints ONE JSON line (times in seconds of wall clock):
               i.e. synapse creation, initialisation and result I/O).
   compile_s - cython: first ``run(0*ms)`` (code generation + Cython compile of
               all runtime code objects; small if Brian's on-disk cache is warm);
-              cpp_standalone: ``device.build(run=False)`` (code gen + make).
+              cpp_standalone: ``device.build(run=False, clean=True)`` (code gen +
+              full ``make clean; make -j``).
   run_s     - cython: wall time of ``run(duration)``; cpp_standalone: the
               binary's own Network.run timer (``device._last_run_time``).
   syn_events - sum over emitted spikes of the emitter's out-degree.
@@ -82,7 +83,7 @@ def main() -> None:
     if standalone:
         net.run(duration)
         t0 = time.perf_counter()
-        b2.device.build(directory=args.build_dir, compile=True, run=False)
+        b2.device.build(directory=args.build_dir, compile=True, run=False, clean=True)
         compile_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         b2.device.run(args.build_dir, with_output=False)

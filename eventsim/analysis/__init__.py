@@ -5,8 +5,8 @@ are opened read-only (SWMR, no locking) and never modified. Plotting lives in
 :mod:`eventsim.analysis.plots` (imports matplotlib), the command line in
 :mod:`eventsim.analysis.cli`.
 """
-from .correlation import (Correlograms, PairCorrelations, cross_correlograms,
-                          spike_count_correlations)
+from .correlation import (Correlograms, PairCorrelations, correlograms, count_correlations,
+                          cross_correlograms, spike_count_correlations)
 from .errors import LogFormatError, LogFormatWarning
 from .reader import PopulationInfo, SpikeLog, open_log
 from .stats import (FanoFactors, PopulationRate, SpikeStats, Summary, fano_factor,
@@ -15,6 +15,6 @@ from .stats import (FanoFactors, PopulationRate, SpikeStats, Summary, fano_facto
 __all__ = [
     "Correlograms", "FanoFactors", "LogFormatError", "LogFormatWarning", "PairCorrelations",
     "PopulationInfo", "PopulationRate", "SpikeLog", "SpikeStats", "Summary",
-    "cross_correlograms", "fano_factor", "firing_rates", "open_log", "population_rate",
+    "correlograms", "count_correlations", "cross_correlograms", "fano_factor", "firing_rates", "open_log", "population_rate",
     "spike_count_correlations", "spike_stats", "summarize",
 ]

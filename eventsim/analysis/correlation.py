@@ -124,7 +124,16 @@ def spike_count_correlations(log: str | os.PathLike[str] | SpikeLog, population:
         nodes = np.unique(pairs)
         trains = lg.load_spikes(name, nodes, t_start=t_start, t_stop=t_stop, chunk_rows=chunk_rows)
     t0, t1 = _interval(trains, t_start, t_stop)
-    counts = binned_counts([trains[int(n)] for n in nodes], bin, t0, t1).astype(np.float64)
+    return count_correlations(trains, pairs, bin=bin, t_start=t0, t_stop=t1)
+
+
+def count_correlations(trains: dict[int, np.ndarray], pairs: np.ndarray | Sequence[tuple[int, int]],
+                       *, bin: float, t_start: float, t_stop: float) -> PairCorrelations:
+    """Pearson correlation of spike counts in ``bin`` ms bins over [t_start, t_stop] ms for
+    pairs of already loaded spike trains {node id: times (ms)}."""
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    nodes = np.unique(pairs)
+    counts = binned_counts([trains[int(n)] for n in nodes], bin, t_start, t_stop).astype(np.float64)
     row = {int(n): k for k, n in enumerate(nodes)}
     counts -= counts.mean(axis=1, keepdims=True)
     norm = np.sqrt((counts * counts).sum(axis=1))
@@ -133,7 +142,7 @@ def spike_count_correlations(log: str | os.PathLike[str] | SpikeLog, population:
         x, y = row[int(a)], row[int(b)]
         den = norm[x] * norm[y]
         coef[k] = float(counts[x] @ counts[y] / den) if den > 0 else math.nan
-    return PairCorrelations(pairs, coef, float(bin), t0, t1)
+    return PairCorrelations(pairs, coef, float(bin), float(t_start), float(t_stop))
 
 
 def correlogram(ti: np.ndarray, tj: np.ndarray, window: float, bin: float,
@@ -171,16 +180,24 @@ def cross_correlograms(log: str | os.PathLike[str] | SpikeLog, population: str |
                        t_start: float | None = None, t_stop: float | None = None,
                        chunk_rows: int | None = None) -> Correlograms:
     """Cross-correlograms of the given (i, j) pairs; lags t_j - t_i within +-window ms."""
+    arr = np.asarray(pairs, np.int64).reshape(-1, 2)
+    with as_log(log) as lg:
+        trains = lg.load_spikes(population, np.unique(arr), t_start=t_start, t_stop=t_stop,
+                                chunk_rows=chunk_rows)
+    return correlograms(trains, arr, window=window, bin=bin)
+
+
+def correlograms(trains: dict[int, np.ndarray], pairs: np.ndarray | Sequence[tuple[int, int]], *,
+                 window: float = 50.0, bin: float = 1.0) -> Correlograms:
+    """Cross-correlograms of already loaded, sorted spike trains {node id: times (ms)}."""
     if not (bin > 0 and window > 0):
         raise ValueError(f"window ({window}) and bin ({bin}) must be positive ms")
     if abs(2 * window / bin - round(2 * window / bin)) > 1e-9:
         raise ValueError(f"2*window ({2 * window} ms) must be a multiple of bin ({bin} ms)")
     arr = np.asarray(pairs, np.int64).reshape(-1, 2)
-    with as_log(log) as lg:
-        trains = lg.load_spikes(population, np.unique(arr), t_start=t_start, t_stop=t_stop,
-                                chunk_rows=chunk_rows)
-    counts = np.stack([correlogram(trains[int(i)], trains[int(j)], window, bin, same=i == j)
-                       for i, j in arr]) if len(arr) else np.zeros((0, int(round(2 * window / bin))),
-                                                                   np.int64)
-    edges = -window + bin * np.arange(counts.shape[1] + 1)
+    n_bins = int(round(2 * window / bin))
+    counts = np.zeros((len(arr), n_bins), np.int64)
+    for row, (i, j) in zip(counts, arr):
+        row += correlogram(trains[int(i)], trains[int(j)], window, bin, same=bool(i == j))
+    edges = -window + bin * np.arange(n_bins + 1)
     return Correlograms(arr, edges, counts, float(bin), float(window))

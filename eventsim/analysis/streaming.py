@@ -10,11 +10,16 @@ so the caller can fall back to a neuron-bucketed multi-pass computation.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
-#: Pooled ISI histogram: log-spaced bins from 10 us to 1000 s, 20 per decade.
-ISI_HIST_LOG10_RANGE = (-2.0, 6.0)
-ISI_HIST_PER_DECADE = 20
+from .kernels import HAVE_NUMBA, isi_kernel
+
+#: Pooled ISI histogram: quasi-log bins, 4 per octave (edges 2**e * {1, 1.25, 1.5, 1.75}),
+#: from 2**-7 ms (7.8 us) to 2**20 ms (17.5 min); the end bins include under/overflow.
+ISI_HIST_MIN_EXP = -7
+ISI_HIST_MAX_EXP = 20
 
 
 class OrderViolation(Exception):
@@ -23,27 +28,33 @@ class OrderViolation(Exception):
 
 def group_order(ids: np.ndarray, size: int) -> np.ndarray:
     """Stable permutation that sorts ``ids`` (0 <= id < size); O(n) LSD radix sort."""
+    low = ids.astype(np.uint16)  # wraps: the low 16 bits
     if size <= 1 << 16:
-        return np.argsort(ids.astype(np.uint16), kind="stable")
+        return np.argsort(low, kind="stable")
     if size > 1 << 32:
         return np.argsort(ids, kind="stable")
-    first = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
-    high = (ids[first] >> 16).astype(np.uint16)
+    first = np.argsort(low, kind="stable")
+    del low
+    high = (ids >> 16).astype(np.uint8 if size <= 1 << 24 else np.uint16)[first]
     return first[np.argsort(high, kind="stable")]
 
 
 def isi_hist_edges() -> np.ndarray:
     """Edges (ms) of the pooled ISI histogram."""
-    lo, hi = ISI_HIST_LOG10_RANGE
-    n = int(round((hi - lo) * ISI_HIST_PER_DECADE))
-    return np.logspace(lo, hi, n + 1)
+    octaves = 2.0 ** np.arange(ISI_HIST_MIN_EXP, ISI_HIST_MAX_EXP)
+    inner = (octaves[:, None] * np.array([1.0, 1.25, 1.5, 1.75])).ravel()
+    return np.append(inner, 2.0 ** ISI_HIST_MAX_EXP)
 
 
 class Accumulator:
     """Running per-neuron counts, ISI moments and windowed counts (times in ms)."""
 
     def __init__(self, size: int, t_start: float, *, isi: bool = True,
-                 fano_bin: float | None = None, hist_bins: tuple[float, ...] = ()) -> None:
+                 fano_bin: float | None = None, hist_bins: tuple[float, ...] = (),
+                 backend: str = "numpy") -> None:
+        if backend not in ("numpy", "numba") or (backend == "numba" and not HAVE_NUMBA):
+            raise ValueError(f"backend must be 'numpy' or 'numba' (numba installed: {HAVE_NUMBA})")
+        self.backend = backend
         self.t_start = float(t_start)
         self.want_isi = isi
         self.fano_bin = fano_bin
@@ -95,28 +106,58 @@ class Accumulator:
             self._grow(top + 1)
         self.n_spikes += n
         self.t_max = max(self.t_max, float(t.max()))
-        self.count += np.bincount(ids, minlength=self.size)
         for width, h in self.hists.items():
             idx = ((t - self.t_start) * (1.0 / width)).astype(np.int64)
             c = np.bincount(idx)
             if c.size > h.size:
                 h = self.hists[width] = np.concatenate([h, np.zeros(c.size - h.size, np.int64)])
             h[:c.size] += c
+        if self.backend == "numba" and self.want_isi and self.fano_bin is None:
+            bad = isi_kernel(t, ids, self.count, self.last_t, self.isi_n, self.isi_mean,
+                             self.isi_m2, self.isi_hist, ISI_HIST_MIN_EXP)
+            if bad >= 0:
+                raise OrderViolation()
+            return
+        counts = np.bincount(ids, minlength=self.size)
+        self.count += counts
         if self.want_isi or self.fano_bin is not None:
-            self._feed_grouped(t, ids)
+            self._feed_grouped(t, ids, counts)
 
-    def _feed_grouped(self, t: np.ndarray, ids: np.ndarray) -> None:
-        n = t.size
-        order = group_order(ids, self.size)
-        s_id = ids[order]
-        s_t = t[order]
-        del order
-        newg = np.empty(n, dtype=bool)
-        newg[0] = True
-        np.not_equal(s_id[1:], s_id[:-1], out=newg[1:])
-        starts = np.flatnonzero(newg)
-        g = s_id[starts]
-        glen = np.diff(np.append(starts, n))
+    def _groups(self, t: np.ndarray, ids: np.ndarray,
+                counts: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield (times grouped by neuron with time order kept, neuron ids, group lengths).
+
+        Populations of up to 16 x 65536 neurons are split by the high id bits with boolean
+        masks so that each part needs a single 16-bit radix argsort."""
+        span = 1 << 16
+        parts = -(-self.size // span)
+        if parts == 1 or parts > 16:
+            g = np.flatnonzero(counts)
+            yield t[group_order(ids, self.size)], g, counts[g]
+            return
+        high = (ids >> 16).astype(np.uint8)
+        for k in range(parts):
+            c = counts[k * span:(k + 1) * span]
+            g = np.flatnonzero(c)
+            if g.size == 0:
+                continue
+            glen = c[g]
+            if glen.sum() == t.size:
+                tk, ik = t, ids
+            else:
+                m = high == k
+                tk, ik = t[m], ids[m]
+            yield tk[np.argsort(ik.astype(np.uint16), kind="stable")], g + k * span, glen
+
+    def _feed_grouped(self, t: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> None:
+        for s_t, g, glen in self._groups(t, ids, counts):
+            self._feed_group_part(s_t, g, glen)
+
+    def _feed_group_part(self, s_t: np.ndarray, g: np.ndarray, glen: np.ndarray) -> None:
+        n = s_t.size
+        ends = np.cumsum(glen)
+        starts = ends - glen
+        ends -= 1
         # ISIs in grouped order; the first spike of a group pairs with the stored last spike.
         isi = np.empty(n)
         isi[0] = 0.0
@@ -125,43 +166,44 @@ class Accumulator:
         isi[starts] = s_t[starts] - prev  # NaN where the neuron had no earlier spike
         if (isi < 0).any():
             raise OrderViolation()
-        self.last_t[g] = s_t[starts + glen - 1]
-        if self.want_isi:
-            fresh = np.isnan(prev)
-            nc = glen - fresh
-            isi[starts[fresh]] = 0.0
-            mean_c = np.add.reduceat(isi, starts) / np.maximum(nc, 1)
-            if self.isi_hist.size:
-                valid = np.ones(n, dtype=bool)
-                valid[starts[fresh]] = False
-                self._hist_isi(isi[valid])
-            isi[starts[fresh]] = mean_c[fresh]  # contributes 0 to the squared deviations
-            isi -= np.repeat(mean_c, glen)
-            isi *= isi
-            m2_c = np.add.reduceat(isi, starts)
-            # Chan et al. parallel merge of (n, mean, M2).
-            na = self.isi_n[g]
-            ntot = na + nc
-            w = nc / np.maximum(ntot, 1)
-            delta = mean_c - self.isi_mean[g]
-            self.isi_mean[g] += delta * w
-            self.isi_m2[g] += m2_c + delta * delta * na * w
-            self.isi_n[g] = ntot
+        self.last_t[g] = s_t[ends]
         if self.fano_bin is not None:
-            self._feed_windows(s_t, s_id, newg)
+            self._feed_windows(s_t, np.repeat(g, glen), starts)
+        if not self.want_isi:
+            return
+        fresh = np.isnan(prev)
+        nc = glen - fresh
+        isi[starts[fresh]] = 0.0
+        mean_c = np.add.reduceat(isi, starts) / np.maximum(nc, 1)
+        self._hist_isi(isi, int(np.count_nonzero(fresh)))
+        isi[starts[fresh]] = mean_c[fresh]  # contributes 0 to the squared deviations
+        isi -= np.repeat(mean_c, glen)
+        isi *= isi
+        m2_c = np.add.reduceat(isi, starts)
+        # Chan et al. parallel merge of (n, mean, M2) per neuron.
+        na = self.isi_n[g]
+        ntot = na + nc
+        w = nc / np.maximum(ntot, 1)
+        delta = mean_c - self.isi_mean[g]
+        self.isi_mean[g] += delta * w
+        self.isi_m2[g] += m2_c + delta * delta * na * w
+        self.isi_n[g] = ntot
 
-    def _hist_isi(self, values: np.ndarray) -> None:
-        lo, _ = ISI_HIST_LOG10_RANGE
-        nb = self.isi_hist.size
-        with np.errstate(divide="ignore"):
-            x = (np.log10(values) - lo) * ISI_HIST_PER_DECADE
-        idx = np.clip(x, 0, nb - 1).astype(np.int64)  # under/overflow into the end bins
-        self.isi_hist += np.bincount(idx, minlength=nb)
+    def _hist_isi(self, isi: np.ndarray, n_zero_fill: int) -> None:
+        """Bin ISIs by their float64 exponent and 2 top mantissa bits (see isi_hist_edges);
+        ``n_zero_fill`` entries of ``isi`` are 0-placeholders, not ISIs."""
+        idx = (isi.view(np.int64) >> 50) - ((1023 + ISI_HIST_MIN_EXP) << 2)
+        np.clip(idx, 0, self.isi_hist.size - 1, out=idx)
+        h = np.bincount(idx, minlength=self.isi_hist.size)
+        h[0] -= n_zero_fill
+        self.isi_hist += h
 
-    def _feed_windows(self, s_t: np.ndarray, s_id: np.ndarray, newg: np.ndarray) -> None:
+    def _feed_windows(self, s_t: np.ndarray, s_id: np.ndarray, starts: np.ndarray) -> None:
         """Per-neuron counts in windows [t_start + k*bin, t_start + (k+1)*bin)."""
         n = s_t.size
         s_w = ((s_t - self.t_start) * (1.0 / self.fano_bin)).astype(np.int64)
+        newg = np.zeros(n, dtype=bool)
+        newg[starts] = True
         newr = newg.copy()
         newr[1:] |= s_w[1:] != s_w[:-1]
         rs = np.flatnonzero(newr)

@@ -1,0 +1,133 @@
+"""Figures of spike statistics (matplotlib, Agg canvas; never touches pyplot state).
+
+Each ``plot_*`` function takes results from :mod:`eventsim.analysis.stats` /
+:mod:`eventsim.analysis.correlation` and returns a :class:`matplotlib.figure.Figure`;
+:func:`save_figure` writes it (PNG by default). Times in ms, rates in Hz.
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .correlation import Correlograms, PairCorrelations
+from .stats import PopulationRate, SpikeStats
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
+    """Write ``fig`` to ``path`` (format from the extension, PNG if none)."""
+    fig.savefig(os.fspath(path), dpi=dpi)
+
+
+def plot_raster(trains: Mapping[int, np.ndarray], rate: PopulationRate | None = None, *,
+                title: str = "") -> Figure:
+    """Raster of the given neurons' spikes (ms) above the population rate histogram (Hz).
+
+    Neurons are drawn on consecutive rows in id order; the y labels show node ids."""
+    fig = _figure(9, 6 if rate is not None else 4.5)
+    if rate is not None:
+        ax, axr = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    else:
+        ax, axr = fig.subplots(1, 1), None
+    ids = sorted(trains)
+    xs = [trains[n] for n in ids]
+    ys = [np.full(x.size, row) for row, x in enumerate(xs)]
+    if ids:
+        ax.scatter(np.concatenate(xs), np.concatenate(ys), s=2, marker="|", linewidths=0.6,
+                   color="k", rasterized=True)
+        ticks = np.linspace(0, len(ids) - 1, min(len(ids), 8)).round().astype(int)
+        ax.set_yticks(ticks, [str(ids[k]) for k in ticks])
+    ax.set_ylim(-1, max(len(ids), 1))
+    ax.set_ylabel(f"node id ({len(ids)} shown)")
+    ax.set_title(title)
+    if axr is not None:
+        axr.stairs(rate.rate, rate.edges, fill=True, color="tab:blue")
+        axr.set_ylabel("rate (Hz)")
+        axr.set_xlabel("time (ms)")
+        axr.set_xlim(rate.edges[0], rate.edges[-1])
+    else:
+        ax.set_xlabel("time (ms)")
+    return fig
+
+
+def plot_distributions(stats: SpikeStats, *, title: str = "") -> Figure:
+    """Histograms of per-neuron rates (Hz), pooled ISIs (ms, log axis) and ISI CVs."""
+    fig = _figure(12, 3.6)
+    ax_rate, ax_isi, ax_cv = fig.subplots(1, 3)
+    ax_rate.hist(stats.rates, bins=50, color="tab:blue")
+    ax_rate.axvline(stats.mean_rate, color="k", ls="--", lw=1, label=f"mean {stats.mean_rate:.3g} Hz")
+    ax_rate.set_xlabel("firing rate (Hz)")
+    ax_rate.set_ylabel("neurons")
+    ax_rate.legend(fontsize="small")
+    counts, edges = stats.isi_hist_counts, stats.isi_hist_edges
+    nz = np.flatnonzero(counts)
+    if nz.size:
+        sl = slice(nz[0], nz[-1] + 1)
+        e = edges[sl.start:sl.stop + 1]
+        ax_isi.stairs(counts[sl] / np.diff(np.log10(e)), e, fill=True, color="tab:green")
+        ax_isi.set_xscale("log")
+    ax_isi.set_xlabel("ISI (ms)")
+    ax_isi.set_ylabel("intervals per decade")
+    cv = stats.cv[~np.isnan(stats.cv)]
+    if cv.size:
+        ax_cv.hist(cv, bins=50, color="tab:orange")
+        ax_cv.axvline(stats.mean_cv, color="k", ls="--", lw=1, label=f"mean {stats.mean_cv:.3g}")
+        ax_cv.legend(fontsize="small")
+    ax_cv.set_xlabel(f"ISI CV ({cv.size} neurons with >= 3 spikes)")
+    ax_cv.set_ylabel("neurons")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_rates(stats: SpikeStats, rate: PopulationRate, *, title: str = "") -> Figure:
+    """Per-neuron rate distribution (Hz) and population rate over time (Hz)."""
+    fig = _figure(11, 3.6)
+    ax_d, ax_t = fig.subplots(1, 2, width_ratios=[1, 2])
+    ax_d.hist(stats.rates, bins=50, color="tab:blue")
+    ax_d.set_xlabel("firing rate (Hz)")
+    ax_d.set_ylabel("neurons")
+    ax_t.stairs(rate.rate, rate.edges, color="tab:blue")
+    ax_t.axhline(stats.mean_rate, color="k", ls="--", lw=1, label=f"mean {stats.mean_rate:.3g} Hz")
+    ax_t.set_xlabel(f"time (ms, {rate.bin:g} ms bins)")
+    ax_t.set_ylabel("population rate (Hz)")
+    ax_t.legend(fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_correlograms(cc: Correlograms, corr: PairCorrelations | None = None, *,
+                      title: str = "", max_panels: int = 12) -> Figure:
+    """Grid of cross-correlograms (counts vs lag in ms) and, if given, the histogram of
+    pairwise spike-count correlation coefficients."""
+    k = min(len(cc.pairs), max_panels)
+    extra = 1 if corr is not None else 0
+    n = max(k + extra, 1)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig = _figure(3.2 * cols, 2.6 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax, (i, j), counts in zip(axes, cc.pairs[:k], cc.counts[:k]):
+        ax.stairs(counts, cc.edges, fill=True, color="tab:purple")
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set_title(f"{i} -> {j}", fontsize="small")
+        ax.set_xlabel("lag (ms)")
+    if corr is not None:
+        ax = axes[k]
+        ok = corr.coefficients[~np.isnan(corr.coefficients)]
+        if ok.size:
+            ax.hist(ok, bins=30, color="tab:gray")
+        ax.set_title(f"count corr. ({corr.bin:g} ms), mean {corr.mean:.3g}", fontsize="small")
+        ax.set_xlabel("Pearson r")
+    for ax in axes[k + extra:]:
+        ax.set_axis_off()
+    fig.suptitle(title)
+    return fig
