@@ -39,8 +39,8 @@ def in_range(name: str, value, low: float = -np.inf, high: float = np.inf,
     bad |= (arr <= low) if low_open else (arr < low)
     bad |= (arr >= high) if high_open else (arr > high)
     if np.any(bad):
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
+        lo = "(" if low_open or np.isinf(low) else "["
+        hi = ")" if high_open or np.isinf(high) else "]"
         raise EventsimError(
             f"{name} must lie in {lo}{low:g}, {high:g}{hi}"
             f"{'' if allow_inf else ' and be finite'} (got {_first_bad(arr, bad)})")

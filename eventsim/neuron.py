@@ -173,33 +173,44 @@ def _g(sa, sb, smu, lev, m, h):
 
 
 @nb.njit(cache=True, inline="always")
-def _dg(sb, smu, lev, m, h):
-    s = 0.0
+def _g_dg(sa, sb, smu, lev, m, h):
+    """g(h) and g'(h), sharing the exponentials."""
+    s = sa[lev]
+    d = 0.0
     for k in range(m):
-        s -= smu[lev, k] * sb[lev, k] * math.exp(-smu[lev, k] * h)
-    return s
+        e = sb[lev, k] * math.exp(-smu[lev, k] * h)
+        s += e
+        d -= smu[lev, k] * e
+    return s, d
 
 
 @nb.njit(cache=True)
 def _root_in(sa, sb, smu, lev, m, lo, hi, glo):
-    """Root of the monotone g on [lo, hi] with a sign change; returns the end where g has
-    the sign of g(hi), to ROOT_TOL."""
+    """Root of the monotone g on [lo, hi] (sign change), to ROOT_TOL: Newton steps kept inside
+    the shrinking bracket, bisection when a step leaves it."""
+    if m == 1:                             # a + b exp(-mu h) = 0 in closed form
+        r = -sa[lev] / sb[lev, 0]
+        if r > 0.0:
+            x = -math.log(r) / smu[lev, 0]
+            if lo <= x <= hi:
+                return x
     up = glo < 0.0
     x = 0.5 * (lo + hi)
     for _ in range(200):
-        if hi - lo <= ROOT_TOL + 4e-16 * hi:
-            break
-        gx = _g(sa, sb, smu, lev, m, x)
-        if (gx >= 0.0) == up:
+        gx, d = _g_dg(sa, sb, smu, lev, m, x)
+        if gx == 0.0:
+            return x
+        if (gx > 0.0) == up:
             hi = x
         else:
             lo = x
-        d = _dg(sb, smu, lev, m, x)
         xn = x - gx / d if d != 0.0 else lo - 1.0
         if not (lo < xn < hi):
             xn = 0.5 * (lo + hi)
+        if abs(xn - x) <= ROOT_TOL or hi - lo <= ROOT_TOL + 4e-16 * hi:
+            return xn
         x = xn
-    return hi
+    return x
 
 
 @nb.njit(cache=True)
