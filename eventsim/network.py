@@ -215,7 +215,7 @@ class Network:
         if not hasattr(model, "parameter_table"):
             raise EventsimError(f"model must be a neuron model such as eventsim.models.LIFExp(), "
                                 f"got {model!r}")
-        model.parameter_table(min(size, 1), self.seed, 0)   # validate early
+        model.parameter_table(size, self.seed, 0)   # validate early (per-neuron arrays too)
         pop = Population(self, name, size, "neuron", model, v_init, record)
         self.populations[name] = pop
         return pop

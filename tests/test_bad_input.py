@@ -1,0 +1,133 @@
+"""Bad input gives clear errors that name the field and the range; the CLI prints one line."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim import config as cfgmod
+from eventsim.models import LIFDelta, LIFExp
+
+
+def two_pops():
+    net = es.Network(seed=0)
+    return net, net.population(5, LIFDelta(), name="a"), net.population(5, LIFDelta(), name="b")
+
+
+@pytest.mark.parametrize("delay, match", [(-1.0, "delay"), (np.nan, "delay"), (np.inf, "delay"), (0.0, "delay")])
+def test_bad_delays(delay, match):
+    net, a, b = two_pops()
+    with pytest.raises(es.EventsimError, match=match + r".*\(0, inf\)"):
+        net.connect(a, b, es.all_to_all(), weight=1.0, delay=delay)
+
+
+@pytest.mark.parametrize("weight", [np.nan, np.inf, -np.inf])
+def test_bad_weights(weight):
+    net, a, b = two_pops()
+    with pytest.raises(es.EventsimError, match="weight"):
+        net.connect(a, b, es.all_to_all(), weight=weight)
+
+
+@pytest.mark.parametrize("field, value", [("tau_m", -5.0), ("tau_m", np.nan), ("tau_m", np.inf),
+                                          ("tau_syn_e", 0.0), ("tau_syn_i", np.nan), ("t_ref", -1.0)])
+def test_bad_time_constants(field, value):
+    net = es.Network(seed=0)
+    with pytest.raises(es.EventsimError, match=f"LIFExp.{field}"):
+        net.population(3, LIFExp(**{field: value}))
+
+
+def test_bad_heterogeneous_parameter_names_index():
+    net = es.Network(seed=0)
+    with pytest.raises(es.EventsimError, match=r"tau_m.*at index 2"):
+        net.population(3, LIFDelta(tau_m=np.array([10.0, 20.0, -1.0])))
+
+
+def test_tau_syn_equal_tau_m_and_reset_above_threshold():
+    net = es.Network(seed=0)
+    with pytest.raises(es.EventsimError, match="tau_syn_e must differ from tau_m"):
+        net.population(3, LIFExp(tau_m=5.0, tau_syn_e=5.0))
+    with pytest.raises(es.EventsimError, match="v_reset must be < v_th"):
+        net.population(3, LIFDelta(v_reset=-40.0, v_th=-50.0))
+
+
+def test_empty_population_and_bad_p_and_negative_duration():
+    net = es.Network(seed=0)
+    with pytest.raises(es.EventsimError, match="size must be a whole number >= 1"):
+        net.population(0, LIFDelta())
+    for p in (-0.1, 1.5, np.nan):
+        with pytest.raises(es.EventsimError, match=r"p must lie in \[0, 1\]"):
+            es.pairwise_bernoulli(p)
+    net.population(2, LIFDelta())
+    with pytest.raises(es.EventsimError, match="duration"):
+        net.run(-1.0)
+
+
+def test_structure_is_frozen_after_first_run():
+    net, a, b = two_pops()
+    net.run(1.0)
+    with pytest.raises(es.EventsimError, match="already built"):
+        net.population(3, LIFDelta())
+
+
+def write(tmp_path, text):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return p
+
+
+BASE = """
+[populations.a]
+size = 10
+model = "LIFDelta"
+"""
+
+
+def test_unknown_config_keys_suggest_nearest(tmp_path):
+    with pytest.raises(es.ConfigError, match="unknown config key 'duraton'; did you mean 'duration'"):
+        cfgmod.load(write(tmp_path, "duraton = 5.0\n" + BASE))
+    with pytest.raises(es.ConfigError, match="did you mean 'model'"):
+        cfgmod.load(write(tmp_path, BASE.replace("model =", "modl =")))
+
+
+def test_unknown_model_connector_and_param(tmp_path):
+    cfg = cfgmod.load(write(tmp_path, BASE.replace("LIFDelta", "LIFExpo")))
+    with pytest.raises(es.ConfigError, match="did you mean 'LIFExp'"):
+        cfgmod.build(cfg)
+    proj = BASE + '\n[[projections]]\npre = "a"\npost = "a"\nconnector = { type = "pairwise_bernouli", p = 0.1 }\n'
+    with pytest.raises(es.ConfigError, match="did you mean 'pairwise_bernoulli'"):
+        cfgmod.load(write(tmp_path, proj))
+    cfg = cfgmod.load(write(tmp_path, BASE + "params = { tau_mem = 5.0 }\n"))
+    with pytest.raises(es.ConfigError, match="did you mean 'tau_m'"):
+        cfgmod.build(cfg)
+
+
+def test_wrong_types_in_config(tmp_path):
+    with pytest.raises(es.ConfigError, match="populations.a.size must be a whole number"):
+        cfgmod.load(write(tmp_path, BASE.replace("size = 10", 'size = "ten"')))
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "eventsim.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_bad_input_prints_one_line_and_exits_nonzero(tmp_path):
+    bad = write(tmp_path, BASE + "params = { tau_m = -3.0 }\n")
+    for args in (["run", str(bad)], ["run", "nope.toml"], ["run", "cuba", "--duration", "-5"]):
+        r = run_cli(*args, "--out", str(tmp_path / "o"))
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("eventsim: error:"), r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_cli_runs_a_small_config(tmp_path):
+    cfg = write(tmp_path, BASE.replace("size = 10", "size = 20") + "params = { i_bias = 25.0 }\nduration = 100.0\n"
+                .replace("duration = 100.0\n", "") )
+    cfg.write_text("duration = 100.0\n" + cfg.read_text())
+    out = tmp_path / "out"
+    r = run_cli("run", str(cfg), "--seed", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "spikes.h5").exists() and (out / "raster.png").exists() and (out / "summary.json").exists()
+    assert "rate" in r.stdout

@@ -1,0 +1,90 @@
+"""Connectors, distributions and networkx adapters."""
+import networkx as nx
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim.models import LIFDelta
+
+
+def net_with(connector, n_pre=300, n_post=200, same=False, weight=1.0, delay=1.0, seed=3):
+    net = es.Network(seed=seed)
+    post = net.population(n_post, LIFDelta(), name="post")
+    pre = post if same else net.population(n_pre, LIFDelta(), name="pre")
+    proj = net.connect(pre, post, connector, weight=weight, delay=delay)
+    return net, proj
+
+
+def test_pairwise_bernoulli_count_and_independence_of_seed():
+    _, proj = net_with(es.pairwise_bernoulli(0.1))
+    n = 300 * 200
+    assert abs(proj.n_synapses - 0.1 * n) < 5 * np.sqrt(n * 0.1 * 0.9)
+    _, again = net_with(es.pairwise_bernoulli(0.1))
+    np.testing.assert_array_equal(proj.pre_local, again.pre_local)
+    _, other = net_with(es.pairwise_bernoulli(0.1), seed=4)
+    assert not np.array_equal(proj.pre_local[:50], other.pre_local[:50])
+    assert net_with(es.pairwise_bernoulli(0.0))[1].n_synapses == 0
+    assert net_with(es.pairwise_bernoulli(1.0))[1].n_synapses == n
+
+
+def test_autapses_excluded_when_asked():
+    _, proj = net_with(es.pairwise_bernoulli(1.0, allow_autapses=False), n_post=50, same=True)
+    assert proj.n_synapses == 50 * 49
+    assert not np.any(proj.pre_local == proj.post_local)
+
+
+def test_fixed_indegree_and_outdegree():
+    _, proj = net_with(es.fixed_indegree(17, allow_multapses=False))
+    assert np.all(np.bincount(proj.post_local, minlength=200) == 17)
+    pairs = set(zip(proj.pre_local.tolist(), proj.post_local.tolist()))
+    assert len(pairs) == proj.n_synapses
+    _, proj = net_with(es.fixed_outdegree(9))
+    assert np.all(np.bincount(proj.pre_local, minlength=300) == 9)
+
+
+def test_all_to_all_and_one_to_one():
+    assert net_with(es.all_to_all(), 7, 5)[1].n_synapses == 35
+    _, proj = net_with(es.one_to_one(), 6, 6)
+    np.testing.assert_array_equal(proj.pre_local, proj.post_local)
+    with pytest.raises(es.EventsimError, match="one_to_one needs equal sizes"):
+        net_with(es.one_to_one(), 5, 6)
+
+
+def test_weight_and_delay_distributions():
+    _, proj = net_with(es.fixed_indegree(50), weight=es.uniform(0.5, 1.5),
+                       delay=es.normal_clipped(2.0, 1.0, 0.5, 3.0))
+    assert proj.weight.min() >= 0.5 and proj.weight.max() < 1.5
+    assert abs(proj.weight.mean() - 1.0) < 0.02
+    assert proj.delay.min() >= 0.5 and proj.delay.max() <= 3.0
+    assert np.unique(proj.delay).size > 1000
+
+
+def test_views_restrict_sources_and_targets():
+    net = es.Network(seed=0)
+    cells = net.population(100, LIFDelta(), name="cells")
+    proj = net.connect(cells[:80], cells[90:], es.all_to_all())
+    assert proj.pre_local.max() == 79 and proj.post_local.min() == 90
+
+
+def test_networkx_round_trip():
+    g = nx.DiGraph()
+    g.add_edge(0, 1, weight=2.5, delay=1.5)
+    g.add_edge(1, 2, weight=-1.0, delay=0.5)
+    g.add_edge(2, 0)
+    net = es.Network(seed=0)
+    cells = net.population(3, LIFDelta(), name="cells")
+    net.connect_networkx(g, cells, cells, default_weight=0.75, default_delay=2.0)
+    net.build()
+    out = net.to_networkx()
+    edges = sorted((u[1], v[1], d["weight"], d["delay"]) for u, v, d in out.edges(data=True))
+    assert edges == [(0, 1, 2.5, 1.5), (1, 2, -1.0, 0.5), (2, 0, 0.75, 2.0)]
+    assert out.nodes[("cells", 0)]["population"] == "cells"
+
+
+def test_graph_is_eight_bytes_per_synapse_plus_groups():
+    net, proj = net_with(es.fixed_indegree(100), delay=1.0)
+    net.build()
+    g = net.graph
+    assert g.post.dtype == np.int32 and g.weight.dtype == np.float32
+    per_syn = g.nbytes() / g.n_synapses
+    assert per_syn < 8.5

@@ -1,0 +1,160 @@
+"""Single-neuron spike times against analytic solutions and a fine RK4 reference."""
+import math
+
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim import neuron
+from eventsim.models import AdaptiveLIFExp, LIFDelta, LIFExp
+
+from reference import rk4_lif
+
+
+def one_neuron(model, v_init, inputs=(), t_end=200.0, delay=0.5):
+    """Run a single neuron fed by (arrival time, weight) inputs; returns its spike times."""
+    net = es.Network(seed=0)
+    cell = net.population(1, model, v_init=v_init)
+    if len(inputs):
+        times = np.array([t for t, _ in inputs]) - delay
+        weights = np.array([w for _, w in inputs])
+        n = len(inputs)
+        src = net.spike_source(n, times=times, ids=np.arange(n))
+        net.connect(src, cell, es.explicit(np.arange(n), np.zeros(n, int)), weight=weights, delay=delay)
+    net.run(t_end)
+    return cell.spikes()[0]
+
+
+def test_delta_constant_bias_fires_periodically_at_analytic_times():
+    t = one_neuron(LIFDelta(tau_m=20.0, v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=2.0, i_bias=25.0),
+                   -70.0, t_end=500.0)
+    period = 20.0 * math.log(25.0 / 5.0)
+    expected = period + np.arange(t.size) * (period + 2.0)
+    assert t.size == 14
+    np.testing.assert_allclose(t, expected, rtol=0, atol=1e-9)
+
+
+def test_delta_step_input_spikes_exactly_at_arrival_when_jump_crosses():
+    inputs = [(10.25, 12.0), (30.0, 12.0), (30.0 + 1e-9, 12.0)]   # the third arrives while refractory
+    t = one_neuron(LIFDelta(tau_m=10.0, v_rest=-60.0, v_reset=-60.0, v_th=-50.0, t_ref=1.0), -60.0, inputs, 50.0)
+    np.testing.assert_array_equal(t, [10.25, 30.0])
+
+
+def test_delta_subthreshold_jump_then_bias_crossing():
+    # v_inf = -48 > v_th: after a jump to -55 at t=5 the crossing is analytic
+    p = dict(tau_m=10.0, v_rest=-60.0, v_reset=-60.0, v_th=-50.0, t_ref=1.0, i_bias=12.0)
+    t = one_neuron(LIFDelta(**p), -60.0, [(5.0, 5.0)], 30.0)
+    v_at_5 = -48.0 + (-60.0 + 48.0) * math.exp(-0.5) + 5.0
+    expected = 5.0 + 10.0 * math.log((-48.0 - v_at_5) / (-48.0 + 50.0))
+    np.testing.assert_allclose(t[0], expected, atol=1e-12)
+
+
+EXP = dict(tau_m=10.0, v_rest=-65.0, v_reset=-70.0, v_th=-50.0, t_ref=2.0, tau_syn_e=2.0, tau_syn_i=7.0,
+           i_bias=10.0)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_exp_currents_match_fine_rk4(seed):
+    rng = np.random.default_rng(seed)
+    t_in = np.sort(rng.uniform(1.0, 150.0, 90))
+    w_in = rng.choice([20.0, 30.0, -8.0], 90)
+    inputs = list(zip(t_in, w_in))
+    t = one_neuron(LIFExp(**EXP), -65.0, inputs, 160.0)
+    ref = rk4_lif(EXP, -65.0, inputs, 160.0, dt=2e-3)
+    assert t.size == ref.size and t.size >= 4
+    assert np.max(np.abs(t - ref)) < 1e-6
+
+
+def test_crossing_after_the_current_peaks_is_found():
+    # a slow current (50 ms) into a fast membrane (5 ms): V keeps rising long after the input
+    p = dict(tau_m=5.0, v_rest=-65.0, v_reset=-70.0, v_th=-50.0, t_ref=2.0, tau_syn_e=50.0, tau_syn_i=3.0,
+             i_bias=0.0)
+    inputs = [(2.0, 22.0), (2.5, -4.0)]
+    t = one_neuron(LIFExp(**p), -65.0, inputs, 100.0)
+    ref = rk4_lif(p, -65.0, inputs, 100.0, dt=2e-3)
+    assert ref.size == 1 and t.size == 1
+    assert t[0] - 2.0 > 5.0            # crossing long after the current's peak at 2 ms
+    assert abs(t[0] - ref[0]) < 1e-6
+
+
+def _peak_of_single_epsp(w, p, v0):
+    """max over h of v0 + w*k*(exp(-h/tau_e) - exp(-h/tau_m)) with v0 = v_inf (analytic peak)."""
+    tm, te = p["tau_m"], p["tau_syn_e"]
+    h = math.log(tm / te) * te * tm / (tm - te)
+    return v0 + w * te / (te - tm) * (math.exp(-h / te) - math.exp(-h / tm))
+
+
+@pytest.mark.parametrize("side", ["above", "below"])
+def test_grazing_input_is_resolved_at_weight_precision(side):
+    """Weights are float32: take the two adjacent float32 weights around the one whose EPSP
+    peak touches threshold exactly; their peaks straddle v_th by ~1e-6 mV."""
+    p = dict(tau_m=10.0, v_rest=-60.0, v_reset=-70.0, v_th=-50.0, t_ref=2.0, tau_syn_e=3.0, tau_syn_i=7.0,
+             i_bias=0.0)
+    unit_peak = _peak_of_single_epsp(1.0, p, 0.0)
+    w_exact = 10.0 / unit_peak
+    w32 = np.float32(w_exact)
+    if (float(w32) * unit_peak >= 10.0) != (side == "above"):
+        w32 = np.nextafter(w32, np.float32(np.inf if side == "above" else -np.inf))
+    peak = -60.0 + float(w32) * unit_peak
+    assert (peak >= -50.0) == (side == "above") and abs(peak + 50.0) < 2e-6
+    t = one_neuron(LIFExp(**p), -60.0, [(1.0, float(w32))], 60.0)
+    assert (t.size == 1) == (side == "above")
+
+
+def test_adaptive_threshold_matches_rk4_and_freezes():
+    p = dict(tau_m=10.0, v_rest=-65.0, v_reset=-70.0, v_th=-55.0, t_ref=1.0, tau_syn_e=2.0, tau_syn_i=7.0,
+             i_bias=14.0, theta_plus=1.5, tau_theta=30.0)
+    t = one_neuron(AdaptiveLIFExp(**p), -65.0, [(20.0, 20.0), (40.0, 30.0)], 120.0)
+    ref = rk4_lif(p, -65.0, [(20.0, 20.0), (40.0, 30.0)], 120.0, dt=2e-3)
+    assert t.size == ref.size and t.size >= 5
+    assert np.max(np.abs(t - ref)) < 1e-6
+    isi = np.diff(t[:4])
+    assert np.all(np.diff(isi) > 0)            # adaptation lengthens the intervals
+
+
+def test_frozen_threshold_stops_adaptation():
+    net = es.Network(seed=0)
+    cell = net.population(1, AdaptiveLIFExp(tau_m=10.0, v_rest=-65.0, v_reset=-70.0, v_th=-55.0, t_ref=1.0,
+                                            i_bias=20.0, theta_plus=0.2, tau_theta=1e7), v_init=-65.0)
+    net.run(100.0)
+    theta = cell.get("theta")[0]
+    assert theta > 0.5
+    cell.set(theta_plus=0.0, tau_theta=np.inf)
+    n0 = cell.spikes()[0].size
+    net.run(200.0)
+    t = cell.spikes()[0][n0:]
+    assert t.size > 3
+    np.testing.assert_allclose(np.diff(t), np.diff(t)[0], rtol=1e-9)   # periodic: theta frozen
+    assert cell.get("theta")[0] == pytest.approx(theta)
+
+
+def _g(a, b, mu, h):
+    return a + np.sum(b[:, None] * np.exp(-mu[:, None] * np.atleast_1d(h)[None, :]), axis=0)
+
+
+def test_first_crossing_misses_no_crossing_on_random_exponential_sums():
+    """First root of a + sum b_k exp(-mu_k h) against a dense grid, 3000 random cases."""
+    rng = np.random.default_rng(0)
+    scratch = neuron.make_scratch()
+    grid = np.linspace(0.0, 200.0, 200001)
+    checked = 0
+    for _ in range(3000):
+        m = rng.integers(1, 5)
+        mu = np.sort(rng.choice([1 / 20, 1 / 10, 1 / 7, 1 / 5, 1 / 3, 1 / 2, 1 / 500], m, replace=False))
+        b = rng.normal(0.0, 10.0, m)
+        a = rng.normal(0.0, 2.0)
+        if _g(a, b, mu, 0.0)[0] >= 0.0:
+            continue
+        h = neuron.first_crossing(a, b.copy(), mu.copy(), m, scratch)
+        vals = _g(a, b, mu, grid)
+        above = np.flatnonzero(vals >= 1e-9)
+        if above.size == 0:
+            # no grid crossing: either none, or one within 1e-9 of zero/after the grid
+            assert h == np.inf or h > 200.0 or abs(_g(a, b, mu, h)[0]) < 1e-6
+            continue
+        first_grid = grid[above[0]]
+        assert h <= first_grid + 1e-12, (a, b, mu, h, first_grid)
+        assert h >= first_grid - 1e-3 - 1e-9
+        assert abs(_g(a, b, mu, h)[0]) < 1e-8
+        checked += 1
+    assert checked > 500
