@@ -44,12 +44,12 @@ EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
 def _push_check(P, S, version, queue, j, t):
     """After neuron j's state changed at t: push its lower bound if earlier than its live entry."""
     qt, qc, qa, q0, qs = queue
-    S[EXACT, j] = 0.0
+    S[j, EXACT] = 0.0
     lb, exact = neuron.lower_bound(P, S, j, t)
-    if lb < S[NEXT, j]:
+    if lb < S[j, NEXT]:
         version[j] += 1
-        S[NEXT, j] = lb
-        S[EXACT, j] = 1.0 if exact else 0.0
+        S[j, NEXT] = lb
+        S[j, EXACT] = 1.0 if exact else 0.0
         heap.push(qt, qc, qa, q0, qs, lb, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
 
 
@@ -99,7 +99,7 @@ def _spike(P, S, version, graph, queue, rec, stats, j, t):
     """Neuron j (state at t) fires at t."""
     neuron.reset(P, S, j, t)
     version[j] += 1                        # invalidates any live prediction
-    S[NEXT, j] = np.inf
+    S[j, NEXT] = np.inf
     stats[SPIKES] += 1
     _emit(graph, queue, rec, j, t)
     _push_check(P, S, version, queue, j, t)
@@ -168,18 +168,18 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             if aux != version[j]:
                 continue                   # stale prediction
             stats[CHECKS] += 1
-            S[NEXT, j] = np.inf
+            S[j, NEXT] = np.inf
             neuron.advance(P, S, j, t)
-            if S[EXACT, j] != 0.0:
+            if S[j, EXACT] != 0.0:
                 _spike(P, S, version, graph, queue, rec, stats, j, t)
                 continue
             lb, exact = neuron.lower_bound(P, S, j, t)
-            if lb > t + LAZY_HORIZON * P[neuron.TAU_M, j]:
+            if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
                 # the crossing is far off: an input will most likely arrive first, so re-check
                 # at the (cheap) bound instead of solving for the exact time now
                 version[j] += 1
-                S[NEXT, j] = lb
-                S[EXACT, j] = 1.0 if exact else 0.0
+                S[j, NEXT] = lb
+                S[j, EXACT] = 1.0 if exact else 0.0
                 heap.push(qt, qc, qa, q0, qs, lb, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
                 continue
             tc = neuron.next_crossing(P, S, j, t, tb, tmu, root_scratch)
@@ -187,8 +187,8 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 _spike(P, S, version, graph, queue, rec, stats, j, t)
             elif tc < np.inf:
                 version[j] += 1
-                S[NEXT, j] = tc
-                S[EXACT, j] = 1.0
+                S[j, NEXT] = tc
+                S[j, EXACT] = 1.0
                 heap.push(qt, qc, qa, q0, qs, tc, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
         else:
             s = idx
@@ -203,7 +203,7 @@ def prime_neurons(t, neurons, queue, ids):
     """Schedule the first check of each neuron in ids (state at t)."""
     P, S, version = neurons
     for j in ids:
-        S[NEXT, j] = np.inf
+        S[j, NEXT] = np.inf
         _push_check(P, S, version, queue, j, t)
 
 
@@ -228,8 +228,8 @@ class Engine:
     """All arrays of a built network, and the chunked driver around `run_until`."""
     seed: int
     n_neurons: int
-    P: np.ndarray                          # float64[NP, N] parameters
-    S: np.ndarray                          # float64[NS, N] state
+    P: np.ndarray                          # float64[N, NP] parameters (neuron-major)
+    S: np.ndarray                          # float64[N, NS] state (neuron-major)
     version: np.ndarray                    # int64[N]
     graph: tuple                           # graph.Graph arrays
     sources: tuple                         # (kind, rate/ms, ptr, times, pos, count, version)
@@ -299,7 +299,7 @@ def evolve_many(P, S, ids, t):
     out = np.empty((ids.size, 4))
     for q in range(ids.size):
         j = ids[q]
-        v, ie, ii, theta = neuron.evolve(P, S, j, max(t, S[neuron.T_LAST, j]))
+        v, ie, ii, theta = neuron.evolve(P, S, j, max(t, S[j, neuron.T_LAST]))
         out[q, 0] = v
         out[q, 1] = ie
         out[q, 2] = ii

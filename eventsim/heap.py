@@ -16,65 +16,64 @@ ID_BITS = 48
 
 
 @nb.njit(cache=True, inline="always")
-def _less(time, code, aux, i, j) -> bool:
-    if time[i] != time[j]:
-        return time[i] < time[j]
-    if code[i] != code[j]:
-        return code[i] < code[j]
-    return aux[i] < aux[j]
-
-
-@nb.njit(cache=True, inline="always")
-def _swap(time, code, aux, t0, i, j) -> None:
-    time[i], time[j] = time[j], time[i]
-    code[i], code[j] = code[j], code[i]
-    aux[i], aux[j] = aux[j], aux[i]
-    t0[i], t0[j] = t0[j], t0[i]
+def _before(t1, c1, a1, t2, c2, a2) -> bool:
+    """Key (t1, c1, a1) orders strictly before (t2, c2, a2)."""
+    if t1 != t2:
+        return t1 < t2
+    if c1 != c2:
+        return c1 < c2
+    return a1 < a2
 
 
 @nb.njit(cache=True)
 def push(time, code, aux, t0, size, t, c, a, t_emit) -> None:
-    """Insert one entry. The caller guarantees capacity (see engine capacity checks)."""
+    """Insert one entry. The caller guarantees capacity (see engine capacity checks).
+
+    Sifts a hole up instead of swapping, so each level costs one move, not three."""
     i = size[0]
     size[0] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _before(t, c, a, time[parent], code[parent], aux[parent]):
+            break
+        time[i] = time[parent]
+        code[i] = code[parent]
+        aux[i] = aux[parent]
+        t0[i] = t0[parent]
+        i = parent
     time[i] = t
     code[i] = c
     aux[i] = a
     t0[i] = t_emit
-    while i > 0:
-        parent = (i - 1) >> 1
-        if _less(time, code, aux, i, parent):
-            _swap(time, code, aux, t0, i, parent)
-            i = parent
-        else:
-            break
 
 
 @nb.njit(cache=True)
 def pop(time, code, aux, t0, size) -> None:
-    """Remove the minimum (read it from index 0 first)."""
+    """Remove the minimum (read it from index 0 first): the last entry sinks from the root."""
     n = size[0] - 1
     size[0] = n
     if n == 0:
         return
-    time[0] = time[n]
-    code[0] = code[n]
-    aux[0] = aux[n]
-    t0[0] = t0[n]
+    t, c, a, e = time[n], code[n], aux[n], t0[n]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= n:
+        child = 2 * i + 1
+        if child >= n:
             break
-        child = left
-        right = left + 1
-        if right < n and _less(time, code, aux, right, left):
+        right = child + 1
+        if right < n and _before(time[right], code[right], aux[right], time[child], code[child], aux[child]):
             child = right
-        if _less(time, code, aux, child, i):
-            _swap(time, code, aux, t0, i, child)
-            i = child
-        else:
+        if not _before(time[child], code[child], aux[child], t, c, a):
             break
+        time[i] = time[child]
+        code[i] = code[child]
+        aux[i] = aux[child]
+        t0[i] = t0[child]
+        i = child
+    time[i] = t
+    code[i] = c
+    aux[i] = a
+    t0[i] = e
 
 
 def make(capacity: int) -> tuple:

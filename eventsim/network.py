@@ -76,7 +76,7 @@ class Population:
         ids = self._neuron_ids()
         eng_ = self.net._engine
         if name in neuron.PARAM_NAMES:
-            return eng_.P[neuron.PARAM_NAMES.index(name), ids].copy()
+            return eng_.P[ids, neuron.PARAM_NAMES.index(name)].copy()
         if name in ("v", "i_e", "i_i", "theta"):
             col = ("v", "i_e", "i_i", "theta").index(name)
             return eng.evolve_many(eng_.P, eng_.S, ids, eng_.t)[:, col]
@@ -100,8 +100,8 @@ class Population:
                 checks.finite(f"{self.name}.{name}", arr)
             # state must be brought to now under the old parameters first
             eng.advance_many(eng_.P, eng_.S, ids, eng_.t)
-            eng_.P[neuron.PARAM_NAMES.index(name), ids] = arr
-        eng_.S[neuron.NEXT, ids] = np.inf
+            eng_.P[ids, neuron.PARAM_NAMES.index(name)] = arr
+        eng_.S[ids, neuron.NEXT] = np.inf
         eng.prime_neurons(eng_.t, (eng_.P, eng_.S, eng_.version), eng_.queue, ids)
 
     # sources -------------------------------------------------------------------------
@@ -352,18 +352,18 @@ class Network:
         n_neurons = sum(p.size for p in neurons)
         n_nodes = offset
         self._n_neurons = n_neurons
-        P = np.empty((neuron.NP, n_neurons))
-        S = np.zeros((neuron.NS, n_neurons))
+        P = np.empty((n_neurons, neuron.NP))
+        S = np.zeros((n_neurons, neuron.NS))
         for k, p in enumerate(neurons):
             sl = slice(p.offset, p.offset + p.size)
-            P[:, sl] = p.model.parameter_table(p.size, self.seed, k + 1)
-            v0 = P[neuron.V_REST, sl] if p.v_init is None else realise(
+            P[sl] = p.model.parameter_table(p.size, self.seed, k + 1).T
+            v0 = P[sl, neuron.V_REST] if p.v_init is None else realise(
                 f"population '{p.name}' v_init", p.v_init, self.seed, STREAM_INIT,
                 np.full(p.size, 1 << 20 | k), np.arange(p.size))
             checks.finite(f"population '{p.name}' v_init", v0)
-            S[neuron.V, sl] = v0
-        S[neuron.REF_END] = -np.inf
-        S[neuron.NEXT] = np.inf
+            S[sl, neuron.V] = v0
+        S[:, neuron.REF_END] = -np.inf
+        S[:, neuron.NEXT] = np.inf
         if self.projections:
             pre = np.concatenate([pr.pre.offset + pr.pre_local for pr in self.projections])
             post = np.concatenate([pr.post.offset + pr.post_local for pr in self.projections])
