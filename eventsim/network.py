@@ -450,12 +450,17 @@ class Network:
                     wall = time.perf_counter() - wall0
                     bar.update(t_next - bar.n)
                     bar.set_postfix_str(f"{(int(e.stats[eng.SPIKES]) - spikes0) / max(wall, 1e-9):,.0f} spikes/s")
-        finally:
+        except BaseException:
+            # keep what was recorded: flush it and close the log cleanly, then re-raise
             e.drain(self._recorder.on_spikes)
-            self._recorder.flush()
-            self._scatter_samples(samp)
+            self.close()
+            raise
+        finally:
             if bar is not None:
                 bar.close()
+        e.drain(self._recorder.on_spikes)
+        self._recorder.flush()
+        self._scatter_samples(samp)
 
     def _sample_arrays(self, t_end: float):
         pending = [(s, np.flatnonzero(~s.taken & (s.times <= t_end))) for s in self.samplers]

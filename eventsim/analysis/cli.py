@@ -1,4 +1,4 @@
-"""``eventsim analyze`` and ``eventsim plot`` subcommands.
+"""``eventsim analyze``, ``eventsim export`` and ``eventsim plot`` subcommands.
 
 Wire into the main parser with::
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
+
+from eventsim.errors import EventsimError
 
 from .correlation import count_correlations, correlograms, sample_pairs
 from .errors import LogFormatError
@@ -249,8 +251,8 @@ def _log_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Register ``analyze`` and ``plot`` on an argparse subparsers object; each sets
-    ``func`` (returns an exit code)."""
+    """Register ``analyze``, ``export`` and ``plot`` on an argparse subparsers object;
+    each sets ``func`` (returns an exit code)."""
     pa = subparsers.add_parser("analyze", help="summary statistics and figures of a spike log",
                                description="Rates, ISI CV, Fano factors, correlations of a "
                                            "SONATA spike log; writes a summary and PNG figures.")
@@ -265,6 +267,18 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     pa.add_argument("--seed", type=int, default=0, help="seed of neuron/pair samples")
     pa.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
     pa.set_defaults(func=run_analyze)
+
+    pe = subparsers.add_parser("export", help="convert a spike log to another format (NWB)",
+                               description="Write the spikes of a SONATA log to an NWB file "
+                                           "(Units table, spike times in s, needs pynwb).")
+    fmt = pe.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--nwb", dest="export_format", action="store_const", const="nwb",
+                     help="export to NWB (Units table with spike_times, population, node_id)")
+    _log_args(pe)
+    pe.add_argument("--out", required=True, metavar="FILE.nwb", help="output file")
+    pe.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    pe.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
+    pe.set_defaults(func=run_export)
 
     pp = subparsers.add_parser("plot", help="one figure from a spike log")
     kinds = pp.add_subparsers(dest="plot_kind", metavar="KIND", required=True)
@@ -297,6 +311,23 @@ def run_analyze(args: argparse.Namespace) -> int:
                              bin=args.bin, figures=not args.no_figures, n_pairs=args.pairs,
                              seed=args.seed, chunk_rows=args.chunk_rows)
     except (LogFormatError, ValueError) as exc:
+        print(f"eventsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {target}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Dispatch target of ``eventsim export --nwb``."""
+    from .nwb import export_nwb  # pynwb itself is imported only when exporting
+
+    try:
+        with _one_line_warnings():
+            target = export_nwb(args.log, args.out,
+                                populations=[args.population] if args.population else None,
+                                t_start=args.t_start, t_stop=args.t_stop, overwrite=args.force,
+                                chunk_rows=args.chunk_rows)
+    except (EventsimError, ValueError) as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"wrote {target}")

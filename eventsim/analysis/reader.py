@@ -21,6 +21,8 @@ from .errors import LogFormatError, LogFormatWarning, where
 
 SONATA_MAGIC = 0x0A7A
 SORTINGS = ("none", "by_id", "by_time")
+#: Other spellings of the ``sorting`` string attribute (bmtk reads "time" and "id" too).
+_SORTING_ALIASES = {"time": "by_time", "id": "by_id", "unknown": "none"}
 #: Default number of rows read per chunk (16 bytes per spike -> 32 MiB of buffers).
 DEFAULT_CHUNK_ROWS = 1 << 21
 _UNIT_SCALE = {"ms": 1.0, "millisecond": 1.0, "milliseconds": 1.0, "s": 1000.0, "sec": 1000.0,
@@ -213,6 +215,7 @@ class SpikeLog:
         elif isinstance(raw, (str, bytes, np.bytes_, np.str_)) or (
                 isinstance(raw, np.ndarray) and raw.dtype.kind in "SUO"):
             value = _text(raw).strip().lower()
+            value = _SORTING_ALIASES.get(value, value)
         else:  # plain integer as the enum value
             try:
                 value = SORTINGS[int(np.asarray(raw).reshape(-1)[0])]
