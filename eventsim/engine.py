@@ -40,17 +40,33 @@ LAZY_HORIZON = 0.25
 EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
 
 
+@nb.njit(cache=True, inline="always")
+def _potential(P, S, j, f):
+    """V of neuron j outside refractoriness, from its coefficients and factors f."""
+    return (P[j, neuron.V_INF] + S[j, neuron.A] * f[neuron.IGM] + P[j, neuron.K_E] * S[j, neuron.JE] * f[neuron.IGE]
+            + P[j, neuron.K_I] * S[j, neuron.JI] * f[neuron.IGI])
+
+
 @nb.njit(cache=True)
-def _push_check(P, S, version, queue, j, t):
-    """After neuron j's state changed at t: push its lower bound if earlier than its live entry."""
+def _queue_check(S, version, queue, P, j, t_check, exact, ep):
     qt, qc, qa, q0, qs = queue
+    version[j] += 1
+    S[j, NEXT] = t_check
+    S[j, neuron.NEXT_IGM] = neuron.next_igm(P, j, t_check, ep)
+    S[j, EXACT] = 1.0 if exact else 0.0
+    heap.push(qt, qc, qa, q0, qs, t_check, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+
+
+@nb.njit(cache=True)
+def _push_check(P, S, version, queue, j, t, v, f, ep):
+    """After neuron j's state changed at t: push a lower bound on its next crossing if that
+    can come before its live entry (cheap test first, then the bound, which needs a log)."""
     S[j, EXACT] = 0.0
-    lb, exact = neuron.lower_bound(P, S, j, t)
+    if not neuron.may_cross_before_next(P, S, j, t, v, f):
+        return
+    lb, exact = neuron.lower_bound(P, S, j, t, v, f)
     if lb < S[j, NEXT]:
-        version[j] += 1
-        S[j, NEXT] = lb
-        S[j, EXACT] = 1.0 if exact else 0.0
-        heap.push(qt, qc, qa, q0, qs, lb, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+        _queue_check(S, version, queue, P, j, lb, exact, ep)
 
 
 @nb.njit(cache=True)
@@ -95,24 +111,27 @@ def _emit(graph, queue, rec, node, t):
 
 
 @nb.njit(cache=True)
-def _spike(P, S, version, graph, queue, rec, stats, j, t):
-    """Neuron j (state at t) fires at t."""
-    neuron.reset(P, S, j, t)
+def _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t):
+    """Neuron j fires at t."""
+    neuron.spike(P, S, j, t, ep)
     version[j] += 1                        # invalidates any live prediction
     S[j, NEXT] = np.inf
+    S[j, neuron.NEXT_IGM] = 0.0
     stats[SPIKES] += 1
     _emit(graph, queue, rec, j, t)
-    _push_check(P, S, version, queue, j, t)
+    F, Ft, CT = fac
+    f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
+    _push_check(P, S, version, queue, j, t, _potential(P, S, j, f), f, ep)
 
 
 @nb.njit(cache=True)
-def _take_samples(P, S, samp, t_limit, t_stop):
+def _take_samples(P, S, samp, t_limit, t_stop, ep):
     """Record the state of sampled neurons at every sample time < t_limit and <= t_stop."""
     times, pos, ids, out = samp
     while pos[0] < times.size and times[pos[0]] < t_limit and times[pos[0]] <= t_stop:
         p = pos[0]
         for q in range(ids.size):
-            v, ie, ii, theta = neuron.evolve(P, S, ids[q], times[p])
+            v, ie, ii, theta = neuron.physical(P, S, ids[q], times[p], ep)
             out[p, q, 0] = v
             out[p, q, 1] = ie
             out[p, q, 2] = ii
@@ -122,27 +141,34 @@ def _take_samples(P, S, samp, t_limit, t_stop):
 
 @nb.njit(cache=True)
 def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue, rec, samp,
-              scratch, stats):
-    """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL."""
+              scratch, stats, fac, epoch):
+    """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL.
+
+    epoch = [T0, rebase interval]: T0 advances in whole intervals, at fixed model times."""
     P, S, version = neurons
     grp_ptr, grp_start, grp_delay, post, weight = graph
     sversion = sources[6]
     qt, qc, qa, q0, qs = queue
+    F, Ft, CT = fac
     buf_t = rec[1]
     buf_n = rec[3]
-    tb, tmu = scratch[5], scratch[6]
-    root_scratch = scratch[:5]
     room = 2 * max_group + 4
     while True:
         n = qs[0]
         t = qt[0] if n > 0 else np.inf
-        _take_samples(P, S, samp, t, t_stop)
+        _take_samples(P, S, samp, t, t_stop, epoch[0])
         if t > t_stop:
             return DONE
         if qt.size - n < room:
             return QUEUE_FULL
         if buf_t.size - buf_n[0] < max_group + 2:
             return BUFFER_FULL
+        if t - epoch[0] > epoch[1]:
+            new = epoch[0] + epoch[1] * np.floor((t - epoch[0]) / epoch[1])
+            neuron.rebase(P, S, n_neurons, epoch[0], new)
+            epoch[0] = new
+            Ft[:] = np.nan
+        ep = epoch[0]
         code = qc[0]
         aux = qa[0]
         t0 = q0[0]
@@ -155,11 +181,12 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             hi = grp_start[aux + 1]
             for k in range(lo, hi):
                 j = post[k]
-                neuron.advance(P, S, j, t)
-                if neuron.apply_input(P, S, j, t, weight[k]):
-                    _spike(P, S, version, graph, queue, rec, stats, j, t)
+                f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
+                fires, v = neuron.apply_input(P, S, j, t, weight[k], f, ep)
+                if fires:
+                    _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
                 else:
-                    _push_check(P, S, version, queue, j, t)
+                    _push_check(P, S, version, queue, j, t, v, f, ep)
             stats[SYN_EVENTS] += hi - lo
             if aux + 1 < grp_ptr[idx + 1]:
                 heap.push(qt, qc, qa, q0, qs, t0 + grp_delay[aux + 1], code, aux + 1, t0)
@@ -169,27 +196,22 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 continue                   # stale prediction
             stats[CHECKS] += 1
             S[j, NEXT] = np.inf
-            neuron.advance(P, S, j, t)
+            S[j, neuron.NEXT_IGM] = 0.0
             if S[j, EXACT] != 0.0:
-                _spike(P, S, version, graph, queue, rec, stats, j, t)
+                _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
                 continue
-            lb, exact = neuron.lower_bound(P, S, j, t)
+            f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
+            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, f), f)
             if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
                 # the crossing is far off: an input will most likely arrive first, so re-check
                 # at the (cheap) bound instead of solving for the exact time now
-                version[j] += 1
-                S[j, NEXT] = lb
-                S[j, EXACT] = 1.0 if exact else 0.0
-                heap.push(qt, qc, qa, q0, qs, lb, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+                _queue_check(S, version, queue, P, j, lb, exact, ep)
                 continue
-            tc = neuron.next_crossing(P, S, j, t, tb, tmu, root_scratch)
+            tc = neuron.next_crossing(P, S, j, t, ep, scratch)
             if tc <= t:
-                _spike(P, S, version, graph, queue, rec, stats, j, t)
+                _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
             elif tc < np.inf:
-                version[j] += 1
-                S[j, NEXT] = tc
-                S[j, EXACT] = 1.0
-                heap.push(qt, qc, qa, q0, qs, tc, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+                _queue_check(S, version, queue, P, j, tc, True, ep)
         else:
             s = idx
             if aux != sversion[s]:
@@ -199,12 +221,17 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
 
 
 @nb.njit(cache=True)
-def prime_neurons(t, neurons, queue, ids):
-    """Schedule the first check of each neuron in ids (state at t)."""
+def prime_neurons(t, neurons, queue, ids, fac, ep):
+    """(Re)schedule the next check of each neuron in ids at time t."""
     P, S, version = neurons
+    F, Ft, CT = fac
     for j in ids:
+        version[j] += 1
         S[j, NEXT] = np.inf
-        _push_check(P, S, version, queue, j, t)
+        S[j, neuron.NEXT_IGM] = 0.0
+        f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
+        v = _potential(P, S, j, f) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
+        _push_check(P, S, version, queue, j, t, v, f, ep)
 
 
 @nb.njit(cache=True)
@@ -239,8 +266,8 @@ class Engine:
     queue: tuple = field(default=None)
     t: float = 0.0                         # ms: every event <= t is processed
     stats: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
-    scratch: tuple = field(default_factory=lambda: neuron.make_scratch()
-                           + (np.zeros(neuron.MAX_TERMS), np.zeros(neuron.MAX_TERMS)))
+    scratch: tuple = field(default_factory=neuron.make_scratch)
+    epoch: np.ndarray = field(default=None)    # [T0, rebase interval] (ms)
 
     def __post_init__(self):
         if self.queue is None:
@@ -250,27 +277,57 @@ class Engine:
         self.buf_id = np.zeros(n, np.int64)
         self.buf_n = np.zeros(1, np.int64)
         self.no_samples = (np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 4)))
+        if self.epoch is None:
+            self.epoch = np.array([0.0, rebase_interval(self.P)])
+        self.refresh_classes()
+
+    def refresh_classes(self) -> None:
+        """Recompute time-constant classes and the factor cache (after parameters change)."""
+        neuron.derive(self.P)
+        taus = neuron.class_taus(self.P) if self.n_neurons else np.ones((1, 4))
+        self.fac = (np.ones((taus.shape[0], 8)), np.full(taus.shape[0], np.nan), taus)
 
     @property
     def n_sources(self) -> int:
         return int(self.sources[0].size)
 
+    @property
+    def neurons(self) -> tuple:
+        return (self.P, self.S, self.version)
+
     def prime(self) -> None:
         """Schedule every neuron and source at the current time."""
-        prime_neurons(self.t, (self.P, self.S, self.version), self.queue, np.arange(self.n_neurons))
+        self.prime_neurons(np.arange(self.n_neurons))
         self.restart_sources(np.arange(self.n_sources))
+
+    def prime_neurons(self, ids: np.ndarray) -> None:
+        prime_neurons(self.t, self.neurons, self.queue, np.asarray(ids, np.int64), self.fac, self.epoch[0])
 
     def restart_sources(self, ids: np.ndarray) -> None:
         restart_sources(self.t, self.seed, self.sources, self.queue, np.asarray(ids, np.int64))
+
+    def state(self, ids: np.ndarray) -> np.ndarray:
+        """(v, i_e, i_i, theta) of neurons ids at the current time: float64[len(ids), 4]."""
+        return snapshot(self.P, self.S, np.asarray(ids, np.int64), self.t, self.epoch[0])
+
+    def set_params(self, ids: np.ndarray, column: int, values: np.ndarray) -> None:
+        """Change one parameter column for neurons ids at the current time, keeping their
+        physical state (v, currents, theta) continuous, then reschedule them."""
+        ids = np.asarray(ids, np.int64)
+        state = self.state(ids)
+        self.P[ids, column] = values
+        self.refresh_classes()
+        restore(self.P, self.S, ids, self.t, self.epoch[0], state)
+        self.prime_neurons(ids)
 
     def run_until(self, t_stop: float, on_spikes, samp=None) -> None:
         """Process events up to t_stop (ms); `on_spikes(times, node_ids)` receives each buffer."""
         samp = self.no_samples if samp is None else samp
         rec = (self.rec_flag, self.buf_t, self.buf_id, self.buf_n)
         while True:
-            status = run_until(t_stop, self.seed, self.n_neurons, self.max_group,
-                               (self.P, self.S, self.version), self.graph, self.sources, self.queue,
-                               rec, samp, self.scratch, self.stats)
+            status = run_until(t_stop, self.seed, self.n_neurons, self.max_group, self.neurons, self.graph,
+                               self.sources, self.queue, rec, samp, self.scratch, self.stats, self.fac,
+                               self.epoch)
             if status == QUEUE_FULL:
                 self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
@@ -286,22 +343,28 @@ class Engine:
         self.buf_n[0] = 0
 
 
-@nb.njit(cache=True)
-def advance_many(P, S, ids, t):
-    """Bring neurons in ids exactly to time t (before their parameters change)."""
-    for j in ids:
-        neuron.advance(P, S, j, t)
+def rebase_interval(P: np.ndarray) -> float:
+    """Epoch interval (ms): factors exp((t - T0)/tau) stay below exp(200) for every tau."""
+    taus = P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]] if P.size else np.ones((1, 1))
+    finite = taus[np.isfinite(taus) & (taus > 0)]
+    return 200.0 * float(finite.min()) if finite.size else 1e6
 
 
 @nb.njit(cache=True)
-def evolve_many(P, S, ids, t):
-    """State (v, i_e, i_i, theta) of neurons in ids at time t, float64[len(ids), 4]; no writes."""
+def snapshot(P, S, ids, t, ep):
+    """Physical state (v, i_e, i_i, theta) of neurons in ids at time t: float64[len(ids), 4]."""
     out = np.empty((ids.size, 4))
     for q in range(ids.size):
-        j = ids[q]
-        v, ie, ii, theta = neuron.evolve(P, S, j, max(t, S[j, neuron.T_LAST]))
+        v, ie, ii, theta = neuron.physical(P, S, ids[q], t, ep)
         out[q, 0] = v
         out[q, 1] = ie
         out[q, 2] = ii
         out[q, 3] = theta
     return out
+
+
+@nb.njit(cache=True)
+def restore(P, S, ids, t, ep, state):
+    """Inverse of snapshot (after parameters changed): coefficients for the given state."""
+    for q in range(ids.size):
+        neuron.set_physical(P, S, ids[q], t, ep, state[q, 0], state[q, 1], state[q, 2], state[q, 3])

@@ -20,6 +20,8 @@ from .recording import SonataWriter, SpikeRecorder, config_attrs
 from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
 
 __version__ = "0.1.0"
+STATE_VARS = ("v", "i_e", "i_i", "theta")
+SETTABLE = ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta")
 
 
 class Population:
@@ -77,20 +79,18 @@ class Population:
         eng_ = self.net._engine
         if name in neuron.PARAM_NAMES:
             return eng_.P[ids, neuron.PARAM_NAMES.index(name)].copy()
-        if name in ("v", "i_e", "i_i", "theta"):
-            col = ("v", "i_e", "i_i", "theta").index(name)
-            return eng.evolve_many(eng_.P, eng_.S, ids, eng_.t)[:, col]
-        checks.known_key("parameter", name, neuron.PARAM_NAMES + ("v", "i_e", "i_i", "theta"))
+        if name in STATE_VARS:
+            return eng_.state(ids)[:, STATE_VARS.index(name)]
+        checks.known_key("parameter", name, neuron.PARAM_NAMES + STATE_VARS)
         raise AssertionError  # unreachable
 
     def set(self, **params) -> None:
-        """Change neuron parameters between runs, e.g. set(theta_plus=0.0, tau_theta=np.inf)."""
+        """Change neuron parameters between runs, e.g. set(theta_plus=0.0, tau_theta=np.inf).
+
+        The physical state (v, currents, theta) stays continuous at the current time."""
         ids = self._neuron_ids()
-        eng_ = self.net._engine
         for name, value in params.items():
-            if name not in ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta"):
-                checks.known_key("settable parameter", name,
-                                 ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta"))
+            checks.known_key("settable parameter", name, SETTABLE)
             arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
             if name == "tau_theta":
                 checks.positive(f"{self.name}.tau_theta", arr, allow_inf=True)
@@ -98,11 +98,7 @@ class Population:
                 checks.non_negative(f"{self.name}.{name}", arr)
             else:
                 checks.finite(f"{self.name}.{name}", arr)
-            # state must be brought to now under the old parameters first
-            eng.advance_many(eng_.P, eng_.S, ids, eng_.t)
-            eng_.P[ids, neuron.PARAM_NAMES.index(name)] = arr
-        eng_.S[ids, neuron.NEXT] = np.inf
-        eng.prime_neurons(eng_.t, (eng_.P, eng_.S, eng_.version), eng_.queue, ids)
+            self.net._engine.set_params(ids, neuron.PARAM_NAMES.index(name), arr)
 
     # sources -------------------------------------------------------------------------
     def set_rate(self, rate_hz) -> None:
@@ -352,16 +348,18 @@ class Network:
         n_neurons = sum(p.size for p in neurons)
         n_nodes = offset
         self._n_neurons = n_neurons
-        P = np.empty((n_neurons, neuron.NP))
+        P = np.zeros((n_neurons, neuron.NP))
         S = np.zeros((n_neurons, neuron.NS))
+        v_init = np.empty(n_neurons)
+        n_user = len(neuron.PARAM_NAMES)
         for k, p in enumerate(neurons):
             sl = slice(p.offset, p.offset + p.size)
-            P[sl] = p.model.parameter_table(p.size, self.seed, k + 1).T
+            P[sl, :n_user] = p.model.parameter_table(p.size, self.seed, k + 1).T
             v0 = P[sl, neuron.V_REST] if p.v_init is None else realise(
                 f"population '{p.name}' v_init", p.v_init, self.seed, STREAM_INIT,
                 np.full(p.size, 1 << 20 | k), np.arange(p.size))
             checks.finite(f"population '{p.name}' v_init", v0)
-            S[sl, neuron.V] = v0
+            v_init[sl] = v0
         S[:, neuron.REF_END] = -np.inf
         S[:, neuron.NEXT] = np.inf
         if self.projections:
@@ -401,6 +399,9 @@ class Network:
         self._engine = eng.Engine(self.seed, n_neurons, P, S, np.zeros(n_neurons, np.int64),
                                   (g.grp_ptr, g.grp_start, g.grp_delay, g.post, g.weight),
                                   sources_t, rec_flag, g.max_group_size, self.buffer_size)
+        initial = np.zeros((n_neurons, 4))
+        initial[:, 0] = v_init
+        eng.restore(P, S, np.arange(n_neurons), 0.0, 0.0, initial)
         self._engine.prime()
         recorded = [p for p in neurons + sources if p.record]
         writer = None

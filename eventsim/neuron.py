@@ -12,13 +12,27 @@ Units: time ms, voltage mV, currents as voltage equivalents R*I in mV.
 
 An input of weight w adds w to V (delta neurons), to I_e (w >= 0) or to I_i (w < 0).
 
-Why these kernels live in the core rather than in `eventsim.models`: numba only reuses
-its on-disk cache for a loop that calls kernels as globals; a loop that receives kernels
-as function arguments is recompiled in every process (measured here with numba 0.68).
+State as epoch coefficients
+---------------------------
+Between inputs the solution is a sum of fixed exponentials. With G_x(t) = exp((t - T0)/tau_x)
+for a global epoch T0, a neuron outside refractoriness is, exactly,
 
-Parameters are P[N, NP] and state S[N, NS], neuron-major: events hit random neurons, and one
-neuron's parameters and state then share two or three cache lines instead of nineteen (a
-struct-of-arrays layout measured ~1.5x slower per synaptic event on CUBA).
+    V(t)     = v_inf + A / G_m(t) + k_e J_e / G_e(t) + k_i J_i / G_i(t),   k_x = tau_x / (tau_x - tau_m)
+    I_x(t)   = J_x / G_x(t),        theta(t) = H / G_theta(t)
+
+and A, J_e, J_i, H are constant until the next input. An input therefore costs a few
+multiply-adds with factors G(t) that every synapse of a delivery group shares (one set per
+distinct combination of time constants, see `factors`), and nothing is ever "advanced".
+During refractoriness V is clamped at v_reset and A describes the trajectory that starts at
+v_reset when refractoriness ends. The epoch moves forward at fixed model times (`rebase`),
+never at chunk boundaries, so the chunk size cannot change a result.
+
+Why these kernels live in the core rather than in `eventsim.models`: numba only reuses its
+on-disk cache for a loop that calls kernels as globals; a loop that receives kernels as
+function arguments is recompiled in every process (measured with numba 0.68).
+
+Layout: parameters P[N, NP] and state S[N, NS], neuron-major, because events hit random
+neurons: one neuron's data then share two or three cache lines.
 """
 from __future__ import annotations
 
@@ -27,133 +41,215 @@ import math
 import numba as nb
 import numpy as np
 
-# parameter rows
+# parameter columns (the first eleven are the user-facing ones, in PARAM_NAMES order)
 TAU_M, V_REST, V_RESET, V_TH, T_REF, TAU_E, TAU_I, I_BIAS, THETA_PLUS, TAU_THETA, DELTA = range(11)
-NP = 11
+V_INF, K_E, K_I, CLASS, INH_HELPS = range(11, 16)
+NP = 16
 PARAM_NAMES = ("tau_m", "v_rest", "v_reset", "v_th", "t_ref", "tau_syn_e", "tau_syn_i", "i_bias",
                "theta_plus", "tau_theta", "delta")
-# state rows
-V, IE, II, THETA, T_LAST, REF_END, NEXT, EXACT = range(8)
+# state columns
+A, JE, JI, H, REF_END, NEXT, EXACT, NEXT_IGM = range(8)
 NS = 8
-STATE_NAMES = ("v", "i_e", "i_i", "theta", "t_last", "ref_end", "next_check", "exact")
+# columns of a factor row: G and 1/G for membrane, excitatory, inhibitory, threshold
+GM, GE, GI, GT, IGM, IGE, IGI, IGT = range(8)
 
 MAX_TERMS = 4            # membrane, excitatory, inhibitory, threshold
 ROOT_TOL = 1e-12         # ms, absolute accuracy of predicted spike times
 
 
+def derive(P: np.ndarray) -> None:
+    """Fill the derived columns (v_inf, k_e, k_i, time-constant class) from the user ones."""
+    P[:, V_INF] = P[:, V_REST] + P[:, I_BIAS]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P[:, K_E] = np.where(P[:, DELTA] != 0, 0.0, P[:, TAU_E] / (P[:, TAU_E] - P[:, TAU_M]))
+        P[:, K_I] = np.where(P[:, DELTA] != 0, 0.0, P[:, TAU_I] / (P[:, TAU_I] - P[:, TAU_M]))
+    P[:, INH_HELPS] = P[:, TAU_I] >= P[:, TAU_E]
+    taus = P[:, [TAU_M, TAU_E, TAU_I, TAU_THETA]]
+    _, cls = np.unique(taus, axis=0, return_inverse=True)
+    P[:, CLASS] = cls.ravel()
+
+
+def class_taus(P: np.ndarray) -> np.ndarray:
+    """float64[n_classes, 4]: (tau_m, tau_e, tau_i, tau_theta) of each time-constant class."""
+    n = int(P[:, CLASS].max()) + 1 if P.shape[0] else 0
+    taus = np.ones((n, 4))
+    for c in range(n):
+        row = np.flatnonzero(P[:, CLASS] == c)[0]
+        taus[c] = P[row, [TAU_M, TAU_E, TAU_I, TAU_THETA]]
+    return taus
+
+
+@nb.njit(cache=True, inline="always")
+def _g(t, t0, tau):
+    """exp((t - t0)/tau), with tau = 0 (unused current) or inf giving 1."""
+    if tau == 0.0 or tau == np.inf:
+        return 1.0
+    return math.exp((t - t0) / tau)
+
+
 @nb.njit(cache=True)
-def evolve(P, S, j, t):
-    """State (v, i_e, i_i, theta) of neuron j at time t >= t_last, without writing it."""
-    t_last = S[j, T_LAST]
-    v = S[j, V]
-    ie = S[j, IE]
-    ii = S[j, II]
-    theta = S[j, THETA]
-    dt = t - t_last
-    if dt <= 0.0:
-        return v, ie, ii, theta
-    if theta != 0.0:
-        theta *= math.exp(-dt / P[j, TAU_THETA])
-    ref_end = S[j, REF_END]
-    if ref_end >= t:                       # refractory for the whole step: V clamped
-        if ie != 0.0:
-            ie *= math.exp(-dt / P[j, TAU_E])
-        if ii != 0.0:
-            ii *= math.exp(-dt / P[j, TAU_I])
+def factors(F, Ft, CT, c, t, t0):
+    """Row c of the factor cache, computed at most once per event time (shared by a group)."""
+    if Ft[c] != t:
+        gm = _g(t, t0, CT[c, 0])
+        ge = _g(t, t0, CT[c, 1])
+        gi = _g(t, t0, CT[c, 2])
+        gt = _g(t, t0, CT[c, 3])
+        F[c, GM] = gm
+        F[c, GE] = ge
+        F[c, GI] = gi
+        F[c, GT] = gt
+        F[c, IGM] = 1.0 / gm
+        F[c, IGE] = 1.0 / ge
+        F[c, IGI] = 1.0 / gi
+        F[c, IGT] = 1.0 / gt
+        Ft[c] = t
+    return F[c]
+
+
+@nb.njit(cache=True)
+def physical(P, S, j, t, t0):
+    """(v, i_e, i_i, theta) of neuron j at time t (pure; exact)."""
+    ie = S[j, JE] * _g(t0, t, P[j, TAU_E]) if S[j, JE] != 0.0 else 0.0
+    ii = S[j, JI] * _g(t0, t, P[j, TAU_I]) if S[j, JI] != 0.0 else 0.0
+    theta = S[j, H] * _g(t0, t, P[j, TAU_THETA]) if S[j, H] != 0.0 else 0.0
+    if t < S[j, REF_END]:
         return P[j, V_RESET], ie, ii, theta
-    if ref_end > t_last:                   # refractory period ends inside the step
-        d1 = ref_end - t_last
-        if ie != 0.0:
-            ie *= math.exp(-d1 / P[j, TAU_E])
-        if ii != 0.0:
-            ii *= math.exp(-d1 / P[j, TAU_I])
-        v = P[j, V_RESET]
-        dt = t - ref_end
-    tau_m = P[j, TAU_M]
-    v_inf = P[j, V_REST] + P[j, I_BIAS]
-    em = math.exp(-dt / tau_m)
-    v = v_inf + (v - v_inf) * em
-    if ie != 0.0:
-        tau = P[j, TAU_E]
-        ex = math.exp(-dt / tau)
-        v += ie * tau / (tau - tau_m) * (ex - em)
-        ie *= ex
-    if ii != 0.0:
-        tau = P[j, TAU_I]
-        ex = math.exp(-dt / tau)
-        v += ii * tau / (tau - tau_m) * (ex - em)
-        ii *= ex
+    v = P[j, V_INF] + S[j, A] * _g(t0, t, P[j, TAU_M]) + P[j, K_E] * ie + P[j, K_I] * ii
     return v, ie, ii, theta
 
 
 @nb.njit(cache=True)
-def advance(P, S, j, t):
-    """Advance neuron j exactly to time t (no-op if t <= t_last)."""
-    if t <= S[j, T_LAST]:
-        return
-    v, ie, ii, theta = evolve(P, S, j, t)
-    S[j, V] = v
-    S[j, IE] = ie
-    S[j, II] = ii
-    S[j, THETA] = theta
-    S[j, T_LAST] = t
+def _membrane_coefficient(P, S, j, t_from, v_from, t0):
+    """A such that V(t_from) = v_from given the current J_e, J_i (used at spikes and sets)."""
+    gm = _g(t_from, t0, P[j, TAU_M])
+    a = (v_from - P[j, V_INF]) * gm
+    if S[j, JE] != 0.0:
+        a -= P[j, K_E] * S[j, JE] * gm / _g(t_from, t0, P[j, TAU_E])
+    if S[j, JI] != 0.0:
+        a -= P[j, K_I] * S[j, JI] * gm / _g(t_from, t0, P[j, TAU_I])
+    return a
 
 
 @nb.njit(cache=True)
-def apply_input(P, S, j, t, w) -> bool:
-    """Apply a synaptic input of weight w (mV) at time t (state already at t).
+def set_physical(P, S, j, t, t0, v, ie, ii, theta):
+    """Write coefficients so that neuron j has state (v, i_e, i_i, theta) at time t."""
+    S[j, JE] = ie * _g(t, t0, P[j, TAU_E]) if ie != 0.0 else 0.0
+    S[j, JI] = ii * _g(t, t0, P[j, TAU_I]) if ii != 0.0 else 0.0
+    S[j, H] = theta * _g(t, t0, P[j, TAU_THETA]) if theta != 0.0 else 0.0
+    t_from = max(t, S[j, REF_END])
+    S[j, A] = _membrane_coefficient(P, S, j, t_from, P[j, V_RESET] if t_from > t else v, t0)
 
-    Returns True if the neuron is now at or above threshold (a spike at t)."""
+
+@nb.njit(cache=True)
+def apply_input(P, S, j, t, w, f, t0):
+    """Input of weight w (mV) at time t, with f = factors(.., class of j, t). Returns
+    (fires_now, v): fires_now when a voltage jump reaches threshold; v is V(t) after the input
+    (meaningful only outside refractoriness)."""
+    ref = S[j, REF_END] > t
     if P[j, DELTA] != 0.0:
-        if S[j, REF_END] > t:
-            return False                   # inputs during refractoriness are discarded
-        S[j, V] += w
-        return S[j, V] >= P[j, V_TH] + S[j, THETA]
+        if ref:
+            return False, P[j, V_RESET]            # inputs during refractoriness are discarded
+        S[j, A] += w * f[GM]
+        v = P[j, V_INF] + S[j, A] * f[IGM]
+        return v >= P[j, V_TH] + S[j, H] * f[IGT], v
     if w >= 0.0:
-        S[j, IE] += w
+        S[j, JE] += w * f[GE]
+        if ref:   # V stays clamped: the input shapes only the trajectory after refractoriness
+            S[j, A] -= P[j, K_E] * w * f[GE] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_E])
+        else:
+            S[j, A] -= P[j, K_E] * w * f[GM]
     else:
-        S[j, II] += w
-    return False
+        S[j, JI] += w * f[GI]
+        if ref:
+            S[j, A] -= P[j, K_I] * w * f[GI] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_I])
+        else:
+            S[j, A] -= P[j, K_I] * w * f[GM]
+    if ref:
+        return False, P[j, V_RESET]
+    v = P[j, V_INF] + S[j, A] * f[IGM] + P[j, K_E] * S[j, JE] * f[IGE] + P[j, K_I] * S[j, JI] * f[IGI]
+    return False, v
 
 
 @nb.njit(cache=True)
-def reset(P, S, j, t):
-    """Spike at t: reset, start refractoriness, raise the adaptive threshold."""
-    S[j, V] = P[j, V_RESET]
-    S[j, REF_END] = t + P[j, T_REF]
-    S[j, THETA] += P[j, THETA_PLUS]
-    S[j, T_LAST] = t
+def may_cross_before_next(P, S, j, t, v, f):
+    """False if neuron j (state at t, potential v) provably cannot reach threshold before its
+    live queue entry at S[j, NEXT]: the envelope U + (v - U) exp(-(t' - t)/tau_m), with U the
+    largest reachable drive, stays below v_th up to NEXT. No transcendental functions."""
+    if S[j, REF_END] > t:
+        return S[j, REF_END] < S[j, NEXT]
+    u = P[j, V_INF] + _i_max(P, S, j, f)
+    v_th = P[j, V_TH]
+    if v >= v_th:
+        return True
+    if u <= v_th:
+        return False
+    r = f[GM] * S[j, NEXT_IGM]            # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
+    return u + (v - u) * r >= v_th
+
+
+@nb.njit(cache=True, inline="always")
+def _i_max(P, S, j, f):
+    """Largest total synaptic current from now on (I_e >= 0 >= I_i)."""
+    i_max = S[j, JE] * f[IGE]
+    if P[j, INH_HELPS] != 0.0:              # inhibition outlasts excitation: it can only help
+        i_max += S[j, JI] * f[IGI]
+    return i_max if i_max > 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def lower_bound(P, S, j, t, v, f):
+    """A lower bound on the next threshold crossing of neuron j (state at t, potential v).
+
+    Returns (time, exact): exact when there is no synaptic current and no adaptive threshold,
+    where the envelope is the trajectory itself."""
+    ref_end = S[j, REF_END]
+    if ref_end > t:
+        return ref_end, False
+    i_max = _i_max(P, S, j, f)
+    u = P[j, V_INF] + i_max
+    v_th = P[j, V_TH]
+    if v >= v_th:
+        return t, False                    # only possible with an adaptive threshold
+    if u <= v_th:
+        return np.inf, False
+    exact = S[j, JE] == 0.0 and S[j, JI] == 0.0 and S[j, H] == 0.0
+    return t + P[j, TAU_M] * math.log((u - v) / (u - v_th)), exact
+
+
+@nb.njit(cache=True)
+def spike(P, S, j, t, t0):
+    """Neuron j fires at t: reset to v_reset for t_ref, raise the adaptive threshold."""
+    t_r = t + P[j, T_REF]
+    S[j, REF_END] = t_r
+    if P[j, THETA_PLUS] != 0.0:
+        S[j, H] += P[j, THETA_PLUS] * _g(t, t0, P[j, TAU_THETA])
+    S[j, A] = _membrane_coefficient(P, S, j, t_r, P[j, V_RESET], t0)
     S[j, EXACT] = 0.0
 
 
 @nb.njit(cache=True)
-def lower_bound(P, S, j, t):
-    """A cheap lower bound on the next threshold crossing of neuron j (state at t).
+def rebase(P, S, n, t0_old, t0_new):
+    """Move the epoch of every neuron from t0_old to t0_new (all coefficients rescaled)."""
+    d = t0_new - t0_old
+    for j in range(n):
+        S[j, A] *= _g(t0_old, t0_new, P[j, TAU_M])
+        if S[j, JE] != 0.0:
+            S[j, JE] *= _g(t0_old, t0_new, P[j, TAU_E])
+        if S[j, JI] != 0.0:
+            S[j, JI] *= _g(t0_old, t0_new, P[j, TAU_I])
+        if S[j, H] != 0.0:
+            S[j, H] *= _g(t0_old, t0_new, P[j, TAU_THETA])
+        S[j, NEXT_IGM] *= math.exp(d / P[j, TAU_M])
 
-    Returns (time, exact). Uses the envelope V(h) <= U + (V0 - U) exp(-h/tau_m), where U is
-    v_rest + i_bias + the largest future current, and threshold >= v_th. The bound is the
-    exact crossing time when there is no synaptic current and no adaptive threshold.
-    """
-    ref_end = S[j, REF_END]
-    if ref_end > t:
-        return ref_end, False
-    ie = S[j, IE]
-    ii = S[j, II]
-    i_max = ie
-    if P[j, TAU_I] >= P[j, TAU_E]:         # inhibition outlasts excitation: it can only help
-        i_max += ii
-    if i_max < 0.0:
-        i_max = 0.0
-    u = P[j, V_REST] + P[j, I_BIAS] + i_max
-    v_th = P[j, V_TH]
-    v0 = S[j, V]
-    theta = S[j, THETA]
-    if v0 >= v_th:
-        return t, False                    # only possible with an adaptive threshold
-    if u <= v_th:
-        return np.inf, False
-    exact = ie == 0.0 and ii == 0.0 and theta == 0.0
-    return t + P[j, TAU_M] * math.log((u - v0) / (u - v_th)), exact
+
+@nb.njit(cache=True)
+def next_igm(P, j, t_next, t0):
+    """1 / G_m(t_next), stored with a queued check; 0 for inf or beyond float range."""
+    x = (t_next - t0) / P[j, TAU_M]
+    if x > 700.0:
+        return 0.0
+    return math.exp(-x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,7 +263,7 @@ def lower_bound(P, S, j, t):
 # ---------------------------------------------------------------------------------------
 
 @nb.njit(cache=True, inline="always")
-def _g(sa, sb, smu, lev, m, h):
+def _gsum(sa, sb, smu, lev, m, h):
     s = sa[lev]
     for k in range(m):
         s += sb[lev, k] * math.exp(-smu[lev, k] * h)
@@ -223,14 +319,14 @@ def _roots_on_segments(sa, sb, smu, sr, snr, lev, m, first_up_only):
     return it; otherwise store all roots in sr[lev] and return inf."""
     n = 0
     lo = 0.0
-    glo = _g(sa, sb, smu, lev, m, lo)
+    glo = _gsum(sa, sb, smu, lev, m, lo)
     ncrit = snr[lev + 1] if lev + 1 < snr.shape[0] else 0
     for c in range(ncrit + 1):
         if c < ncrit:
             hi = sr[lev + 1, c]
             if hi <= lo:
                 continue
-            ghi = _g(sa, sb, smu, lev, m, hi)
+            ghi = _gsum(sa, sb, smu, lev, m, hi)
         else:                              # last segment [lo, inf): g tends to sa[lev]
             limit = sa[lev]
             if limit == 0.0 or (limit > 0.0) == (glo > 0.0) or glo == 0.0:
@@ -239,13 +335,13 @@ def _roots_on_segments(sa, sb, smu, sr, snr, lev, m, first_up_only):
                 break
             step = 1.0 / smu[lev, 0]
             hi = lo + step
-            ghi = _g(sa, sb, smu, lev, m, hi)
+            ghi = _gsum(sa, sb, smu, lev, m, hi)
             for _ in range(120):
                 if (ghi > 0.0) != (glo > 0.0) or ghi == 0.0:
                     break
                 step *= 2.0
                 hi = lo + step
-                ghi = _g(sa, sb, smu, lev, m, hi)
+                ghi = _gsum(sa, sb, smu, lev, m, hi)
         if first_up_only:
             if ghi >= 0.0:
                 return _root_in(sa, sb, smu, lev, m, lo, hi, glo)
@@ -292,10 +388,11 @@ def first_crossing(a, b, mu, m, scratch):
 
 
 def make_scratch():
-    """Scratch arrays for first_crossing (allocate once per loop, not per call)."""
+    """Scratch arrays for first_crossing and next_crossing (allocate once per loop)."""
     L = MAX_TERMS + 1
     return (np.zeros(L), np.zeros((L, MAX_TERMS)), np.zeros((L, MAX_TERMS)),
-            np.zeros((L, MAX_TERMS + 1)), np.zeros(L, np.int64))
+            np.zeros((L, MAX_TERMS + 1)), np.zeros(L, np.int64),
+            np.zeros(MAX_TERMS), np.zeros(MAX_TERMS))
 
 
 @nb.njit(cache=True)
@@ -320,36 +417,29 @@ def _add_term(a, b, mu, m, rate, coef):
 
 
 @nb.njit(cache=True)
-def next_crossing(P, S, j, t, tb, tmu, scratch):
-    """Exact time of the next threshold crossing of neuron j (state at t), or inf.
-
-    tb, tmu: float64[MAX_TERMS] scratch for the exponential-sum coefficients."""
-    t0 = t
-    ref_end = S[j, REF_END]
-    v0 = S[j, V]
-    ie = S[j, IE]
-    ii = S[j, II]
-    theta = S[j, THETA]
-    if ref_end > t:                         # search from the end of refractoriness
-        v0, ie, ii, theta = evolve(P, S, j, ref_end)
-        t0 = ref_end
+def next_crossing(P, S, j, t, t0, scratch):
+    """Exact time of the next threshold crossing of neuron j at or after t, or inf."""
+    tb, tmu = scratch[5], scratch[6]
+    ts = max(t, S[j, REF_END])             # search from the end of refractoriness
+    v0, ie, ii, theta = physical(P, S, j, ts, t0)
+    if ts > t:
+        v0 = P[j, V_RESET]
     v_th = P[j, V_TH]
     if v0 >= v_th + theta:
-        return t0
+        return ts
     tau_m = P[j, TAU_M]
-    v_inf = P[j, V_REST] + P[j, I_BIAS]
-    a = v_inf - v_th
+    a = P[j, V_INF] - v_th
     m = 0
-    b_m = v0 - v_inf
+    b_m = v0 - P[j, V_INF]
     if ie != 0.0:
-        k = ie * P[j, TAU_E] / (P[j, TAU_E] - tau_m)
+        k = P[j, K_E] * ie
         b_m -= k
         a, m = _add_term(a, tb, tmu, m, 1.0 / P[j, TAU_E], k)
     if ii != 0.0:
-        k = ii * P[j, TAU_I] / (P[j, TAU_I] - tau_m)
+        k = P[j, K_I] * ii
         b_m -= k
         a, m = _add_term(a, tb, tmu, m, 1.0 / P[j, TAU_I], k)
     if theta != 0.0:
         a, m = _add_term(a, tb, tmu, m, 1.0 / P[j, TAU_THETA], -theta)
     a, m = _add_term(a, tb, tmu, m, 1.0 / tau_m, b_m)
-    return t0 + first_crossing(a, tb, tmu, m, scratch)
+    return ts + first_crossing(a, tb, tmu, m, scratch[:5])

@@ -43,14 +43,14 @@ class LIFDelta:
                 "theta_plus": np.zeros(n), "tau_theta": np.full(n, np.inf)}
 
     def parameter_table(self, n: int, seed: int, key: int) -> np.ndarray:
-        """float64[NP, n] parameter rows for eventsim.neuron, validated."""
+        """float64[len(PARAM_NAMES), n] parameter rows for eventsim.neuron, validated."""
         values = {}
         for i, f in enumerate(fields(self)):
             values[f.name] = realise(f"{type(self).__name__}.{f.name}", getattr(self, f.name), seed,
                                      STREAM_INIT, np.full(n, (key << 8) | i, np.int64), np.arange(n))
         self._validate(values)
         values.update(self._extra(values, n))
-        table = np.empty((neuron.NP, n))
+        table = np.empty((len(neuron.PARAM_NAMES), n))
         for row, name in enumerate(neuron.PARAM_NAMES):
             table[row] = values[name]
         return table
