@@ -12,6 +12,10 @@ class LogFormatError(EventsimError):
     """
 
 
+class MissingDependencyError(EventsimError):
+    """An optional package needed for a feature (e.g. pynwb) is not installed."""
+
+
 class LogFormatWarning(UserWarning):
     """A spike log has a defect the analysis can work around (e.g. inferred size)."""
 
