@@ -48,17 +48,16 @@ def _potential(P, S, j, f):
 
 
 @nb.njit(cache=True)
-def _queue_check(S, version, queue, P, j, t_check, exact, ep):
-    qt, qc, qa, q0, qs = queue
-    version[j] += 1
+def _queue_check(S, checks, P, j, t_check, exact, ep):
+    """Key neuron j's entry in the check heap at t_check."""
     S[j, NEXT] = t_check
     S[j, neuron.NEXT_IGM] = neuron.next_igm(P, j, t_check, ep)
     S[j, EXACT] = 1.0 if exact else 0.0
-    heap.push(qt, qc, qa, q0, qs, t_check, (CHECK << heap.ID_BITS) | j, version[j], 0.0)
+    heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)
 
 
 @nb.njit(cache=True)
-def _push_check(P, S, version, queue, j, t, v, f, ep):
+def _push_check(P, S, checks, j, t, v, f, ep):
     """After neuron j's state changed at t: push a lower bound on its next crossing if that
     can come before its live entry (cheap test first, then the bound, which needs a log)."""
     S[j, EXACT] = 0.0
@@ -66,7 +65,7 @@ def _push_check(P, S, version, queue, j, t, v, f, ep):
         return
     lb, exact = neuron.lower_bound(P, S, j, t, v, f)
     if lb < S[j, NEXT]:
-        _queue_check(S, version, queue, P, j, lb, exact, ep)
+        _queue_check(S, checks, P, j, lb, exact, ep)
 
 
 @nb.njit(cache=True)
@@ -111,17 +110,15 @@ def _emit(graph, queue, rec, node, t):
 
 
 @nb.njit(cache=True)
-def _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t):
+def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t):
     """Neuron j fires at t."""
     neuron.spike(P, S, j, t, ep)
-    version[j] += 1                        # invalidates any live prediction
-    S[j, NEXT] = np.inf
-    S[j, neuron.NEXT_IGM] = 0.0
+    _queue_check(S, checks, P, j, np.inf, False, ep)
     stats[SPIKES] += 1
     _emit(graph, queue, rec, j, t)
     F, Ft, CT = fac
     f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-    _push_check(P, S, version, queue, j, t, _potential(P, S, j, f), f, ep)
+    _push_check(P, S, checks, j, t, _potential(P, S, j, f), f, ep)
 
 
 @nb.njit(cache=True)
@@ -145,17 +142,21 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
     """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL.
 
     epoch = [T0, rebase interval]: T0 advances in whole intervals, at fixed model times."""
-    P, S, version = neurons
+    P, S, checks = neurons
+    ckey, cwho = checks[0], checks[1]
     grp_ptr, grp_start, grp_delay, post, weight = graph
     sversion = sources[6]
     qt, qc, qa, q0, qs = queue
     F, Ft, CT = fac
     buf_t = rec[1]
     buf_n = rec[3]
-    room = 2 * max_group + 4
+    room = max_group + 4
     while True:
         n = qs[0]
         t = qt[0] if n > 0 else np.inf
+        is_check = checks[3][0] > 0 and ckey[0] <= t     # at equal times checks go first
+        if is_check:
+            t = ckey[0]
         _take_samples(P, S, samp, t, t_stop, epoch[0])
         if t > t_stop:
             return DONE
@@ -169,13 +170,32 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             epoch[0] = new
             Ft[:] = np.nan
         ep = epoch[0]
+        stats[EVENTS] += 1
+        if is_check:
+            j = cwho[0]
+            stats[CHECKS] += 1
+            if S[j, EXACT] != 0.0:
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
+                continue
+            f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
+            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, f), f)
+            if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
+                # the crossing is far off: an input will most likely arrive first, so re-check
+                # at the (cheap) bound instead of solving for the exact time now
+                _queue_check(S, checks, P, j, lb, exact, ep)
+                continue
+            tc = neuron.next_crossing(P, S, j, t, ep, scratch)
+            if tc <= t:
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
+            else:
+                _queue_check(S, checks, P, j, tc, tc < np.inf, ep)
+            continue
         code = qc[0]
         aux = qa[0]
         t0 = q0[0]
         heap.pop(qt, qc, qa, q0, qs)
         kind = code >> heap.ID_BITS
         idx = code & ID_MASK
-        stats[EVENTS] += 1
         if kind == DELIVERY:
             lo = grp_start[aux]
             hi = grp_start[aux + 1]
@@ -184,34 +204,12 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
                 fires, v = neuron.apply_input(P, S, j, t, weight[k], f, ep)
                 if fires:
-                    _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
+                    _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
                 else:
-                    _push_check(P, S, version, queue, j, t, v, f, ep)
+                    _push_check(P, S, checks, j, t, v, f, ep)
             stats[SYN_EVENTS] += hi - lo
             if aux + 1 < grp_ptr[idx + 1]:
                 heap.push(qt, qc, qa, q0, qs, t0 + grp_delay[aux + 1], code, aux + 1, t0)
-        elif kind == CHECK:
-            j = idx
-            if aux != version[j]:
-                continue                   # stale prediction
-            stats[CHECKS] += 1
-            S[j, NEXT] = np.inf
-            S[j, neuron.NEXT_IGM] = 0.0
-            if S[j, EXACT] != 0.0:
-                _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
-                continue
-            f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, f), f)
-            if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
-                # the crossing is far off: an input will most likely arrive first, so re-check
-                # at the (cheap) bound instead of solving for the exact time now
-                _queue_check(S, version, queue, P, j, lb, exact, ep)
-                continue
-            tc = neuron.next_crossing(P, S, j, t, ep, scratch)
-            if tc <= t:
-                _spike(P, S, version, graph, queue, rec, stats, fac, ep, j, t)
-            elif tc < np.inf:
-                _queue_check(S, version, queue, P, j, tc, True, ep)
         else:
             s = idx
             if aux != sversion[s]:
@@ -221,17 +219,15 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
 
 
 @nb.njit(cache=True)
-def prime_neurons(t, neurons, queue, ids, fac, ep):
+def prime_neurons(t, neurons, ids, fac, ep):
     """(Re)schedule the next check of each neuron in ids at time t."""
-    P, S, version = neurons
+    P, S, checks = neurons
     F, Ft, CT = fac
     for j in ids:
-        version[j] += 1
-        S[j, NEXT] = np.inf
-        S[j, neuron.NEXT_IGM] = 0.0
+        _queue_check(S, checks, P, j, np.inf, False, ep)
         f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
         v = _potential(P, S, j, f) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
-        _push_check(P, S, version, queue, j, t, v, f, ep)
+        _push_check(P, S, checks, j, t, v, f, ep)
 
 
 @nb.njit(cache=True)
@@ -257,7 +253,7 @@ class Engine:
     n_neurons: int
     P: np.ndarray                          # float64[N, NP] parameters (neuron-major)
     S: np.ndarray                          # float64[N, NS] state (neuron-major)
-    version: np.ndarray                    # int64[N]
+    checks: tuple                          # heap.make_indexed(N): next check time per neuron
     graph: tuple                           # graph.Graph arrays
     sources: tuple                         # (kind, rate/ms, ptr, times, pos, count, version)
     rec_flag: np.ndarray                   # uint8[n_nodes]
@@ -293,7 +289,7 @@ class Engine:
 
     @property
     def neurons(self) -> tuple:
-        return (self.P, self.S, self.version)
+        return (self.P, self.S, self.checks)
 
     def prime(self) -> None:
         """Schedule every neuron and source at the current time."""
@@ -301,7 +297,7 @@ class Engine:
         self.restart_sources(np.arange(self.n_sources))
 
     def prime_neurons(self, ids: np.ndarray) -> None:
-        prime_neurons(self.t, self.neurons, self.queue, np.asarray(ids, np.int64), self.fac, self.epoch[0])
+        prime_neurons(self.t, self.neurons, np.asarray(ids, np.int64), self.fac, self.epoch[0])
 
     def restart_sources(self, ids: np.ndarray) -> None:
         restart_sources(self.t, self.seed, self.sources, self.queue, np.asarray(ids, np.int64))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks, engine as eng, graph as graphmod, neuron
+from . import checks, engine as eng, graph as graphmod, heap, neuron
 from .connectors import Connector
 from .distributions import realise
 from .errors import EventsimError
@@ -396,7 +396,7 @@ class Network:
         for p in neurons + sources:
             if p.record:
                 rec_flag[p.offset:p.offset + p.size] = 1
-        self._engine = eng.Engine(self.seed, n_neurons, P, S, np.zeros(n_neurons, np.int64),
+        self._engine = eng.Engine(self.seed, n_neurons, P, S, heap.make_indexed(n_neurons),
                                   (g.grp_ptr, g.grp_start, g.grp_delay, g.post, g.weight),
                                   sources_t, rec_flag, g.max_group_size, self.buffer_size)
         initial = np.zeros((n_neurons, 4))

@@ -3,8 +3,9 @@
 Layout (SONATA): /spikes/<population>/timestamps (float64, units "ms") and node_ids
 (uint64, population-local), group attributes `sorting` (HDF5 enum none/by_id/by_time) and
 `n_nodes`; root attributes magic = 0x0A7A, version = [0, 1], plus eventsim_version, seed and
-config (JSON) so that a log explains itself. The file is created with libver v110 (libsonata
-cannot read 'latest') and switched to SWMR mode, so readers can open it while it is written.
+config (JSON) so that a log explains itself. The file is created with libver v110, the newest
+format that older libsonata builds read, and switched to SWMR mode, so that our own reader can
+open it while it is written (libsonata opens it after the run has closed it).
 """
 from __future__ import annotations
 
