@@ -97,6 +97,8 @@ def make_parser() -> argparse.ArgumentParser:
                      help="progress bar on a terminal")
     run.set_defaults(func=_run)
     add_subcommands(sub)
+    from .learning.surrogate.cli import add_subcommands as add_learning_subcommands
+    add_learning_subcommands(sub)
     return parser
 
 

@@ -1,0 +1,278 @@
+r"""Layered SNN with event-driven forward and sparse (active-set) or dense BPTT backward.
+
+Model (per hidden layer; see `kernels.py` for the time convention)::
+
+    S[t] = H(V[t]-theta);  I[t] = beta I[t-1] + W^T x[t] + R^T S[t];
+    V[t+1] = alpha V[t] (1 - S[t]) + I[t];   readout U[t] = kappa U[t-1] + Wout^T S_L[t]
+
+Backward recursion (reset factor (1-S) treated as a constant, "detached"; sigma[t] is
+the band-truncated surrogate, 0 where |V-theta| >= B_th)::
+
+    gS[t]  = dL/dS[t] from above (next layer W gI', readout Wout gU, regulariser)
+             + R gI[t]                         (recurrent)
+             [ - alpha V[t] gV[t+1]            only if detach_reset=False ]
+    delta[t] = gS[t] * sigma[t]                  (non-zero only on the active set)
+    gV[t]  = delta[t] + alpha (1 - S[t]) gV[t+1]     (leak path, cut at spikes)
+    gI[t]  = gV[t+1] + beta gI[t+1]                   (synaptic-current path)
+    dW += x[t] gI[t]^T,  dR += S[t] gI[t]^T,  dtheta -= delta[t]
+    dalpha = sum_t delta[t] e_a[t],  e_a[t+1] = alpha(1-S[t]) e_a[t] + V[t](1-S[t])
+    dbeta  = sum_t delta[t] e_b[t],  e_b[t+1] = alpha(1-S[t]) e_b[t] + f[t],
+             f[t] = I[t-1] + beta f[t-1]
+
+The two alpha/beta sums equal the usual adjoint sums sum_t gV[t+1] V[t](1-S[t]) and
+sum_t gI[t] I[t-1] exactly (mixed forward/reverse mode), but need e_a, e_b only at
+active entries, so they are carried forward and stored only there.
+
+What the sparse method computes, exactly: between two consecutive "events" of a neuron
+(active entries or spikes) delta = 0 and S = 0, so gV decays by exactly alpha per step
+and gI obeys the closed form gI[t] = c*phi_n(alpha, beta) + beta^n d (n steps to the
+next event). The sparse pass therefore visits only active entries, spike events and
+presynaptic events, and its gradient EQUALS (up to float rounding) the dense BPTT
+gradient of the same network when the dense pass uses the same band-truncated
+surrogate. The only approximation relative to ordinary dense surrogate-gradient BPTT is
+the truncation of the surrogate to |V - theta| < B_th (which is why B_th is a
+hyper-parameter). This matches Perez-Nieves & Goodman (NeurIPS 2021, S3GD): their CUDA
+backward (s3gd_s_backward_master) also carries delta between active steps with exact
+powers of alpha (no leak term dropped); their model is feed-forward, non-trainable
+alpha/theta, reset by subtraction (so no (1-S) cut), and stores a dense presynaptic
+trace for dW. Our extensions (recurrence, synaptic current, trainable alpha/beta/theta,
+reset-to-zero cut) are exact in the same sense. Memory: only input/hidden spike events
+and the active entries (idx, V, sigma, e_a[, e_b]) are kept for backward.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kernels as K
+from .errors import SurrogateConfigError
+from .events import EventBatch
+from .network import NetworkSpec, init_neuron_params, param_names
+
+
+@dataclass
+class LayerRecord:
+    """Forward record of one hidden layer (the data kept for backward)."""
+
+    spk_ptr: np.ndarray
+    spk_idx: np.ndarray
+    spk_val: np.ndarray
+    st_ptr: np.ndarray
+    st_idx: np.ndarray
+    st_v: np.ndarray
+    st_sg: np.ndarray
+    st_ea: np.ndarray
+    st_eb: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in self.__dict__.values()))
+
+    @property
+    def n_entries(self) -> int:
+        return int(self.st_idx.shape[0])
+
+    @property
+    def n_spikes(self) -> int:
+        return int(self.spk_idx.shape[0])
+
+
+@dataclass
+class Regularizer:
+    """Spike-count penalty: strength * sum_layers mean_{b,j} (count/T - target)^2.
+    `target` is a rate in spikes per step (0..1)."""
+
+    strength: float = 0.0
+    target: float = 0.0
+
+
+@dataclass
+class GradResult:
+    loss: float
+    ce: float
+    reg: float
+    logits: np.ndarray
+    grads: dict[str, np.ndarray]
+    stats: dict = field(default_factory=dict)
+
+
+def _bt_of(ptr: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(ptr.shape[0] - 1, dtype=np.int64), np.diff(ptr))
+
+
+class SNN:
+    """Parameters + forward/backward of a `NetworkSpec` network.
+
+    `params` maps names from `network.param_names` to float64 arrays: 'hK.W'
+    [n_pre, n_K], 'hK.R' [n_K, n_K], 'hK.alpha', 'hK.theta', 'hK.beta' [n_K], 'out.W'
+    [n_L, n_out]."""
+
+    def __init__(self, spec: NetworkSpec, params: dict[str, np.ndarray] | None = None, *,
+                 init: str = "kaiming", seed: int = 0, input_rate: float = 0.05, **init_kw) -> None:
+        self.spec = spec
+        if params is None:
+            from .init import init_weights
+            rng = np.random.default_rng(seed)
+            params = init_neuron_params(spec, rng)
+            params.update(init_weights(spec, init, rng, input_rate=input_rate, neuron_params=params, **init_kw))
+        self.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in params.items()}
+        missing = set(param_names(spec)) - set(self.params)
+        if missing:
+            raise SurrogateConfigError(f"params missing {sorted(missing)}; required {param_names(spec)}")
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        spec, p = self.spec, self.params
+        n_pre = spec.n_in
+        for k, l in enumerate(spec.layers):
+            want = {f"h{k}.W": (n_pre, l.size), f"h{k}.alpha": (l.size,), f"h{k}.theta": (l.size,)}
+            if l.recurrent:
+                want[f"h{k}.R"] = (l.size, l.size)
+            if l.tau_syn is not None:
+                want[f"h{k}.beta"] = (l.size,)
+            for name, shp in want.items():
+                if p[name].shape != shp:
+                    raise SurrogateConfigError(f"param {name} has shape {p[name].shape}; required {shp}")
+            n_pre = l.size
+        if p["out.W"].shape != (n_pre, spec.n_out):
+            raise SurrogateConfigError(f"param out.W has shape {p['out.W'].shape}; required {(n_pre, spec.n_out)}")
+
+    # ------------------------------------------------------------------ forward
+    def _check_batch(self, batch: EventBatch) -> None:
+        if batch.batch_size < 1:
+            raise SurrogateConfigError("batch is empty; allowed batch_size >= 1")
+        if batch.n_units != self.spec.n_in:
+            raise SurrogateConfigError(
+                f"batch.n_units={batch.n_units} does not match network n_in={self.spec.n_in}; must be equal")
+        if batch.n_steps != self.spec.n_steps:
+            raise SurrogateConfigError(
+                f"batch.n_steps={batch.n_steps} does not match network n_steps={self.spec.n_steps}; must be equal")
+        if batch.labels.size and (batch.labels.min() < 0 or batch.labels.max() >= self.spec.n_out):
+            raise SurrogateConfigError(
+                f"labels in [{batch.labels.min()}, {batch.labels.max()}]; allowed [0, {self.spec.n_out - 1}]")
+
+    def forward(self, batch: EventBatch, *, band: float = math.inf, store_all: bool = True,
+                smooth_k: float | None = None) -> tuple[list[LayerRecord], np.ndarray]:
+        """Run the network; returns per-layer records and readout U [B, T, n_out]."""
+        self._check_batch(batch)
+        if not band > 0:
+            raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
+        spec, p = self.spec, self.params
+        B, T = batch.batch_size, spec.n_steps
+        sg = spec.surrogate
+        smooth = smooth_k is not None
+        recs: list[LayerRecord] = []
+        ptr, idx, val = batch.ptr, batch.idx, batch.val
+        for k, l in enumerate(spec.layers):
+            R = p[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
+            beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
+            out = K.layer_forward(B, T, ptr, idx, val, p[f"h{k}.W"], R, l.recurrent, p[f"h{k}.alpha"],
+                                  p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
+                                  float(sg.scale), float(band), bool(store_all or smooth), smooth,
+                                  float(smooth_k or 0.0))
+            rec = LayerRecord(*out)
+            recs.append(rec)
+            ptr, idx, val = rec.spk_ptr, rec.spk_idx, rec.spk_val
+        U = K.readout_forward(B, T, ptr, idx, val, p["out.W"], spec.kappa)
+        return recs, U
+
+    def logits(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.spec.readout == "max":
+            am = U.argmax(axis=1)
+            return np.take_along_axis(U, am[:, None, :], axis=1)[:, 0, :], am
+        if self.spec.readout == "sum":
+            return U.sum(axis=1), None
+        return U.mean(axis=1), None
+
+    def predict(self, batch: EventBatch) -> np.ndarray:
+        """Predicted class per sample."""
+        _, U = self.forward(batch, band=1e-9, store_all=False)
+        return self.logits(U)[0].argmax(axis=1)
+
+    # ------------------------------------------------------------------ backward
+    def loss_and_grad(self, batch: EventBatch, *, method: str = "sparse", band: float = 0.1,
+                      reg: Regularizer | None = None, smooth_k: float | None = None) -> GradResult:
+        """Cross-entropy (+ spike regulariser) and its surrogate gradient.
+
+        method='sparse' stores/visits only |V-theta| < band; method='dense' stores every
+        (t, j) and uses the surrogate truncated to the same band (band=inf: ordinary
+        BPTT). smooth_k replaces the Heaviside by sigmoid(smooth_k * x) in the forward
+        (test-only; forces dense)."""
+        if method not in ("sparse", "dense"):
+            raise SurrogateConfigError(f"method={method!r} is invalid; allowed ('sparse', 'dense')")
+        if not (isinstance(band, (int, float)) and band > 0):
+            raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
+        spec, p = self.spec, self.params
+        reg = reg or Regularizer()
+        B, T = batch.batch_size, spec.n_steps
+        t0 = time.perf_counter()
+        recs, U = self.forward(batch, band=band, store_all=(method == "dense"), smooth_k=smooth_k)
+        t1 = time.perf_counter()
+        logits, am = self.logits(U)
+        with np.errstate(invalid="ignore", over="ignore"):  # non-finite loss is reported by the caller
+            z = logits - logits.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(z).sum(axis=1))
+            ce = float(np.mean(lse - z[np.arange(B), batch.labels]))
+            dlog = np.exp(z - lse[:, None])
+        dlog[np.arange(B), batch.labels] -= 1.0
+        dlog /= B
+        gU = np.zeros_like(U)
+        if spec.readout == "max":
+            np.put_along_axis(gU, am[:, None, :], dlog[:, None, :], axis=1)
+        else:
+            gU[:] = dlog[:, None, :] / (T if spec.readout == "mean" else 1.0)
+        top = recs[-1]
+        g_out, gs = K.readout_backward(B, T, gU, top.spk_ptr, top.spk_idx, top.spk_val, top.st_ptr,
+                                       top.st_idx, p["out.W"], spec.kappa)
+        grads: dict[str, np.ndarray] = {"out.W": g_out}
+        reg_val = 0.0
+        for k in range(len(spec.layers) - 1, -1, -1):
+            l, rec = spec.layers[k], recs[k]
+            if reg.strength > 0:
+                counts = np.zeros(B * l.size)
+                sb = _bt_of(rec.spk_ptr) // T
+                np.add.at(counts, sb * l.size + rec.spk_idx, rec.spk_val)
+                dev = counts / T - reg.target
+                reg_val += reg.strength * float(np.mean(dev ** 2))
+                ab = _bt_of(rec.st_ptr) // T
+                gs = gs + reg.strength * 2.0 * dev[ab * l.size + rec.st_idx] / (T * B * l.size)
+            if k == 0:
+                ip, ii, iv = batch.ptr, batch.idx, batch.val
+                lp, li, has_low = np.zeros(1, np.int64), np.zeros(0, np.int32), False
+            else:
+                low = recs[k - 1]
+                ip, ii, iv = low.spk_ptr, low.spk_idx, low.spk_val
+                lp, li, has_low = low.st_ptr, low.st_idx, True
+            R = p[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
+            beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
+            dW, dR, dth, dal, dbe, gs_low = K.layer_backward(
+                B, T, rec.spk_ptr, rec.spk_idx, rec.spk_val, rec.st_ptr, rec.st_idx, rec.st_v, rec.st_sg,
+                rec.st_ea, rec.st_eb, np.ascontiguousarray(gs), ip, ii, iv, lp, li, has_low, p[f"h{k}.W"], R,
+                l.recurrent, p[f"h{k}.alpha"], p[f"h{k}.theta"], beta, l.tau_syn is not None,
+                smooth_k is not None, float(smooth_k or 0.0), spec.detach_reset)
+            grads[f"h{k}.W"], grads[f"h{k}.alpha"], grads[f"h{k}.theta"] = dW, dal, dth
+            if l.recurrent:
+                grads[f"h{k}.R"] = dR
+            if l.tau_syn is not None:
+                grads[f"h{k}.beta"] = dbe
+            gs = gs_low
+        t2 = time.perf_counter()
+        stats = {
+            "t_forward_s": t1 - t0, "t_backward_s": t2 - t1,
+            "stored_entries": [r.n_entries for r in recs], "spikes": [r.n_spikes for r in recs],
+            "bytes_backward": int(batch.nbytes + U.nbytes + sum(r.nbytes for r in recs)),
+            "grad_norms": layer_grad_norms(grads),
+        }
+        return GradResult(ce + reg_val, ce, reg_val, logits, grads, stats)
+
+
+def layer_grad_norms(grads: dict[str, np.ndarray]) -> dict[str, float]:
+    """L2 norm of the gradient per layer prefix ('h0', 'h1', ..., 'out')."""
+    acc: dict[str, float] = {}
+    for name, g in grads.items():
+        pre = name.split(".")[0]
+        acc[pre] = acc.get(pre, 0.0) + float(np.sum(g * g))
+    return {k: math.sqrt(v) for k, v in acc.items()}

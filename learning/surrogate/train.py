@@ -1,0 +1,133 @@
+"""Minibatch training loop: Adam, clamping, spike regulariser, HDF5 checkpoints,
+NaN/inf detection (stops, restores the last good parameters, raises)."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .checkpoint import save_checkpoint
+from .errors import SurrogateConfigError, TrainingDivergedError, check_range
+from .events import EventDataset
+from .model import SNN, Regularizer
+from .optim import Adam, clamp_params
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters. `band` is B_th (threshold units, > 0; inf = dense)."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3
+    method: str = "sparse"
+    band: float = 0.1
+    reg_strength: float = 0.0
+    reg_target: float = 0.0
+    train_alpha: bool = True
+    train_theta: bool = True
+    train_beta: bool = True
+    seed: int = 0
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 1          # epochs
+
+    def validate(self) -> None:
+        if int(self.epochs) < 1:
+            raise SurrogateConfigError(f"epochs={self.epochs} is out of range; allowed >= 1")
+        if int(self.batch_size) < 1:
+            raise SurrogateConfigError(f"batch_size={self.batch_size} is out of range; allowed >= 1")
+        check_range("lr", self.lr, 0.0, math.inf, lo_open=True, hi_open=True)
+        if not self.band > 0:
+            raise SurrogateConfigError(f"band (B_th)={self.band!r} is out of range; allowed (0, inf]")
+        if self.method not in ("sparse", "dense"):
+            raise SurrogateConfigError(f"method={self.method!r} is invalid; allowed ('sparse', 'dense')")
+        check_range("reg_strength", self.reg_strength, 0.0, math.inf, hi_open=True)
+        check_range("reg_target", self.reg_target, 0.0, 1.0)
+        if int(self.checkpoint_every) < 1:
+            raise SurrogateConfigError(f"checkpoint_every={self.checkpoint_every} is out of range; allowed >= 1")
+
+
+@dataclass
+class History:
+    loss: list[float] = field(default_factory=list)
+    grad_norms: list[dict[str, float]] = field(default_factory=list)
+    epoch_loss: list[float] = field(default_factory=list)
+    epoch_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    t_backward_s: float = 0.0
+    stored_entries: int = 0
+
+
+def evaluate(model: SNN, data: EventDataset, batch_size: int = 64) -> float:
+    """Classification accuracy (0..1) on `data`."""
+    correct = 0
+    for b in data.batches(batch_size):
+        correct += int(np.sum(model.predict(b) == b.labels))
+    return correct / len(data)
+
+
+def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | None = None,
+          log: Callable[[str], None] | None = None) -> History:
+    """Train `model` in place. On a non-finite loss/gradient the parameters are restored
+    to the last good step and `TrainingDivergedError` is raised (the checkpoint file, if
+    any, holds the last good epoch)."""
+    cfg.validate()
+    if len(data) == 0:
+        raise SurrogateConfigError("training dataset is empty; allowed >= 1 sample")
+    if data.n_units != model.spec.n_in:
+        raise SurrogateConfigError(f"data.n_units={data.n_units} does not match network n_in={model.spec.n_in}")
+    if data.n_steps != model.spec.n_steps:
+        raise SurrogateConfigError(f"data.n_steps={data.n_steps} does not match network n_steps={model.spec.n_steps}")
+    rng = np.random.default_rng(cfg.seed)
+    opt = Adam(cfg.lr)
+    reg = Regularizer(cfg.reg_strength, cfg.reg_target)
+    trainable = {n for n in model.params
+                 if not ((n.endswith(".alpha") and not cfg.train_alpha) or (n.endswith(".theta") and not cfg.train_theta)
+                         or (n.endswith(".beta") and not cfg.train_beta))}
+    hist = History()
+    good = copy.deepcopy(model.params)
+    step = 0
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        losses, correct = [], 0
+        for batch in data.batches(cfg.batch_size, rng):
+            r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg)
+            finite = math.isfinite(r.loss) and all(np.all(np.isfinite(g)) for g in r.grads.values())
+            if not finite:
+                model.params = good
+                where = f"; last good parameters are in {cfg.checkpoint_path!r} (epoch checkpoint)" \
+                    if cfg.checkpoint_path else ""
+                raise TrainingDivergedError(
+                    f"loss={r.loss!r} (or a gradient) is not finite at epoch {epoch}, step {step}; allowed finite "
+                    f"values. Training stopped, parameters restored to step {step - 1}{where}. Try a lower lr.")
+            good = copy.deepcopy(model.params)
+            opt.step(model.params, r.grads, trainable)
+            clamp_params(model.params)
+            if not all(np.all(np.isfinite(p)) for p in model.params.values()):
+                model.params = good
+                raise TrainingDivergedError(
+                    f"parameters became non-finite after the update at epoch {epoch}, step {step}; allowed finite "
+                    f"values. Training stopped, parameters restored. Try a lower lr.")
+            step += 1
+            losses.append(r.loss)
+            correct += int(np.sum(r.logits.argmax(axis=1) == batch.labels))
+            hist.loss.append(r.loss)
+            hist.grad_norms.append(r.stats["grad_norms"])
+            hist.t_backward_s += r.stats["t_backward_s"]
+            hist.stored_entries += int(sum(r.stats["stored_entries"]))
+        hist.epoch_loss.append(float(np.mean(losses)))
+        hist.epoch_acc.append(correct / len(data))
+        if val is not None:
+            hist.val_acc.append(evaluate(model, val, cfg.batch_size))
+        if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs):
+            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=epoch + 1, loss=hist.epoch_loss[-1])
+        if log:
+            va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
+            gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.grad_norms[-1].items())
+            log(f"epoch {epoch + 1}/{cfg.epochs} loss={hist.epoch_loss[-1]:.4f} acc={hist.epoch_acc[-1]:.3f}{va} "
+                f"{gn} ({time.perf_counter() - t0:.1f}s)")
+    return hist

@@ -1,0 +1,102 @@
+"""Training loop, checkpoints, initialisers and bad input for the surrogate learner."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from eventsim.errors import EventsimError
+from eventsim.learning.surrogate import (Adam, EventBatch, EventDataset, LayerSpec, NetworkSpec, SNN, Surrogate,
+                                         SurrogateConfigError, TrainConfig, TrainingDivergedError, init_weights,
+                                         load_checkpoint, psp_moments, synthetic_dataset, train)
+
+
+def _spec(n_in: int = 20, n_steps: int = 30, rec: bool = True) -> NetworkSpec:
+    return NetworkSpec(n_in=n_in, layers=[LayerSpec(32, recurrent=rec, tau_mem=10.0, tau_syn=5.0)], n_out=3,
+                       n_steps=n_steps, readout="max")
+
+
+def test_training_reduces_loss_and_checkpoints(tmp_path) -> None:
+    ds = synthetic_dataset(90, 3, 20, 30, 0.08, seed=1)
+    model = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    ck = str(tmp_path / "ck.h5")
+    hist = train(model, ds, TrainConfig(epochs=4, batch_size=15, lr=3e-3, band=0.25, reg_strength=0.1,
+                                        checkpoint_path=ck))
+    assert hist.epoch_loss[-1] < hist.epoch_loss[0]
+    assert len(hist.grad_norms) == len(hist.loss) > 0 and "h0" in hist.grad_norms[0]
+    assert np.all(model.params["h0.theta"] > 0)
+    assert np.all((model.params["h0.alpha"] > 0) & (model.params["h0.alpha"] < 1))
+    loaded, attrs = load_checkpoint(ck)
+    assert attrs["epoch"] == 4
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(loaded.params[k], v)
+
+
+def test_nan_loss_stops_and_keeps_last_good(tmp_path) -> None:
+    ds = synthetic_dataset(40, 3, 20, 30, 0.08, seed=1)
+    model = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    ck = str(tmp_path / "ck.h5")
+    train(model, ds, TrainConfig(epochs=1, batch_size=20, lr=1e-3, checkpoint_path=ck))
+    before = {k: v.copy() for k, v in model.params.items()}
+    model.params["out.W"][:, :] = np.inf  # readout inf -> inf - inf -> NaN loss
+    with pytest.raises(TrainingDivergedError, match="not finite"):
+        train(model, ds, TrainConfig(epochs=1, batch_size=20, checkpoint_path=ck))
+    loaded, _ = load_checkpoint(ck)
+    for k, v in before.items():
+        np.testing.assert_array_equal(loaded.params[k], v)
+
+
+def test_adam_minimises_quadratic() -> None:
+    p = {"x": np.array([3.0, -2.0])}
+    opt = Adam(lr=0.1)
+    for _ in range(300):
+        opt.step(p, {"x": 2 * p["x"]})
+    assert np.all(np.abs(p["x"]) < 1e-2)
+
+
+@pytest.mark.parametrize("method", ["kaiming", "micheli", "fluctuation"])
+def test_initialisers(method: str) -> None:
+    spec = _spec(n_in=200)
+    w = init_weights(spec, method, np.random.default_rng(0), input_rate=0.05)
+    assert w["h0.W"].shape == (200, 32) and w["h0.R"].shape == (32, 32) and w["out.W"].shape == (32, 3)
+    if method == "micheli":
+        assert np.var(w["h0.W"]) == pytest.approx(0.8 / (200 * 0.05), rel=0.15)
+    if method == "fluctuation":
+        a, b = math.exp(-0.1), math.exp(-0.2)
+        _, ehat = psp_moments(a, b)
+        assert np.var(w["h0.W"]) == pytest.approx(0.8 * 0.25 / (200 * 0.05 * ehat), rel=0.15)
+
+
+def test_psp_moments_no_synapse() -> None:
+    ebar, ehat = psp_moments(0.5, None)
+    assert ebar == pytest.approx(2.0) and ehat == pytest.approx(4.0 / 3.0)
+
+
+def test_bad_input_errors() -> None:
+    model = SNN(_spec(), init="kaiming")
+    good = synthetic_dataset(4, 3, 20, 30, 0.1).batch(range(4))
+    with pytest.raises(SurrogateConfigError, match="n_units=21"):
+        model.loss_and_grad(synthetic_dataset(4, 3, 21, 30, 0.1).batch(range(4)))
+    with pytest.raises(SurrogateConfigError, match="n_steps"):
+        model.loss_and_grad(synthetic_dataset(4, 3, 20, 31, 0.1).batch(range(4)))
+    with pytest.raises(SurrogateConfigError, match="empty"):
+        EventBatch.from_samples([], [], 30, 20)
+    for bad in (0.0, -0.1, float("nan")):
+        with pytest.raises(SurrogateConfigError, match="B_th"):
+            model.loss_and_grad(good, band=bad)
+    with pytest.raises(SurrogateConfigError, match="B_th"):
+        TrainConfig(band=0.0).validate()
+    with pytest.raises(SurrogateConfigError, match="unit"):
+        EventBatch.from_samples([(np.array([0]), np.array([25]))], [0], 30, 20)
+    with pytest.raises(SurrogateConfigError, match="labels"):
+        model.loss_and_grad(EventBatch.from_samples([(np.array([0]), np.array([1]))], [7], 30, 20))
+    with pytest.raises(SurrogateConfigError, match="surrogate.slope"):
+        Surrogate("triangle", slope=0.0)
+    with pytest.raises(SurrogateConfigError, match="tau_mem"):
+        LayerSpec(4, tau_mem=-1.0).validate(0)
+    with pytest.raises(SurrogateConfigError, match="shape"):
+        SNN(_spec(), params={**model.params, "h0.W": np.zeros((3, 3))})
+    with pytest.raises(SurrogateConfigError, match="empty"):
+        train(model, EventDataset([], np.zeros(0, np.int64), 30, 20), TrainConfig())
+    assert issubclass(SurrogateConfigError, EventsimError)
