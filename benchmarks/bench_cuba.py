@@ -1,0 +1,161 @@
+"""CUBA head-to-head: eventsim vs Brian2 (Cython, C++ standalone) vs NEST (iaf_psc_exp, _ps),
+and the machine's limit (a bare numba CSR scatter of the same spike list), in one invocation.
+
+    python3.11 benchmarks/bench_cuba.py [--durations 1000 10000] [--repeats 3] [--skip brian2 nest]
+
+Needs the reference venvs (`bash benchmarks/setup_venvs.sh`). Prints a table and writes
+benchmarks/results/cuba_<date>.json. Synaptic events/s = sum over spikes of the emitter's
+out-degree / wall time of the simulation proper; network build and compile/JIT time are reported
+separately. The comparison is void unless mean rates agree within a few percent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+import numba as nb
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
+            "numba": nb.__version__, "numpy": np.__version__, "load_avg": os.getloadavg()}
+
+
+@nb.njit(cache=True)
+def _scatter(ids, grp_ptr, grp_start, post, weight, acc):
+    """The limit: every spike's synapses touched once, no queue, no neuron model."""
+    n = 0
+    for s in ids:
+        for g in range(grp_ptr[s], grp_ptr[s + 1]):
+            for k in range(grp_start[g], grp_start[g + 1]):
+                acc[post[k]] += weight[k]
+                n += 1
+    return n
+
+
+def run_eventsim(duration: float, seed: int) -> tuple[dict, np.ndarray]:
+    import eventsim as es
+    from conftest import make_cuba
+    t0 = time.perf_counter()
+    net = make_cuba(seed=seed)
+    net.build()
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    net.run(duration, progress=False)
+    run = time.perf_counter() - t1
+    t, i = net.populations["cells"].spikes()
+    st = net.stats
+    return ({"simulator": "eventsim", "version": es.__version__, "model": "LIFExp (exact)", "build_s": build,
+             "compile_s": None, "run_s": run, "n_spikes": int(t.size), "mean_rate_hz": t.size / 4000 / (duration / 1e3),
+             "syn_events": st["syn_events"], "events_per_s": st["syn_events"] / run}, i)
+
+
+def run_limit(ids: np.ndarray, seed: int) -> dict:
+    from conftest import make_cuba
+    net = make_cuba(seed=seed)
+    net.build()
+    g = net.graph
+    acc = np.zeros(4000)
+    _scatter(ids[:10], g.grp_ptr, g.grp_start, g.post, g.weight, acc)        # compile
+    t0 = time.perf_counter()
+    n = _scatter(ids, g.grp_ptr, g.grp_start, g.post, g.weight, acc)
+    run = time.perf_counter() - t0
+    return {"simulator": "bare CSR scatter", "model": "no queue, no neuron", "run_s": run, "syn_events": int(n),
+            "events_per_s": n / run, "n_spikes": int(ids.size)}
+
+
+def run_reference(cmd: list[str]) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_of(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[0]
+    res = dict(ok[0])
+    for key in ("build_s", "compile_s", "run_s", "events_per_s", "mean_rate_hz"):
+        vals = [r[key] for r in ok if r.get(key) is not None]
+        if vals:
+            res[key] = statistics.median(vals)
+    res["repeats"] = len(ok)
+    res["run_s_all"] = [r["run_s"] for r in ok]
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--durations", type=float, nargs="+", default=[1000.0, 10000.0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip", nargs="*", default=[], choices=["brian2", "nest"])
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    py_b2 = os.path.join(HERE, ".venv-brian2", "bin", "python")
+    py_nest = os.path.join(HERE, ".venv-nest", "bin", "python")
+    results = {"date": date.today().isoformat(), "machine": machine(), "rows": []}
+    for duration in args.durations:
+        runs, ids = [], None
+        for r in range(args.repeats):
+            row, ids = run_eventsim(duration, args.seed)
+            runs.append(row)
+        rows = [median_of(runs), median_of([run_limit(ids, args.seed) for _ in range(args.repeats)])]
+        refs = []
+        if "brian2" not in args.skip:
+            refs += [("brian2", [py_b2, os.path.join(HERE, "ref_cuba_brian2.py"), "--target", t]) for t in ("cython", "cpp_standalone")]
+        if "nest" not in args.skip:
+            refs += [("nest", [py_nest, os.path.join(HERE, "ref_cuba_nest.py"), "--model", m]) for m in ("iaf_psc_exp", "iaf_psc_exp_ps")]
+        for _, cmd in refs:
+            full = cmd + ["--duration-ms", str(duration), "--seed", str(args.seed)]
+            rows.append(median_of([run_reference(full) for _ in range(args.repeats)]))
+        es_rate = rows[0]["events_per_s"]
+        for row in rows:
+            row["duration_ms"] = duration
+            if "events_per_s" in row:
+                row["eventsim_speedup"] = es_rate / row["events_per_s"]
+        results["rows"] += rows
+        print(f"\nCUBA, {duration:g} ms of model time, median of {args.repeats} (load {os.getloadavg()[0]:.1f})")
+        print(f"{'simulator':<18}{'model':<26}{'rate Hz':>8}{'build s':>9}{'compile s':>10}{'run s':>9}"
+              f"{'Mevents/s':>11}{'eventsim x':>11}")
+        for row in rows:
+            if "error" in row:
+                print(f"{row.get('simulator', '?'):<18} error: {row['error']}")
+                continue
+            fmt = lambda k, w, p: f"{row[k]:>{w}.{p}f}" if row.get(k) is not None else f"{'-':>{w}}"
+            model = row.get("model") or row.get("target") or ""
+            print(f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
+                  f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
+                  f"{1 / row['eventsim_speedup']:>11.3f}" if row["simulator"] == "bare CSR scatter" else
+                  f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
+                  f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
+                  f"{row['eventsim_speedup']:>11.2f}")
+    out = args.out or os.path.join(HERE, "results", f"cuba_{results['date']}.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as fh:
+        json.dump(results, fh, indent=2)
+    print(f"\nwrote {out}  ('eventsim x' = eventsim events/s divided by that row's; for the limit row it is the"
+          f" fraction of the limit eventsim reaches)")
+
+
+if __name__ == "__main__":
+    main()
