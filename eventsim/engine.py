@@ -1,22 +1,22 @@
 """The event loop: one numba function that processes events in time order until a stop time.
 
-Queue entries (see heap.py), ordered by (time, kind, id, aux):
-    CHECK     id = neuron, aux = version   a predicted threshold crossing (or a lower bound on it)
-    SOURCE    id = source, aux = version   the next spike of a Poisson or spike-array source
-    DELIVERY  id = node,   aux = group     a delay group of a spike emitted at t0 (payload)
+Two queues, merged by (time, kind, id) so that order never depends on insertion order:
+- an indexed heap of neuron checks (heap.iset), one entry per neuron: the time of its predicted
+  threshold crossing, or of a lower bound on it (kind CHECK, first at equal times);
+- a heap of SOURCE entries (id = source, aux = version: the next spike of a Poisson or
+  spike-array source) and DELIVERY entries (id = node, aux = delay group, payload t0 = emission
+  time). A delivery walks its CSR segment, then pushes the node's next delay group, so an
+  emitted spike holds one queue entry at a time, whatever its number of delays.
 
-A delivery entry walks its CSR segment, then pushes the node's next delay group, so an
-emitted spike holds one queue entry at a time, whatever its number of delays.
-
-Neuron predictions are lazy. After an input, the cheap lower bound of neuron.lower_bound is
-pushed only if it is earlier than the neuron's live entry; otherwise the live entry stays
-and, being early, merely triggers a re-check. A re-check computes the exact crossing time
-with neuron.next_crossing. Entries whose version differs from the neuron's are stale and
-ignored, so nothing is ever removed from the heap.
+After an input, a neuron is re-queued only if it may cross before its queued check
+(neuron.may_cross_before_next, no transcendental functions), at the cheap lower bound of
+neuron.lower_bound. A check whose bound is still far off is re-queued at the new bound; otherwise
+the exact crossing is solved (neuron.next_crossing).
 
 Python calls `run_until` per chunk. It returns early when the spike buffer or the queue needs
-room (status codes below); the wrapper flushes or grows and calls again. Chunk boundaries
-never touch neuron state, so the chunk size cannot change the result.
+room (status codes below); the wrapper flushes or grows and calls again. Chunk boundaries never
+touch neuron state, so the chunk size cannot change the result. `schedule_emission` is the entry
+point for spikes that an MPI wrapper receives from other ranks.
 """
 from __future__ import annotations
 
