@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from . import heap, neuron
+from . import heap, neuron, plasticity
 from .neuron import EXACT, NEXT
 from .rng import STREAM_POISSON, uniform
 
@@ -110,9 +110,11 @@ def _emit(graph, queue, rec, node, t):
 
 
 @nb.njit(cache=True)
-def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t):
+def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t):
     """Neuron j fires at t."""
     neuron.spike(P, S, j, t, ep)
+    if pl[5][j + 1] > pl[5][j]:
+        plasticity.post_spike(pl, j, t, graph[4])
     _queue_check(S, checks, P, j, np.inf, False, ep)
     stats[SPIKES] += 1
     _emit(graph, queue, rec, j, t)
@@ -138,7 +140,7 @@ def _take_samples(P, S, samp, t_limit, t_stop, ep):
 
 @nb.njit(cache=True)
 def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue, rec, samp,
-              scratch, stats, fac, epoch):
+              scratch, stats, fac, epoch, pl):
     """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL.
 
     epoch = [T0, rebase interval]: T0 advances in whole intervals, at fixed model times."""
@@ -175,7 +177,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             j = cwho[0]
             stats[CHECKS] += 1
             if S[j, EXACT] != 0.0:
-                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
                 continue
             f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
             lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, f), f)
@@ -186,7 +188,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 continue
             tc = neuron.next_crossing(P, S, j, t, ep, scratch)
             if tc <= t:
-                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
             else:
                 _queue_check(S, checks, P, j, tc, tc < np.inf, ep)
             continue
@@ -199,12 +201,14 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
         if kind == DELIVERY:
             lo = grp_start[aux]
             hi = grp_start[aux + 1]
+            if pl[0][aux] >= 0:
+                plasticity.pre_arrival(pl, aux, t, post, weight, lo, hi)
             for k in range(lo, hi):
                 j = post[k]
                 f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
                 fires, v = neuron.apply_input(P, S, j, t, weight[k], f, ep)
                 if fires:
-                    _spike(P, S, checks, graph, queue, rec, stats, fac, ep, j, t)
+                    _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
                 else:
                     _push_check(P, S, checks, j, t, v, f, ep)
             stats[SYN_EVENTS] += hi - lo
@@ -264,6 +268,7 @@ class Engine:
     stats: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     scratch: tuple = field(default_factory=neuron.make_scratch)
     epoch: np.ndarray = field(default=None)    # [T0, rebase interval] (ms)
+    plast: tuple = field(default=None)         # plasticity.assemble(...) or plasticity.empty(...)
 
     def __post_init__(self):
         if self.queue is None:
@@ -273,6 +278,8 @@ class Engine:
         self.buf_id = np.zeros(n, np.int64)
         self.buf_n = np.zeros(1, np.int64)
         self.no_samples = (np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 4)))
+        if self.plast is None:
+            self.plast = plasticity.empty(self.n_neurons, self.graph[2].size)
         if self.epoch is None:
             self.epoch = np.array([0.0, rebase_interval(self.P)])
         self.refresh_classes()
@@ -323,7 +330,7 @@ class Engine:
         while True:
             status = run_until(t_stop, self.seed, self.n_neurons, self.max_group, self.neurons, self.graph,
                                self.sources, self.queue, rec, samp, self.scratch, self.stats, self.fac,
-                               self.epoch)
+                               self.epoch, self.plast)
             if status == QUEUE_FULL:
                 self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checks, engine as eng, graph as graphmod, heap, neuron
+from . import plasticity as plasticity_mod
 from .connectors import Connector
 from .distributions import realise
 from .errors import EventsimError
@@ -139,10 +140,24 @@ class Projection:
     post_local: np.ndarray
     weight: np.ndarray                     # float64, mV (sign: excitatory >= 0 > inhibitory)
     delay: np.ndarray                      # float64, ms
+    index: int = 0
+    plasticity: object = None              # an eventsim.learning rule, or None (static)
+    net: "Network" = None
 
     @property
     def n_synapses(self) -> int:
         return int(self.pre_local.size)
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Current synapses (pre local id, post local id, weight mV), after any learning."""
+        net = self.net
+        if net is None or net._engine is None:
+            return self.pre_local.copy(), self.post_local.copy(), self.weight.copy()
+        g = net.graph
+        pre, post, w, _ = g.edges()
+        groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
+        sel = groups == self.index
+        return pre[sel] - self.pre.offset, post[sel] - self.post.offset, w[sel]
 
 
 @dataclass
@@ -250,13 +265,14 @@ class Network:
         return pop
 
     def connect(self, pre, post, connector: Connector, weight=1.0, delay=1.0,
-                receptor: str | None = None, name: str | None = None) -> Projection:
+                receptor: str | None = None, name: str | None = None, plasticity=None) -> Projection:
         """Create synapses from pre to post.
 
         weight (mV): scalar, array (one per synapse) or distribution. Its sign selects the
         current for exponential-current neurons; receptor='inhibitory' negates positive weights
         (PyNN convention) and receptor='excitatory' requires weights >= 0.
         delay (ms): > 0; scalar, array or distribution; may differ per synapse.
+        plasticity: an STDP rule from eventsim.learning (weights then stay within its bounds).
         """
         if self._engine is not None:
             raise EventsimError("the network is already built (it has run); connect before the first run")
@@ -287,7 +303,16 @@ class Network:
             w = -np.abs(w)
         elif receptor == "excitatory" and np.any(w < 0):
             raise EventsimError(f"{name}: excitatory weights must be >= 0 (got {w.min():g})")
-        proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local[pre_i], post_v.local[post_i], w, d)
+        if plasticity is not None:
+            if not hasattr(plasticity, "vector"):
+                raise EventsimError(f"{name}: plasticity must be a rule from eventsim.learning, got {plasticity!r}")
+            vec = plasticity.vector()
+            lo_w, hi_w = vec[plasticity_mod.W_MIN], vec[plasticity_mod.W_MAX]
+            if w.size and (w.min() < lo_w or w.max() > hi_w):
+                raise EventsimError(f"{name}: initial weights must lie in the rule's [w_min, w_max] = "
+                                    f"[{lo_w:g}, {hi_w:g}] (got {w.min():g}..{w.max():g})")
+        proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local[pre_i], post_v.local[post_i], w, d,
+                          key - 1, plasticity, self)
         self.projections.append(proj)
         return proj
 
@@ -367,10 +392,20 @@ class Network:
             post = np.concatenate([pr.post.offset + pr.post_local for pr in self.projections])
             w = np.concatenate([pr.weight for pr in self.projections])
             d = np.concatenate([pr.delay for pr in self.projections])
+            proj_id = np.concatenate([np.full(pr.n_synapses, pr.index, np.int32) for pr in self.projections])
         else:
             pre = post = np.zeros(0, np.int64)
             w = d = np.zeros(0)
-        g = graphmod.build(n_nodes, pre, post, w, d)
+            proj_id = np.zeros(0, np.int32)
+        g = graphmod.build(n_nodes, pre, post, w, d, proj_id)
+        plastic = [pr for pr in self.projections if pr.plasticity is not None]
+        if plastic:
+            rules = np.array([pr.plasticity.vector() for pr in plastic])
+            taus = np.array([pr.plasticity.post_taus() for pr in plastic], dtype=np.float64)
+            pl = plasticity_mod.assemble(g.grp_start, g.grp_proj, g.post, n_neurons,
+                                         {pr.index: r for r, pr in enumerate(plastic)}, rules, taus)
+        else:
+            pl = plasticity_mod.empty(n_neurons, g.grp_proj.size)
         self.graph = g
         kinds, rates, ptr, times = [], [], [0], []
         for p in sources:
@@ -398,7 +433,7 @@ class Network:
                 rec_flag[p.offset:p.offset + p.size] = 1
         self._engine = eng.Engine(self.seed, n_neurons, P, S, heap.make_indexed(n_neurons),
                                   (g.grp_ptr, g.grp_start, g.grp_delay, g.post, g.weight),
-                                  sources_t, rec_flag, g.max_group_size, self.buffer_size)
+                                  sources_t, rec_flag, g.max_group_size, self.buffer_size, plast=pl)
         initial = np.zeros((n_neurons, 4))
         initial[:, 0] = v_init
         eng.restore(P, S, np.arange(n_neurons), 0.0, 0.0, initial)

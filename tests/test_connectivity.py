@@ -86,5 +86,7 @@ def test_graph_is_eight_bytes_per_synapse_plus_groups():
     net.build()
     g = net.graph
     assert g.post.dtype == np.int32 and g.weight.dtype == np.float32
-    per_syn = g.nbytes() / g.n_synapses
-    assert per_syn < 8.5
+    n_groups = g.grp_delay.size
+    # 8 bytes per synapse; per group: start (8), delay (8), projection (4); per node: group pointer (8)
+    assert g.nbytes() == 8 * g.n_synapses + 20 * n_groups + 8 + 8 * (g.n_nodes + 1)
+    assert n_groups == 300            # one delay group per presynaptic neuron

@@ -1,0 +1,147 @@
+"""Event-driven STDP kernels, run inside the event loop.
+
+Traces are updated only at spike times:
+- pre traces x1, x2 live per delay group. A group shares its presynaptic node, delay and arrival
+  time, so this is exactly a per-synapse presynaptic trace updated on arrival (Brian2's on_pre
+  semantics) without storing one per synapse;
+- post traces y1, y2 live per neuron, updated at its spikes.
+
+A presynaptic arrival first depresses the group's synapses from their targets' post traces and
+then delivers the new weights (NEST's order); a postsynaptic spike potentiates its incoming
+plastic synapses, found through the post index, from their groups' pre traces.
+
+Rules arrive as parameter vectors (eventsim.learning builds them), one row per rule:
+
+    KIND  0 pair (NEST stdp_synapse: lambda, alpha, mu_plus, mu_minus; mu=0 additive, 1 multiplicative)
+          1 triplet (Pfister & Gerstner 2006: A2+, A3+, A2-, A3-, tau_x, tau_y)
+          2 power law (Diehl & Cook 2015: dw = eta_post (x_pre - x_tar) (w_max - w)^mu at post
+            spikes, dw = -eta_pre y_post at pre arrivals)
+    MODE  0 traces accumulate (all-to-all pairing), 1 traces reset to 1 (nearest spike)
+
+Units: ms; weights in the projection's weight unit (mV).
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .errors import EventsimError
+
+KIND, TAU_PLUS, TAU_MINUS, W_MIN, W_MAX, P1, P2, P3, P4, TAU_X, TAU_Y, MODE = range(12)
+NRULE = 12
+PAIR, TRIPLET, POWER = 0, 1, 2
+
+
+@nb.njit(cache=True, inline="always")
+def _decay(value, t_from, t, tau):
+    if value == 0.0 or t == t_from:
+        return value
+    return value * math.exp(-(t - t_from) / tau)
+
+
+@nb.njit(cache=True, inline="always")
+def _clip(w, p):
+    return min(max(w, p[W_MIN]), p[W_MAX])
+
+
+@nb.njit(cache=True)
+def pre_arrival(pl, g, t, post, weight, lo, hi):
+    """Arrival of group g's spike at t: depress its synapses, then update its pre traces."""
+    grp_rule, rules, gx, ny, ntau = pl[0], pl[1], pl[2], pl[3], pl[4]
+    p = rules[grp_rule[g]]
+    kind = int(p[KIND])
+    x2 = _decay(gx[g, 1], gx[g, 2], t, p[TAU_X]) if kind == TRIPLET else 0.0
+    for k in range(lo, hi):
+        j = post[k]
+        y1 = _decay(ny[j, 0], ny[j, 2], t, ntau[j, 0])
+        if y1 == 0.0:
+            continue
+        w = float(weight[k])
+        if kind == PAIR:
+            w_max = p[W_MAX]
+            w_hat = w / w_max
+            w = w_max * (w_hat - p[P2] * p[P1] * max(w_hat, 0.0) ** p[P4] * y1)
+        elif kind == TRIPLET:
+            w -= y1 * (p[P3] + p[P4] * x2)
+        else:
+            w -= p[P2] * y1
+        weight[k] = _clip(w, p)
+    x1 = _decay(gx[g, 0], gx[g, 2], t, p[TAU_PLUS])
+    gx[g, 0] = 1.0 if p[MODE] != 0.0 else x1 + 1.0
+    if kind == TRIPLET:
+        gx[g, 1] = x2 + 1.0
+    gx[g, 2] = t
+
+
+@nb.njit(cache=True)
+def post_spike(pl, j, t, weight):
+    """Spike of neuron j at t: potentiate its plastic inputs, then update its post traces."""
+    grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp = pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]
+    y2 = _decay(ny[j, 1], ny[j, 2], t, ntau[j, 1])
+    mode = 0.0
+    for e in range(pptr[j], pptr[j + 1]):
+        k = psyn[e]
+        g = pgrp[e]
+        p = rules[grp_rule[g]]
+        mode = p[MODE]
+        x1 = _decay(gx[g, 0], gx[g, 2], t, p[TAU_PLUS])
+        w = float(weight[k])
+        kind = int(p[KIND])
+        if kind == PAIR:
+            if x1 == 0.0:
+                continue
+            w_max = p[W_MAX]
+            w_hat = w / w_max
+            w = w_max * (w_hat + p[P1] * max(1.0 - w_hat, 0.0) ** p[P3] * x1)
+        elif kind == TRIPLET:
+            if x1 == 0.0:
+                continue
+            w += x1 * (p[P1] + p[P2] * y2)
+        else:
+            w += p[P1] * (x1 - p[P3]) * max(p[W_MAX] - w, 0.0) ** p[P4]
+        weight[k] = _clip(w, p)
+    y1 = _decay(ny[j, 0], ny[j, 2], t, ntau[j, 0])
+    ny[j, 0] = 1.0 if mode != 0.0 else y1 + 1.0
+    ny[j, 1] = y2 + 1.0
+    ny[j, 2] = t
+
+
+def empty(n_neurons: int, n_groups: int) -> tuple:
+    """Plasticity arrays for a network without plastic synapses."""
+    return (np.full(n_groups, -1, np.int32), np.zeros((1, NRULE)), np.zeros((0, 3)), np.zeros((0, 3)),
+            np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_neurons: int,
+             rule_of_projection: dict[int, int], rules: np.ndarray, post_taus: np.ndarray) -> tuple:
+    """Plasticity arrays: group rules, traces, and the post index of plastic synapses.
+
+    rule_of_projection maps projection index -> row of `rules`; post_taus[r] = (tau_minus, tau_y)."""
+    n_groups = grp_proj.size
+    grp_rule = np.full(n_groups, -1, np.int32)
+    for proj, r in rule_of_projection.items():
+        grp_rule[grp_proj == proj] = r
+    sizes = np.diff(grp_start)
+    syn_group = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
+    plastic = np.flatnonzero(grp_rule[syn_group] >= 0) if syn_group.size else np.zeros(0, np.int64)
+    targets = post[plastic]
+    order = np.argsort(targets, kind="stable")
+    psyn = plastic[order].astype(np.int64)
+    pgrp = syn_group[psyn]
+    pptr = np.concatenate(([0], np.cumsum(np.bincount(targets, minlength=n_neurons)))).astype(np.int64)
+    ntau = np.ones((n_neurons, 2))
+    seen = np.zeros(n_neurons, bool)
+    for r in np.unique(grp_rule[pgrp]) if pgrp.size else []:
+        who = np.unique(post[psyn[grp_rule[pgrp] == r]])
+        clash = seen[who] & np.any(ntau[who] != post_taus[r], axis=1)
+        if np.any(clash):
+            raise EventsimError("plastic projections onto the same neurons must share tau_minus (and tau_y)")
+        ntau[who] = post_taus[r]
+        seen[who] = True
+    gx = np.zeros((n_groups, 3))
+    gx[:, 2] = -np.inf
+    ny = np.zeros((n_neurons, 3))
+    ny[:, 2] = -np.inf
+    return grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp

@@ -1,0 +1,141 @@
+"""STDP rules for eventsim projections: `net.connect(..., plasticity=rule)`.
+
+Each rule validates its parameters and produces the parameter vector that the event-driven
+kernels of eventsim.plasticity run. Units: ms; weights in mV (the projection's unit).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eventsim import checks, plasticity as pk
+from eventsim.errors import EventsimError
+
+
+@dataclass(frozen=True)
+class _Rule:
+    tau_plus: float = 16.8       # ms, presynaptic trace
+    tau_minus: float = 33.7      # ms, postsynaptic trace
+    w_min: float = 0.0
+    w_max: float = 1.0
+
+    def _check_common(self) -> None:
+        name = type(self).__name__
+        checks.positive(f"{name}.tau_plus", self.tau_plus)
+        checks.positive(f"{name}.tau_minus", self.tau_minus)
+        checks.finite(f"{name}.w_min", self.w_min)
+        checks.finite(f"{name}.w_max", self.w_max)
+        if not self.w_min < self.w_max:
+            raise EventsimError(f"{name}: w_min must be < w_max (got w_min={self.w_min}, w_max={self.w_max})")
+
+    def _vector(self, kind: int, p1: float, p2: float, p3: float, p4: float, mode: int,
+                tau_x: float = 1.0, tau_y: float = 1.0) -> np.ndarray:
+        v = np.zeros(pk.NRULE)
+        v[[pk.KIND, pk.TAU_PLUS, pk.TAU_MINUS, pk.W_MIN, pk.W_MAX, pk.P1, pk.P2, pk.P3, pk.P4, pk.TAU_X,
+           pk.TAU_Y, pk.MODE]] = [kind, self.tau_plus, self.tau_minus, self.w_min, self.w_max, p1, p2, p3, p4,
+                                  tau_x, tau_y, mode]
+        return v
+
+    def post_taus(self) -> tuple[float, float]:
+        """Time constants of the postsynaptic traces (ms)."""
+        return self.tau_minus, 1.0
+
+
+@dataclass(frozen=True)
+class PairSTDP(_Rule):
+    """Pair-based STDP with NEST `stdp_synapse` semantics (all-to-all pairing).
+
+    With w_hat = w / w_max and traces K+ (pre) and K- (post):
+        at a post spike:    w_hat += lambda_ * (1 - w_hat)^mu_plus * K+
+        at a pre arrival:   w_hat -= alpha * lambda_ * w_hat^mu_minus * K-
+    mu = 0 gives the additive rule (Song, Miller & Abbott 2000), mu = 1 the multiplicative one.
+    """
+    lambda_: float = 0.01
+    alpha: float = 1.0
+    mu_plus: float = 0.0
+    mu_minus: float = 0.0
+    nearest: bool = False
+
+    def vector(self) -> np.ndarray:
+        self._check_common()
+        name = type(self).__name__
+        checks.non_negative(f"{name}.lambda_", self.lambda_)
+        checks.non_negative(f"{name}.alpha", self.alpha)
+        checks.non_negative(f"{name}.mu_plus", self.mu_plus)
+        checks.non_negative(f"{name}.mu_minus", self.mu_minus)
+        if self.w_max <= 0:
+            raise EventsimError(f"{name}.w_max must be > 0 (got {self.w_max})")
+        return self._vector(pk.PAIR, self.lambda_, self.alpha, self.mu_plus, self.mu_minus, int(self.nearest))
+
+
+def additive(**kw) -> PairSTDP:
+    """Additive pair STDP (Song, Miller & Abbott 2000)."""
+    return PairSTDP(mu_plus=0.0, mu_minus=0.0, **kw)
+
+
+def multiplicative(**kw) -> PairSTDP:
+    """Multiplicative (weight-dependent) pair STDP."""
+    return PairSTDP(mu_plus=1.0, mu_minus=1.0, **kw)
+
+
+def nearest_spike(**kw) -> PairSTDP:
+    """Pair STDP with nearest-spike pairing: each trace resets to 1 at a spike (NEST stdp_nn_symm)."""
+    return PairSTDP(nearest=True, **kw)
+
+
+@dataclass(frozen=True)
+class TripletSTDP(_Rule):
+    """Triplet STDP (Pfister & Gerstner 2006), all-to-all traces r1, r2 (pre) and o1, o2 (post).
+
+        at a post spike:   w += r1 * (a2_plus + a3_plus * o2(t-))
+        at a pre arrival:  w -= o1 * (a2_minus + a3_minus * r2(t-))
+    Defaults: the visual-cortex all-to-all fit of Pfister & Gerstner (2006), Table 4.
+    """
+    tau_plus: float = 16.8
+    tau_minus: float = 33.7
+    tau_x: float = 101.0
+    tau_y: float = 125.0
+    a2_plus: float = 5e-10
+    a3_plus: float = 6.2e-3
+    a2_minus: float = 7e-3
+    a3_minus: float = 2.3e-4
+
+    def vector(self) -> np.ndarray:
+        self._check_common()
+        name = type(self).__name__
+        for key in ("tau_x", "tau_y"):
+            checks.positive(f"{name}.{key}", getattr(self, key))
+        for key in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
+            checks.non_negative(f"{name}.{key}", getattr(self, key))
+        return self._vector(pk.TRIPLET, self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus, 0,
+                            self.tau_x, self.tau_y)
+
+    def post_taus(self) -> tuple[float, float]:
+        return self.tau_minus, self.tau_y
+
+
+@dataclass(frozen=True)
+class PowerLawSTDP(_Rule):
+    """Power-law weight-dependent STDP (Diehl & Cook 2015; Rathi et al.).
+
+        at a post spike:   w += eta_post * (x_pre - x_tar) * (w_max - w)^mu
+        at a pre arrival:  w -= eta_pre * y_post
+    Traces reset to 1 at each spike (nearest=True, as in Diehl & Cook's code) or accumulate.
+    """
+    tau_plus: float = 20.0
+    tau_minus: float = 20.0
+    eta_post: float = 0.01
+    eta_pre: float = 0.0001
+    x_tar: float = 0.4
+    mu: float = 0.2
+    nearest: bool = True
+
+    def vector(self) -> np.ndarray:
+        self._check_common()
+        name = type(self).__name__
+        checks.non_negative(f"{name}.eta_post", self.eta_post)
+        checks.non_negative(f"{name}.eta_pre", self.eta_pre)
+        checks.finite(f"{name}.x_tar", self.x_tar)
+        checks.non_negative(f"{name}.mu", self.mu)
+        return self._vector(pk.POWER, self.eta_post, self.eta_pre, self.x_tar, self.mu, int(self.nearest))

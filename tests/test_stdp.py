@@ -1,0 +1,98 @@
+"""STDP: each rule's window (dw against t_post - t_pre_arrival) equals its formula."""
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim.learning import PairSTDP, PowerLawSTDP, TripletSTDP, additive, multiplicative, nearest_spike
+from eventsim.models import LIFDelta
+
+DTS = np.array([-100.0, -60.0, -30.0, -10.0, -3.0, -0.5, 0.5, 3.0, 10.0, 30.0, 60.0, 100.0])
+
+
+def window(rule, w0=0.5, delay=1.5):
+    """One pre spike and one forced post spike per neuron; returns dw per interval in DTS."""
+    n = DTS.size
+    t_post = 200.0
+    t_arr = t_post - DTS
+    net = es.Network(seed=0)
+    cells = net.population(n, LIFDelta(tau_m=10.0, v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=2.0),
+                           v_init=-70.0)
+    pre = net.spike_source(n, times=t_arr - delay, ids=np.arange(n))
+    force = net.spike_source(n, times=np.full(n, t_post - 1.0), ids=np.arange(n))
+    net.connect(force, cells, es.one_to_one(), weight=100.0, delay=1.0)
+    proj = net.connect(pre, cells, es.one_to_one(), weight=w0, delay=delay, plasticity=rule)
+    net.run(400.0)
+    t, i = cells.spikes()
+    assert np.array_equal(np.sort(i), np.arange(n)) and np.allclose(t, t_post)   # exactly one forced spike
+    _, post, w = proj.weights()
+    return w[np.argsort(post)] - w0
+
+
+def test_additive_pair_window_matches_formula():
+    rule = additive(tau_plus=20.0, tau_minus=30.0, lambda_=0.02, alpha=1.1, w_max=1.0)
+    dw = window(rule)
+    expected = np.where(DTS > 0, 0.02 * np.exp(-DTS / 20.0), -1.1 * 0.02 * np.exp(DTS / 30.0))
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-7)   # weights are float32: one ulp at 0.5 is 6e-8
+
+
+def test_multiplicative_pair_window_matches_formula():
+    rule = multiplicative(tau_plus=20.0, tau_minus=20.0, lambda_=0.05, alpha=1.0, w_max=2.0)
+    dw = window(rule, w0=0.5)
+    w_hat = 0.25
+    expected = np.where(DTS > 0, 2.0 * 0.05 * (1 - w_hat) * np.exp(-DTS / 20.0),
+                        -2.0 * 0.05 * w_hat * np.exp(DTS / 20.0))
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-7)
+
+
+def test_nearest_spike_equals_pair_for_single_pairs():
+    a = window(nearest_spike(lambda_=0.02))
+    b = window(additive(lambda_=0.02))
+    np.testing.assert_allclose(a, b, atol=1e-9)
+
+
+def test_triplet_window_for_single_pairs():
+    rule = TripletSTDP(a2_plus=0.01, a3_plus=0.02, a2_minus=0.012, a3_minus=0.01, w_max=1.0)
+    dw = window(rule)
+    expected = np.where(DTS > 0, 0.01 * np.exp(-DTS / 16.8), -0.012 * np.exp(DTS / 33.7))
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-7)
+
+
+def test_power_law_window_matches_formula():
+    rule = PowerLawSTDP(tau_plus=20.0, tau_minus=20.0, eta_post=0.01, eta_pre=0.002, x_tar=0.2, mu=0.5,
+                        w_max=1.0)
+    dw = window(rule, w0=0.5)
+    # the rule acts at every post spike: before the pre spike has arrived, x_pre = 0
+    expected = np.where(DTS > 0, 0.01 * (np.exp(-DTS / 20.0) - 0.2) * 0.5 ** 0.5,
+                        0.01 * (0.0 - 0.2) * 0.5 ** 0.5 - 0.002 * np.exp(DTS / 20.0))
+    np.testing.assert_allclose(dw, expected, rtol=0, atol=1e-7)
+
+
+def test_triplet_term_adds_potentiation_for_post_pre_post():
+    """A second post spike after a pre-post pair gets the extra a3_plus * o2 term."""
+    rule = TripletSTDP(a2_plus=0.0, a3_plus=0.05, a2_minus=0.0, a3_minus=0.0, w_max=1.0)
+    net = es.Network(seed=0)
+    cell = net.population(1, LIFDelta(v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=1.0), v_init=-70.0)
+    force = net.spike_source(1, times=[99.0, 119.0], ids=[0, 0])
+    pre = net.spike_source(1, times=[109.0], ids=[0])
+    net.connect(force, cell, es.one_to_one(), weight=100.0, delay=1.0)
+    proj = net.connect(pre, cell, es.one_to_one(), weight=0.5, delay=1.0, plasticity=rule)
+    net.run(200.0)
+    # posts at 100 and 120, pre arrival at 110: dw = r1(120) * a3_plus * o2(120-) = e^(-10/16.8) * 0.05 * e^(-20/125)
+    expected = np.exp(-10 / 16.8) * 0.05 * np.exp(-20 / 125.0)
+    assert proj.weights()[2][0] - 0.5 == pytest.approx(expected, rel=1e-6)
+
+
+def test_weights_stay_within_bounds_and_bad_rules_are_rejected():
+    rule = additive(lambda_=0.5, w_max=1.0)
+    dw = window(rule, w0=0.9)
+    assert np.all(0.9 + dw <= 1.0 + 1e-7) and np.all(0.9 + dw >= -1e-7)
+    with pytest.raises(es.EventsimError, match="w_min must be < w_max"):
+        additive(w_min=1.0, w_max=0.5).vector()
+    with pytest.raises(es.EventsimError, match="tau_plus"):
+        additive(tau_plus=-1.0).vector()
+    with pytest.raises(es.EventsimError, match="lambda_"):
+        additive(lambda_=-0.1).vector()
+    net = es.Network(seed=0)
+    a = net.population(2, LIFDelta())
+    with pytest.raises(es.EventsimError, match=r"initial weights must lie in"):
+        net.connect(a, a, es.all_to_all(), weight=2.0, plasticity=additive(w_max=1.0))
