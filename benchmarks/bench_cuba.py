@@ -145,7 +145,7 @@ def main() -> None:
             model = row.get("model") or row.get("target") or ""
             print(f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
                   f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
-                  f"{1 / row['eventsim_speedup']:>11.3f}" if row["simulator"] == "bare CSR scatter" else
+                  f"{row['eventsim_speedup']:>11.4f}" if row["simulator"] == "bare CSR scatter" else
                   f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
                   f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
                   f"{row['eventsim_speedup']:>11.2f}")

@@ -2,7 +2,8 @@
 
 Two queues, merged by (time, kind, id) so that order never depends on insertion order:
 - an indexed heap of neuron checks (heap.iset), one entry per neuron: the time of its predicted
-  threshold crossing, or of a lower bound on it (kind CHECK, first at equal times);
+  threshold crossing, or of a lower bound on it (kind CHECK, last at equal times, so that inputs
+  arriving at the same instant are all summed before the threshold is tested, as in NEST);
 - a heap of SOURCE entries (id = source, aux = version: the next spike of a Poisson or
   spike-array source) and DELIVERY entries (id = node, aux = delay group, payload t0 = emission
   time). A delivery walks its CSR segment, then pushes the node's next delay group, so an
@@ -41,13 +42,14 @@ EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
 
 
 @nb.njit(cache=True, inline="always")
-def _potential(P, S, j, f):
-    """V of neuron j outside refractoriness, from its coefficients and factors f."""
-    return (P[j, neuron.V_INF] + S[j, neuron.A] * f[neuron.IGM] + P[j, neuron.K_E] * S[j, neuron.JE] * f[neuron.IGE]
-            + P[j, neuron.K_I] * S[j, neuron.JI] * f[neuron.IGI])
+def _potential(P, S, j, F, c):
+    """V of neuron j outside refractoriness, from its coefficients and the factors in F[c]."""
+    return (P[j, neuron.V_INF] + S[j, neuron.A] * F[c, neuron.IGM]
+            + P[j, neuron.K_E] * S[j, neuron.JE] * F[c, neuron.IGE]
+            + P[j, neuron.K_I] * S[j, neuron.JI] * F[c, neuron.IGI])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _queue_check(S, checks, P, j, t_check, exact, ep):
     """Key neuron j's entry in the check heap at t_check."""
     S[j, NEXT] = t_check
@@ -56,21 +58,25 @@ def _queue_check(S, checks, P, j, t_check, exact, ep):
     heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)
 
 
-@nb.njit(cache=True)
-def _push_check(P, S, checks, j, t, v, f, ep):
+@nb.njit(cache=True, _nrt=False)
+def _push_check(P, S, checks, j, t, v, F, c, ep):
     """After neuron j's state changed at t: push a lower bound on its next crossing if that
     can come before its live entry (cheap test first, then the bound, which needs a log)."""
     S[j, EXACT] = 0.0
-    if not neuron.may_cross_before_next(P, S, j, t, v, f):
+    if not neuron.may_cross_before_next(P, S, j, t, v, F, c):
         return
-    lb, exact = neuron.lower_bound(P, S, j, t, v, f)
+    lb, exact = neuron.lower_bound(P, S, j, t, v, F, c)
     if lb < S[j, NEXT]:
         _queue_check(S, checks, P, j, lb, exact, ep)
 
 
-@nb.njit(cache=True)
-def _push_source(sources, queue, seed, s, t):
-    """Schedule the next spike of source s after time t (Poisson) or its next array entry."""
+@nb.njit(cache=True, _nrt=False)
+def _push_source(sources, queue, graph, rec_flag, n_neurons, seed, s, t):
+    """Schedule the next spike of source s after time t (Poisson) or its next array entry.
+
+    An unrecorded source is queued directly at the arrival time of its first delay group
+    (payload: the emission time), which saves a push and a pop per spike; a recorded one is
+    queued at its emission time so that its spikes are logged in time order."""
     kind, rate, ptr, times, pos, count, sversion = sources
     qt, qc, qa, q0, qs = queue
     tn = np.inf
@@ -83,10 +89,15 @@ def _push_source(sources, queue, seed, s, t):
         tn = times[pos[s]]
         pos[s] += 1
     if tn < np.inf:
-        heap.push(qt, qc, qa, q0, qs, tn, (SOURCE << heap.ID_BITS) | s, sversion[s], 0.0)
+        node = n_neurons + s
+        g = graph[0][node]
+        key = tn
+        if rec_flag[node] == 0 and g < graph[0][node + 1]:
+            key = tn + graph[2][g]
+        heap.push(qt, qc, qa, q0, qs, key, (SOURCE << heap.ID_BITS) | s, sversion[s], tn)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def schedule_emission(graph, queue, node, t):
     """Schedule the deliveries of a spike of `node` at t: push its first delay group.
 
@@ -98,7 +109,7 @@ def schedule_emission(graph, queue, node, t):
         heap.push(qt, qc, qa, q0, qs, t + grp_delay[g], (DELIVERY << heap.ID_BITS) | node, g, t)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _emit(graph, queue, rec, node, t):
     rec_flag, buf_t, buf_id, buf_n = rec
     if rec_flag[node]:
@@ -109,7 +120,7 @@ def _emit(graph, queue, rec, node, t):
     schedule_emission(graph, queue, node, t)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t):
     """Neuron j fires at t."""
     neuron.spike(P, S, j, t, ep)
@@ -119,11 +130,12 @@ def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t):
     stats[SPIKES] += 1
     _emit(graph, queue, rec, j, t)
     F, Ft, CT = fac
-    f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-    _push_check(P, S, checks, j, t, _potential(P, S, j, f), f, ep)
+    c = int(P[j, neuron.CLASS])
+    neuron.factors(F, Ft, CT, c, t, ep)
+    _push_check(P, S, checks, j, t, _potential(P, S, j, F, c), F, c, ep)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _take_samples(P, S, samp, t_limit, t_stop, ep):
     """Record the state of sampled neurons at every sample time < t_limit and <= t_stop."""
     times, pos, ids, out = samp
@@ -153,13 +165,17 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
     buf_t = rec[1]
     buf_n = rec[3]
     room = max_group + 4
+    sampling = samp[0].size > 0
     while True:
         n = qs[0]
         t = qt[0] if n > 0 else np.inf
-        is_check = checks[3][0] > 0 and ckey[0] <= t     # at equal times checks go first
+        # at equal times deliveries go first: simultaneous inputs are summed before any
+        # threshold check (as NEST does), so a jump that reaches threshold only queues a check
+        is_check = checks[3][0] > 0 and ckey[0] < t
         if is_check:
             t = ckey[0]
-        _take_samples(P, S, samp, t, t_stop, epoch[0])
+        if sampling:
+            _take_samples(P, S, samp, t, t_stop, epoch[0])
         if t > t_stop:
             return DONE
         if qt.size - n < room:
@@ -179,8 +195,9 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             if S[j, EXACT] != 0.0:
                 _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
                 continue
-            f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, f), f)
+            c = int(P[j, neuron.CLASS])
+            neuron.factors(F, Ft, CT, c, t, ep)
+            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, F, c), F, c)
             if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
                 # the crossing is far off: an input will most likely arrive first, so re-check
                 # at the (cheap) bound instead of solving for the exact time now
@@ -199,27 +216,41 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
         kind = code >> heap.ID_BITS
         idx = code & ID_MASK
         if kind == DELIVERY:
-            lo = grp_start[aux]
-            hi = grp_start[aux + 1]
-            if pl[0][aux] >= 0:
-                plasticity.pre_arrival(pl, aux, t, post, weight, lo, hi)
-            for k in range(lo, hi):
-                j = post[k]
-                f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-                fires, v = neuron.apply_input(P, S, j, t, weight[k], f, ep)
-                if fires:
-                    _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
-                else:
-                    _push_check(P, S, checks, j, t, v, f, ep)
-            stats[SYN_EVENTS] += hi - lo
-            if aux + 1 < grp_ptr[idx + 1]:
-                heap.push(qt, qc, qa, q0, qs, t0 + grp_delay[aux + 1], code, aux + 1, t0)
+            _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, idx, aux, t, t0)
         else:
             s = idx
             if aux != sversion[s]:
                 continue
-            _emit(graph, queue, rec, n_neurons + s, t)
-            _push_source(sources, queue, seed, s, t)
+            node = n_neurons + s
+            if rec[0][node]:
+                _emit(graph, queue, rec, node, t)
+            elif grp_ptr[node] < grp_ptr[node + 1]:       # queued at its first arrival
+                _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, grp_ptr[node], t, t0)
+            _push_source(sources, queue, graph, rec[0], n_neurons, seed, s, t0)
+
+
+@nb.njit(cache=True, _nrt=False)
+def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0):
+    """Walk delay group g of `node` (spike emitted at t0, arriving at t), then queue the next group."""
+    grp_ptr, grp_start, grp_delay, post, weight = graph
+    F, Ft, CT = fac
+    lo = grp_start[g]
+    hi = grp_start[g + 1]
+    if pl[0][g] >= 0:
+        plasticity.pre_arrival(pl, g, t, post, weight, lo, hi)
+    for k in range(lo, hi):
+        j = post[k]
+        c = int(P[j, neuron.CLASS])
+        neuron.factors(F, Ft, CT, c, t, ep)
+        at_threshold, v = neuron.apply_input(P, S, j, t, weight[k], F, c, ep)
+        if at_threshold:
+            _queue_check(S, checks, P, j, t, False, ep)   # decided after all inputs at t
+        else:
+            _push_check(P, S, checks, j, t, v, F, c, ep)
+    stats[SYN_EVENTS] += hi - lo
+    if g + 1 < grp_ptr[node + 1]:
+        qt, qc, qa, q0, qs = queue
+        heap.push(qt, qc, qa, q0, qs, t0 + grp_delay[g + 1], (DELIVERY << heap.ID_BITS) | node, g + 1, t0)
 
 
 @nb.njit(cache=True)
@@ -229,13 +260,14 @@ def prime_neurons(t, neurons, ids, fac, ep):
     F, Ft, CT = fac
     for j in ids:
         _queue_check(S, checks, P, j, np.inf, False, ep)
-        f = neuron.factors(F, Ft, CT, int(P[j, neuron.CLASS]), t, ep)
-        v = _potential(P, S, j, f) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
-        _push_check(P, S, checks, j, t, v, f, ep)
+        c = int(P[j, neuron.CLASS])
+        neuron.factors(F, Ft, CT, c, t, ep)
+        v = _potential(P, S, j, F, c) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
+        _push_check(P, S, checks, j, t, v, F, c, ep)
 
 
 @nb.njit(cache=True)
-def restart_sources(t, seed, sources, queue, ids):
+def restart_sources(t, seed, sources, queue, graph, rec_flag, n_neurons, ids):
     """(Re)start sources in ids at time t: invalidates their queued spike, draws the next.
 
     Exact for Poisson sources (memoryless). Array sources continue at their first spike >= t."""
@@ -247,7 +279,7 @@ def restart_sources(t, seed, sources, queue, ids):
             while p < ptr[s + 1] and times[p] < t:
                 p += 1
             pos[s] = p
-        _push_source(sources, queue, seed, s, t)
+        _push_source(sources, queue, graph, rec_flag, n_neurons, seed, s, t)
 
 
 @dataclass
@@ -307,7 +339,8 @@ class Engine:
         prime_neurons(self.t, self.neurons, np.asarray(ids, np.int64), self.fac, self.epoch[0])
 
     def restart_sources(self, ids: np.ndarray) -> None:
-        restart_sources(self.t, self.seed, self.sources, self.queue, np.asarray(ids, np.int64))
+        restart_sources(self.t, self.seed, self.sources, self.queue, self.graph, self.rec_flag, self.n_neurons,
+                        np.asarray(ids, np.int64))
 
     def state(self, ids: np.ndarray) -> np.ndarray:
         """(v, i_e, i_i, theta) of neurons ids at the current time: float64[len(ids), 4]."""

@@ -25,7 +25,7 @@ def _before(t1, c1, a1, t2, c2, a2) -> bool:
     return a1 < a2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def push(time, code, aux, t0, size, t, c, a, t_emit) -> None:
     """Insert one entry. The caller guarantees capacity (see engine capacity checks).
 
@@ -47,7 +47,7 @@ def push(time, code, aux, t0, size, t, c, a, t_emit) -> None:
     t0[i] = t_emit
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def pop(time, code, aux, t0, size) -> None:
     """Remove the minimum (read it from index 0 first): the last entry sinks from the root."""
     n = size[0] - 1
@@ -104,7 +104,7 @@ def _ibefore(t1, j1, t2, j2) -> bool:
     return t1 < t2 or (t1 == t2 and j1 < j2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _isift_up(key, who, pos, i, t, j):
     while i > 0:
         parent = (i - 1) >> 1
@@ -119,7 +119,7 @@ def _isift_up(key, who, pos, i, t, j):
     pos[j] = i
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _isift_down(key, who, pos, n, i, t, j):
     while True:
         child = 2 * i + 1
@@ -139,7 +139,7 @@ def _isift_down(key, who, pos, n, i, t, j):
     pos[j] = i
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def iset(key, who, pos, size, j, t) -> None:
     """Give neuron j the key t (insert, move, or remove when t is inf)."""
     i = pos[j]
@@ -157,7 +157,7 @@ def iset(key, who, pos, size, j, t) -> None:
         _isift_down(key, who, pos, size[0], i, t, j)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def iremove(key, who, pos, size, j) -> None:
     """Remove neuron j (it must be present)."""
     i = pos[j]

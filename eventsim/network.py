@@ -519,6 +519,16 @@ class Network:
             s.values[k[done]] = out[rows[done]][:, cols]
             s.taken[k[done]] = True
 
+    def save_weights(self, path: str, label: str = "") -> str:
+        """Append a snapshot of all weights, neuron parameters and thresholds to an HDF5 file."""
+        from .weights_io import save
+        return save(self, path, label)
+
+    def load_weights(self, path: str, snapshot: int | str = -1, state: bool = True) -> None:
+        """Restore weights (and neuron parameters and theta) from a weight-file snapshot."""
+        from .weights_io import load
+        load(self, path, snapshot, state)
+
     def close(self) -> None:
         """Flush and close the spike log (also done when the network is garbage collected)."""
         if self._writer is not None:

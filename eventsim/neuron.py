@@ -87,9 +87,10 @@ def _g(t, t0, tau):
     return math.exp((t - t0) / tau)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def factors(F, Ft, CT, c, t, t0):
-    """Row c of the factor cache, computed at most once per event time (shared by a group)."""
+    """Fill row c of the factor cache for time t, at most once per event time (a delivery group
+    shares it). Kernels then read F[c, GM] etc."""
     if Ft[c] != t:
         gm = _g(t, t0, CT[c, 0])
         ge = _g(t, t0, CT[c, 1])
@@ -104,10 +105,9 @@ def factors(F, Ft, CT, c, t, t0):
         F[c, IGI] = 1.0 / gi
         F[c, IGT] = 1.0 / gt
         Ft[c] = t
-    return F[c]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def physical(P, S, j, t, t0):
     """(v, i_e, i_i, theta) of neuron j at time t (pure; exact)."""
     ie = S[j, JE] * _g(t0, t, P[j, TAU_E]) if S[j, JE] != 0.0 else 0.0
@@ -119,7 +119,7 @@ def physical(P, S, j, t, t0):
     return v, ie, ii, theta
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _membrane_coefficient(P, S, j, t_from, v_from, t0):
     """A such that V(t_from) = v_from given the current J_e, J_i (used at spikes and sets)."""
     gm = _g(t_from, t0, P[j, TAU_M])
@@ -131,7 +131,7 @@ def _membrane_coefficient(P, S, j, t_from, v_from, t0):
     return a
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def set_physical(P, S, j, t, t0, v, ie, ii, theta):
     """Write coefficients so that neuron j has state (v, i_e, i_i, theta) at time t."""
     S[j, JE] = ie * _g(t, t0, P[j, TAU_E]) if ie != 0.0 else 0.0
@@ -141,64 +141,65 @@ def set_physical(P, S, j, t, t0, v, ie, ii, theta):
     S[j, A] = _membrane_coefficient(P, S, j, t_from, P[j, V_RESET] if t_from > t else v, t0)
 
 
-@nb.njit(cache=True)
-def apply_input(P, S, j, t, w, f, t0):
-    """Input of weight w (mV) at time t, with f = factors(.., class of j, t). Returns
-    (fires_now, v): fires_now when a voltage jump reaches threshold; v is V(t) after the input
-    (meaningful only outside refractoriness)."""
+@nb.njit(cache=True, _nrt=False)
+def apply_input(P, S, j, t, w, F, c, t0):
+    """Input of weight w (mV) at time t; row c of F holds the factors at t. Returns
+    (at_threshold, v): at_threshold when a voltage jump reaches threshold (the engine then
+    tests it again after every other input at t); v is V(t) after the input (meaningful only
+    outside refractoriness)."""
     ref = S[j, REF_END] > t
     if P[j, DELTA] != 0.0:
         if ref:
             return False, P[j, V_RESET]            # inputs during refractoriness are discarded
-        S[j, A] += w * f[GM]
-        v = P[j, V_INF] + S[j, A] * f[IGM]
-        return v >= P[j, V_TH] + S[j, H] * f[IGT], v
+        S[j, A] += w * F[c, GM]
+        v = P[j, V_INF] + S[j, A] * F[c, IGM]
+        return v >= P[j, V_TH] + S[j, H] * F[c, IGT], v
     if w >= 0.0:
-        S[j, JE] += w * f[GE]
+        S[j, JE] += w * F[c, GE]
         if ref:   # V stays clamped: the input shapes only the trajectory after refractoriness
-            S[j, A] -= P[j, K_E] * w * f[GE] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_E])
+            S[j, A] -= P[j, K_E] * w * F[c, GE] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_E])
         else:
-            S[j, A] -= P[j, K_E] * w * f[GM]
+            S[j, A] -= P[j, K_E] * w * F[c, GM]
     else:
-        S[j, JI] += w * f[GI]
+        S[j, JI] += w * F[c, GI]
         if ref:
-            S[j, A] -= P[j, K_I] * w * f[GI] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_I])
+            S[j, A] -= P[j, K_I] * w * F[c, GI] * _g(S[j, REF_END], t0, P[j, TAU_M]) / _g(S[j, REF_END], t0, P[j, TAU_I])
         else:
-            S[j, A] -= P[j, K_I] * w * f[GM]
+            S[j, A] -= P[j, K_I] * w * F[c, GM]
     if ref:
         return False, P[j, V_RESET]
-    v = P[j, V_INF] + S[j, A] * f[IGM] + P[j, K_E] * S[j, JE] * f[IGE] + P[j, K_I] * S[j, JI] * f[IGI]
+    v = P[j, V_INF] + S[j, A] * F[c, IGM] + P[j, K_E] * S[j, JE] * F[c, IGE] + P[j, K_I] * S[j, JI] * F[c, IGI]
     return False, v
 
 
-@nb.njit(cache=True)
-def may_cross_before_next(P, S, j, t, v, f):
+@nb.njit(cache=True, _nrt=False)
+def may_cross_before_next(P, S, j, t, v, F, c):
     """False if neuron j (state at t, potential v) provably cannot reach threshold before its
     live queue entry at S[j, NEXT]: the envelope U + (v - U) exp(-(t' - t)/tau_m), with U the
     largest reachable drive, stays below v_th up to NEXT. No transcendental functions."""
     if S[j, REF_END] > t:
         return S[j, REF_END] < S[j, NEXT]
-    u = P[j, V_INF] + _i_max(P, S, j, f)
+    u = P[j, V_INF] + _i_max(P, S, j, F, c)
     v_th = P[j, V_TH]
     if v >= v_th:
         return True
     if u <= v_th:
         return False
-    r = f[GM] * S[j, NEXT_IGM]            # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
+    r = F[c, GM] * S[j, NEXT_IGM]            # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
     return u + (v - u) * r >= v_th
 
 
 @nb.njit(cache=True, inline="always")
-def _i_max(P, S, j, f):
+def _i_max(P, S, j, F, c):
     """Largest total synaptic current from now on (I_e >= 0 >= I_i)."""
-    i_max = S[j, JE] * f[IGE]
+    i_max = S[j, JE] * F[c, IGE]
     if P[j, INH_HELPS] != 0.0:              # inhibition outlasts excitation: it can only help
-        i_max += S[j, JI] * f[IGI]
+        i_max += S[j, JI] * F[c, IGI]
     return i_max if i_max > 0.0 else 0.0
 
 
-@nb.njit(cache=True)
-def lower_bound(P, S, j, t, v, f):
+@nb.njit(cache=True, _nrt=False)
+def lower_bound(P, S, j, t, v, F, c):
     """A lower bound on the next threshold crossing of neuron j (state at t, potential v).
 
     Returns (time, exact): exact when there is no synaptic current and no adaptive threshold,
@@ -206,7 +207,7 @@ def lower_bound(P, S, j, t, v, f):
     ref_end = S[j, REF_END]
     if ref_end > t:
         return ref_end, False
-    i_max = _i_max(P, S, j, f)
+    i_max = _i_max(P, S, j, F, c)
     u = P[j, V_INF] + i_max
     v_th = P[j, V_TH]
     if v >= v_th:
@@ -217,7 +218,7 @@ def lower_bound(P, S, j, t, v, f):
     return t + P[j, TAU_M] * math.log((u - v) / (u - v_th)), exact
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def spike(P, S, j, t, t0):
     """Neuron j fires at t: reset to v_reset for t_ref, raise the adaptive threshold."""
     t_r = t + P[j, T_REF]
@@ -228,7 +229,7 @@ def spike(P, S, j, t, t0):
     S[j, EXACT] = 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def rebase(P, S, n, t0_old, t0_new):
     """Move the epoch of every neuron from t0_old to t0_new (all coefficients rescaled)."""
     d = t0_new - t0_old
@@ -243,7 +244,7 @@ def rebase(P, S, n, t0_old, t0_new):
         S[j, NEXT_IGM] *= math.exp(d / P[j, TAU_M])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def next_igm(P, j, t_next, t0):
     """1 / G_m(t_next), stored with a queued check; 0 for inf or beyond float range."""
     x = (t_next - t0) / P[j, TAU_M]
@@ -282,7 +283,7 @@ def _g_dg(sa, sb, smu, lev, m, h):
     return s, d
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _root_in(sa, sb, smu, lev, m, lo, hi, glo):
     """Root of the monotone g on [lo, hi] (sign change), to ROOT_TOL: Newton steps kept inside
     the shrinking bracket, bisection when a step leaves it."""
@@ -311,7 +312,7 @@ def _root_in(sa, sb, smu, lev, m, lo, hi, glo):
     return x
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _roots_on_segments(sa, sb, smu, sr, snr, lev, m, first_up_only):
     """Sign changes of level `lev` on [0, inf), using the critical points in sr[lev + 1].
 
@@ -354,7 +355,7 @@ def _roots_on_segments(sa, sb, smu, sr, snr, lev, m, first_up_only):
     return np.inf
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def first_crossing(a, b, mu, m, scratch):
     """Smallest h >= 0 with a + sum_k b[k] exp(-mu[k] h) >= 0, or inf.
 
@@ -395,7 +396,7 @@ def make_scratch():
             np.zeros(MAX_TERMS), np.zeros(MAX_TERMS))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _add_term(a, b, mu, m, rate, coef):
     """Insert coef*exp(-rate h) keeping rates ascending and distinct; returns (a, m)."""
     if coef == 0.0:
@@ -416,7 +417,7 @@ def _add_term(a, b, mu, m, rate, coef):
     return a, m + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def next_crossing(P, S, j, t, t0, scratch):
     """Exact time of the next threshold crossing of neuron j at or after t, or inf."""
     tb, tmu = scratch[5], scratch[6]

@@ -46,7 +46,7 @@ def _clip(w, p):
     return min(max(w, p[W_MIN]), p[W_MAX])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def pre_arrival(pl, g, t, post, weight, lo, hi):
     """Arrival of group g's spike at t: depress its synapses, then update its pre traces."""
     grp_rule, rules, gx, ny, ntau = pl[0], pl[1], pl[2], pl[3], pl[4]
@@ -75,7 +75,7 @@ def pre_arrival(pl, g, t, post, weight, lo, hi):
     gx[g, 2] = t
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def post_spike(pl, j, t, weight):
     """Spike of neuron j at t: potentiate its plastic inputs, then update its post traces."""
     grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp = pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]

@@ -96,3 +96,31 @@ def test_weights_stay_within_bounds_and_bad_rules_are_rejected():
     a = net.population(2, LIFDelta())
     with pytest.raises(es.EventsimError, match=r"initial weights must lie in"):
         net.connect(a, a, es.all_to_all(), weight=2.0, plasticity=additive(w_max=1.0))
+
+
+def test_pruning_removes_synapses_from_csr_and_network_keeps_running():
+    from eventsim.learning.pruning import prune_below, prune_fraction, quantize
+    net = es.Network(seed=1)
+    inp = net.poisson(200, 20.0)
+    cells = net.population(50, LIFDelta(tau_m=10.0, v_rest=-70.0, v_reset=-70.0, v_th=-60.0, t_ref=2.0))
+    proj = net.connect(inp, cells, es.all_to_all(), weight=es.uniform(0.0, 1.0), delay=es.uniform(0.5, 3.0),
+                       plasticity=additive(lambda_=0.01, w_max=1.0))
+    net.run(200.0)
+    n0 = net.graph.n_synapses
+    removed = prune_fraction(net, proj, 0.5)
+    assert removed == n0 // 2 and net.graph.n_synapses == n0 - removed
+    _, post, w = proj.weights()
+    assert np.all(np.bincount(post, minlength=50) == 100)
+    grid = quantize(net, proj, 4)
+    assert set(np.unique(proj.weights()[2])) <= set(grid.astype(np.float32))
+    spikes_before = net.stats["spikes"]
+    net.run(200.0)                                # deliveries in flight were remapped
+    assert net.stats["spikes"] > spikes_before
+    with pytest.warns(UserWarning, match="every synapse"):
+        prune_below(net, proj, 2.0, relative=True)  # nothing survives: warns, stays valid
+    assert net.graph.n_synapses == 0
+    net.run(50.0)
+    with pytest.raises(es.EventsimError, match="prune fraction"):
+        prune_fraction(net, proj, 1.0)
+    with pytest.raises(es.EventsimError, match="quantisation levels k"):
+        quantize(net, proj, 1)

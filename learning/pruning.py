@@ -1,0 +1,87 @@
+"""Pruning and weight quantisation between chunks (Rathi, Panda & Roy, STDP-based pruning and
+weight quantisation). Pruned synapses leave the CSR (eventsim.compaction), so time and memory drop.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from eventsim import checks
+from eventsim.compaction import compact
+from eventsim.errors import EventsimError
+
+
+def _synapses_of(net, proj) -> np.ndarray:
+    """CSR positions of a projection's synapses."""
+    net._ensure_built()
+    g = net.graph
+    groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
+    return np.flatnonzero(groups == proj.index)
+
+
+def prune_fraction(net, proj, fraction: float) -> int:
+    """Per post neuron, remove the `fraction` of its synapses in `proj` with the smallest
+    weights (the ones STDP marked as uncorrelated). Returns the number removed."""
+    checks.in_range("prune fraction", fraction, 0.0, 1.0, high_open=True)
+    syn = _synapses_of(net, proj)
+    g = net.graph
+    post = g.post[syn].astype(np.int64)
+    order = np.lexsort((g.weight[syn], post))          # by post, then weight ascending
+    post_sorted = post[order]
+    counts = np.bincount(post_sorted, minlength=net._n_neurons)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank = np.arange(order.size) - np.repeat(starts, counts)
+    n_cut = np.floor(fraction * counts).astype(np.int64)
+    drop = syn[order[rank < n_cut[post_sorted]]]
+    keep = np.ones(g.n_synapses, bool)
+    keep[drop] = False
+    return compact(net, keep)
+
+
+def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
+    """Remove synapses of `proj` whose weight is below `threshold` (times the post neuron's
+    largest weight in `proj` if relative). Warns when a neuron loses every input of `proj`."""
+    checks.finite("prune threshold", threshold)
+    syn = _synapses_of(net, proj)
+    g = net.graph
+    post = g.post[syn].astype(np.int64)
+    w = g.weight[syn].astype(np.float64)
+    limit = np.full(net._n_neurons, float(threshold))
+    if relative:
+        w_max = np.full(net._n_neurons, -np.inf)
+        np.maximum.at(w_max, post, w)
+        limit = threshold * w_max
+    drop_mask = w < limit[post]
+    before = np.bincount(post, minlength=net._n_neurons)
+    after = np.bincount(post[~drop_mask], minlength=net._n_neurons)
+    emptied = int(np.sum((before > 0) & (after == 0)))
+    if emptied:
+        warnings.warn(f"pruning removed every synapse of {proj.name} onto {emptied} neuron(s); "
+                      f"they now receive no input from it", stacklevel=2)
+    keep = np.ones(g.n_synapses, bool)
+    keep[syn[drop_mask]] = False
+    return compact(net, keep)
+
+
+def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | None = None) -> np.ndarray:
+    """Round the weights of `proj` to `levels` evenly spaced values in [w_min, w_max] (default:
+    the projection's plasticity bounds, else its current range). Returns the levels."""
+    levels = checks.count("quantisation levels k", levels, 2)
+    syn = _synapses_of(net, proj)
+    g = net.graph
+    if proj.plasticity is not None:
+        vec = proj.plasticity.vector()
+        lo_default, hi_default = float(vec[3]), float(vec[4])
+    else:
+        lo_default = float(g.weight[syn].min()) if syn.size else 0.0
+        hi_default = float(g.weight[syn].max()) if syn.size else 1.0
+    lo = lo_default if w_min is None else float(w_min)
+    hi = hi_default if w_max is None else float(w_max)
+    if not lo < hi:
+        raise EventsimError(f"quantisation needs w_min < w_max (got {lo}, {hi})")
+    grid = np.linspace(lo, hi, levels)
+    w = g.weight[syn].astype(np.float64)
+    idx = np.clip(np.rint((w - lo) / (hi - lo) * (levels - 1)), 0, levels - 1).astype(np.int64)
+    g.weight[syn] = grid[idx].astype(np.float32)
+    return grid
