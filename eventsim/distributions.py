@@ -67,21 +67,25 @@ def normal_clipped(mean: float, std: float, low: float = -np.inf, high: float = 
 
 
 @nb.njit(cache=True)
+def draw(code, a, b, low, high, seed, stream, key_a, key_b):
+    """One draw keyed by (key_a, key_b)."""
+    if code == CONSTANT:
+        return a
+    if code == UNIFORM:
+        return a + (b - a) * (1.0 - uniform(seed, stream, key_a, key_b))
+    x = a
+    for attempt in range(100):
+        x = a + b * normal(seed, stream, key_a, key_b * 128 + attempt)
+        if low <= x <= high:
+            break
+    return min(max(x, low), high)
+
+
+@nb.njit(cache=True)
 def _sample(code, a, b, low, high, seed, stream, key_a, key_b):
-    n = key_a.size
-    out = np.empty(n)
-    for i in range(n):
-        if code == CONSTANT:
-            out[i] = a
-        elif code == UNIFORM:
-            out[i] = a + (b - a) * (1.0 - uniform(seed, stream, key_a[i], key_b[i]))
-        else:
-            x = a
-            for attempt in range(100):
-                x = a + b * normal(seed, stream, key_a[i], key_b[i] * 128 + attempt)
-                if low <= x <= high:
-                    break
-            out[i] = min(max(x, low), high)
+    out = np.empty(key_a.size)
+    for i in range(key_a.size):
+        out[i] = draw(code, a, b, low, high, seed, stream, key_a[i], key_b[i])
     return out
 
 

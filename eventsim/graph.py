@@ -47,25 +47,3 @@ class Graph:
         pre = np.repeat(group_pre, group_size)
         delay = np.repeat(self.grp_delay, group_size)
         return pre, self.post.astype(np.int64), self.weight.astype(np.float64), delay
-
-
-def build(n_nodes: int, pre: np.ndarray, post: np.ndarray, weight: np.ndarray,
-          delay: np.ndarray, proj: np.ndarray | None = None) -> Graph:
-    """CSR with delay groups from edge arrays (global node ids for pre, neuron ids for post,
-    projection index per synapse)."""
-    proj = np.zeros(pre.size, np.int32) if proj is None else proj
-    order = np.lexsort((post, proj, delay, pre))
-    pre = pre[order]
-    delay = delay[order]
-    proj = proj[order]
-    n = pre.size
-    new_group = np.ones(n, dtype=bool)
-    if n > 1:
-        new_group[1:] = (pre[1:] != pre[:-1]) | (delay[1:] != delay[:-1]) | (proj[1:] != proj[:-1])
-    starts = np.flatnonzero(new_group)
-    grp_start = np.append(starts, n).astype(np.int64)
-    grp_delay = delay[starts].astype(np.float64)
-    grp_ptr = np.searchsorted(pre[starts], np.arange(n_nodes + 1), side="left").astype(np.int64)
-    return Graph(n_nodes, grp_ptr, grp_start, grp_delay,
-                 post[order].astype(np.int32), weight[order].astype(np.float32),
-                 proj[starts].astype(np.int32))

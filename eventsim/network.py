@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks, engine as eng, graph as graphmod, heap, neuron
+from . import builder, checks, engine as eng, heap, neuron
 from . import plasticity as plasticity_mod
 from .connectors import Connector
-from .distributions import realise
+from .distributions import Distribution, as_distribution, realise
 from .errors import EventsimError
 from .recording import SonataWriter, SpikeRecorder, config_attrs
 from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
@@ -132,20 +132,54 @@ class PopulationView:
 
 @dataclass
 class Projection:
-    """Synapses from one population (or view) to another, before assembly."""
+    """Synapses from one population (or view) to another.
+
+    Nothing is generated at connect time: the builder generates the synapses straight into the
+    network's CSR at build. Before the build, pre_local/post_local/weight/delay generate this
+    projection alone on demand (for inspection and small networks)."""
     name: str
     pre: Population
     post: Population
-    pre_local: np.ndarray                  # int64, local index into pre population
-    post_local: np.ndarray
-    weight: np.ndarray                     # float64, mV (sign: excitatory >= 0 > inhibitory)
-    delay: np.ndarray                      # float64, ms
+    pre_view: np.ndarray                   # local ids of the pre view
+    post_view: np.ndarray
+    spec: "builder.Spec"
     index: int = 0
     plasticity: object = None              # an eventsim.learning rule, or None (static)
     net: "Network" = None
+    _edges: tuple = None
+
+    def _standalone(self) -> tuple:
+        if self._edges is None:
+            s = self.spec
+            n_pre, n_post = s.pre_map.size, s.post_map.size
+            alone = builder.Spec(s.index, s.kind, s.p, s.k, s.no_self, s.multapses, np.arange(n_pre),
+                                 np.arange(n_post), s.ex_pre, s.ex_post, s.weight, s.delay, s.sign)
+            g = builder.build_graph(n_pre, [alone], self.net.seed)
+            pre, post, w, d = g.edges()
+            self._edges = (self.pre_view[pre], self.post_view[post], w, d)
+        return self._edges
+
+    @property
+    def pre_local(self) -> np.ndarray:
+        return self._standalone()[0]
+
+    @property
+    def post_local(self) -> np.ndarray:
+        return self._standalone()[1]
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self._standalone()[2]
+
+    @property
+    def delay(self) -> np.ndarray:
+        return self._standalone()[3]
 
     @property
     def n_synapses(self) -> int:
+        if self.net is not None and self.net._engine is not None:
+            g = self.net.graph
+            return int(np.diff(g.grp_start)[g.grp_proj == self.index].sum())
         return int(self.pre_local.size)
 
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,6 +211,28 @@ class StateSampler:
         """Array [n_times, n_neurons] of 'v', 'i_e', 'i_i' or 'theta'."""
         checks.known_key("state variable", name, ("v", "i_e", "i_i", "theta"))
         return self.values[:, :, ("v", "i_e", "i_i", "theta").index(name)]
+
+
+def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
+                  positive: bool = False) -> tuple[float, float]:
+    """Validate a weight or delay spec (code, a, b, low, high, array); returns its (min, max).
+
+    positive: values must lie in (0, inf) (delays)."""
+    check = checks.positive if positive else checks.finite
+    code, a, b, low, high, arr = spec
+    if arr.size:
+        check(name, arr)
+        if kind != builder.EXPLICIT and arr.size != int(round(n_expected)):
+            raise EventsimError(f"{name} has {arr.size} values but the connector makes "
+                                f"{n_expected:g} synapses; per-synapse arrays need explicit or fixed-count connectors")
+        return float(arr.min()), float(arr.max())
+    if code == 0:
+        check(name, a)
+        return a, a
+    lo, hi = Distribution(code, a, b, low, high).bounds()
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        return (lo, hi)
+    return lo, hi
 
 
 def _as_view(obj, role: str) -> PopulationView:
@@ -287,32 +343,41 @@ class Network:
         key = len(self.projections) + 1
         name = name or f"proj{key}"
         same = pre_v.parent is post_v.parent and np.array_equal(pre_v.local, post_v.local)
-        pre_i, post_i = connector.generate(pre_v.size, post_v.size, self.seed, key, same)
-        # ordinal of each synapse among those of its post neuron: keys its weight and delay
-        order = np.argsort(post_i, kind="stable")
-        ordinal = np.empty(post_i.size, np.int64)
-        counts = np.bincount(post_i, minlength=post_v.size)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        ordinal[order] = np.arange(post_i.size) - np.repeat(starts, counts)
-        key_a = (np.int64(key) << 40) | post_i
-        w = realise(f"{name} weight", weight, self.seed, STREAM_WEIGHT, key_a, ordinal)
-        d = realise(f"{name} delay", delay, self.seed, STREAM_DELAY, key_a, ordinal)
-        checks.finite(f"{name} weight", w)
-        checks.positive(f"{name} delay (ms)", d)
+        connector.validate(pre_v.size, post_v.size, same)
+        kind = builder.kind_of(connector)
+        wspec = builder.value_spec(as_distribution(f"{name} weight", weight))
+        dspec = builder.value_spec(as_distribution(f"{name} delay", delay))
+        n_expected = connector.expected_count(pre_v.size, post_v.size)
+        w_lo, w_hi = _check_values(f"{name} weight", wspec, n_expected, kind)
+        d_lo, _ = _check_values(f"{name} delay (ms)", dspec, n_expected, kind, positive=True)
+        if not d_lo > 0:
+            raise EventsimError(f"{name} delay (ms) must lie in (0, inf) (smallest possible value {d_lo:g})")
+        sign = 1.0
         if receptor == "inhibitory":
-            w = -np.abs(w)
-        elif receptor == "excitatory" and np.any(w < 0):
-            raise EventsimError(f"{name}: excitatory weights must be >= 0 (got {w.min():g})")
+            sign = -1.0
+            mags = (abs(w_lo), abs(w_hi))
+            w_lo, w_hi = -max(mags), (-min(mags) if w_lo * w_hi > 0 else 0.0)
+        elif receptor == "excitatory" and w_lo < 0:
+            raise EventsimError(f"{name}: excitatory weights must be >= 0 (got {w_lo:g})")
         if plasticity is not None:
             if not hasattr(plasticity, "vector"):
                 raise EventsimError(f"{name}: plasticity must be a rule from eventsim.learning, got {plasticity!r}")
             vec = plasticity.vector()
             lo_w, hi_w = vec[plasticity_mod.W_MIN], vec[plasticity_mod.W_MAX]
-            if w.size and (w.min() < lo_w or w.max() > hi_w):
+            if w_lo < lo_w or w_hi > hi_w:
                 raise EventsimError(f"{name}: initial weights must lie in the rule's [w_min, w_max] = "
-                                    f"[{lo_w:g}, {hi_w:g}] (got {w.min():g}..{w.max():g})")
-        proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local[pre_i], post_v.local[post_i], w, d,
-                          key - 1, plasticity, self)
+                                    f"[{lo_w:g}, {hi_w:g}] (got {w_lo:g}..{w_hi:g})")
+        ex_pre = ex_post = np.zeros(0, np.int64)
+        if kind == builder.EXPLICIT:
+            ex_pre, ex_post = connector.pre.astype(np.int64), connector.post.astype(np.int64)
+        p = float(getattr(connector, "p", 0.0))
+        k = int(getattr(connector, "k", 0))
+        multapses = bool(getattr(connector, "allow_multapses", True))
+        no_self = same and not getattr(connector, "allow_autapses", True)
+        spec = builder.Spec(key - 1, kind, p, k, no_self, multapses, pre_v.local.copy(), post_v.local.copy(),
+                            ex_pre, ex_post, wspec, dspec, sign)
+        proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local, post_v.local, spec, key - 1,
+                          plasticity, self)
         self.projections.append(proj)
         return proj
 
@@ -387,17 +452,15 @@ class Network:
             v_init[sl] = v0
         S[:, neuron.REF_END] = -np.inf
         S[:, neuron.NEXT] = np.inf
-        if self.projections:
-            pre = np.concatenate([pr.pre.offset + pr.pre_local for pr in self.projections])
-            post = np.concatenate([pr.post.offset + pr.post_local for pr in self.projections])
-            w = np.concatenate([pr.weight for pr in self.projections])
-            d = np.concatenate([pr.delay for pr in self.projections])
-            proj_id = np.concatenate([np.full(pr.n_synapses, pr.index, np.int32) for pr in self.projections])
-        else:
-            pre = post = np.zeros(0, np.int64)
-            w = d = np.zeros(0)
-            proj_id = np.zeros(0, np.int32)
-        g = graphmod.build(n_nodes, pre, post, w, d, proj_id)
+        specs = []
+        for pr in self.projections:
+            s_ = pr.spec
+            specs.append(builder.Spec(s_.index, s_.kind, s_.p, s_.k, s_.no_self, s_.multapses,
+                                      pr.pre.offset + pr.pre_view, pr.post.offset + pr.post_view,
+                                      s_.ex_pre, s_.ex_post, s_.weight, s_.delay, s_.sign))
+        g = builder.build_graph(n_nodes, specs, self.seed)
+        for pr in self.projections:
+            pr._edges = None
         plastic = [pr for pr in self.projections if pr.plasticity is not None]
         if plastic:
             rules = np.array([pr.plasticity.vector() for pr in plastic])
@@ -464,13 +527,22 @@ class Network:
         s = self._engine.stats if self._engine is not None else np.zeros(4, np.int64)
         return {"events": int(s[0]), "syn_events": int(s[1]), "spikes": int(s[2]), "checks": int(s[3])}
 
-    def run(self, duration: float, chunk: float = 100.0, progress: bool | None = None) -> None:
+    def run(self, duration: float, chunk: float = 100.0, progress: bool | None = None,
+            on_chunk=None, max_rate_hz: float | None = None) -> bool:
         """Advance the model by `duration` ms, in chunks of `chunk` ms of model time.
 
         progress: show a progress bar (None: only on a terminal). Spikes recorded so far are
-        flushed to the log even if the run fails midway."""
+        flushed to the log even if the run fails midway, and at least every flush_interval_s of
+        wall time while it runs (chunks are shortened when one takes longer; the chunk size never
+        changes the result).
+        on_chunk(net) -> bool: called at every chunk boundary; returning True stops the run there
+        (e.g. after a checkpoint on a signal); run() then returns False.
+        max_rate_hz: stop with SimulationError (log flushed) when neurons fire faster than this
+        on average (Hz per neuron, see eventsim.guards.RateGuard); default net.max_rate_hz."""
+        from .guards import RateGuard
         checks.non_negative("duration (ms)", duration)
         checks.positive("chunk (ms)", chunk)
+        max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz
         self._ensure_built()
         e = self._engine
         t_end = e.t + float(duration)
@@ -478,16 +550,45 @@ class Network:
         bar = _progress_bar(duration, progress)
         wall0 = time.perf_counter()
         spikes0 = int(e.stats[eng.SPIKES])
+        rec = self._recorder
+        guard = None if max_rate_hz is None else RateGuard(
+            max_rate_hz, self._n_neurons, spikes0, e.t, log_path=self._writer.path if self._writer else None)
+        on_spikes = rec.on_spikes
+        if guard is not None:
+            def on_spikes(times, ids):
+                rec.on_spikes(times, ids)
+                try:
+                    guard.check(e.stats[eng.SPIKES], times[-1] if times.size else e.t, end_of_chunk=False)
+                except Exception:
+                    e.buf_n[0] = 0                   # these spikes are recorded: do not drain them again
+                    raise
+        flush_s = rec.flush_interval_s if self._writer is not None else None
+        step = float(chunk)
+        finished = True
         try:
             while e.t < t_end:
-                t_next = min(e.t + chunk, t_end)
-                e.run_until(t_next, self._recorder.on_spikes, samp)
+                t_next = min(e.t + step, t_end)
+                w0 = time.perf_counter()
+                e.run_until(t_next, on_spikes, samp)
+                if flush_s is not None:          # keep the wall time between flushes bounded
+                    w = time.perf_counter() - w0
+                    if w > 0.5 * flush_s:
+                        step = max(step / 2.0, float(chunk) / 4096.0)
+                    elif w < 0.05 * flush_s and step < chunk:
+                        step = min(float(chunk), 2.0 * step)
+                    rec.maybe_flush()
+                if guard is not None:
+                    guard.check(e.stats[eng.SPIKES], e.t)
                 if bar is not None:
                     wall = time.perf_counter() - wall0
                     bar.update(t_next - bar.n)
                     bar.set_postfix_str(f"{(int(e.stats[eng.SPIKES]) - spikes0) / max(wall, 1e-9):,.0f} spikes/s")
-        except BaseException:
+                if on_chunk is not None and on_chunk(self) and e.t < t_end:
+                    finished = False
+                    break
+        except BaseException as exc:
             # keep what was recorded: flush it and close the log cleanly, then re-raise
+            self._broken = f"{type(exc).__name__} at t <= {e.t:g} ms"
             e.drain(self._recorder.on_spikes)
             self.close()
             raise
@@ -497,6 +598,17 @@ class Network:
         e.drain(self._recorder.on_spikes)
         self._recorder.flush()
         self._scatter_samples(samp)
+        return finished
+
+    def checkpoint(self, path: str, meta: dict | None = None) -> str:
+        """Save the full simulation state to an HDF5 checkpoint (see eventsim.checkpoint)."""
+        from . import checkpoint
+        return checkpoint.save(self, path, meta)
+
+    def memory_estimate(self):
+        """Estimated bytes of the built network (eventsim.guards.estimate_network)."""
+        from .guards import estimate_network
+        return estimate_network(self)
 
     def _sample_arrays(self, t_end: float):
         pending = [(s, np.flatnonzero(~s.taken & (s.times <= t_end))) for s in self.samplers]

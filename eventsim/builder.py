@@ -1,0 +1,302 @@
+"""Memory-lean assembly of the synapse graph, straight into CSR.
+
+No edge list is ever materialised. Connectivity, weights and delays are counter-based draws, so
+each projection is generated twice:
+1. count the synapses of every presynaptic node;
+2. lay out the rows (segments ordered by delay, then projection), then regenerate the same
+   synapses and write each target and weight directly at its row position.
+Peak memory is the CSR itself (8 bytes per synapse), plus, only for projections whose delays
+vary per synapse, a temporary float64 delay per synapse used to split rows into delay groups.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from . import connectors as C
+from .distributions import CONSTANT, Distribution, draw
+from .graph import Graph
+from .rng import STREAM_CONNECT, STREAM_DELAY, STREAM_WEIGHT, uniform
+
+BERNOULLI, INDEGREE, OUTDEGREE, ALL, ONE, EXPLICIT = range(6)
+
+
+@dataclass
+class Spec:
+    """One projection, ready for generation. pre_map/post_map: view index -> global node id."""
+    index: int
+    kind: int
+    p: float
+    k: int
+    no_self: bool
+    multapses: bool
+    pre_map: np.ndarray
+    post_map: np.ndarray
+    ex_pre: np.ndarray            # explicit connector: view indices
+    ex_post: np.ndarray
+    weight: tuple                 # (code, a, b, low, high, array)
+    delay: tuple                  # (code, a, b, low, high, array)
+    sign: float                   # -1.0 to force inhibitory (|w| negated), else 1.0
+
+    @property
+    def constant_delay(self) -> bool:
+        return self.delay[0] == CONSTANT and self.delay[5].size == 0
+
+
+def value_spec(value) -> tuple:
+    """(code, a, b, low, high, array) for a Distribution, a scalar or a per-synapse array."""
+    if isinstance(value, Distribution):
+        return (value.code, value.a, value.b, value.low, value.high, np.zeros(0))
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0 or arr.size == 1:
+        return (CONSTANT, float(arr.ravel()[0]), 0.0, -np.inf, np.inf, np.zeros(0))
+    return (CONSTANT, 0.0, 0.0, -np.inf, np.inf, np.ascontiguousarray(arr.ravel()))
+
+
+def kind_of(conn: C.Connector) -> int:
+    return {C.PairwiseBernoulli: BERNOULLI, C.FixedIndegree: INDEGREE, C.FixedOutdegree: OUTDEGREE,
+            C.AllToAll: ALL, C.OneToOne: ONE, C.Explicit: EXPLICIT}[type(conn)]
+
+
+@nb.njit(cache=True)
+def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
+    if arr.size:
+        return arr[n]
+    if spec_code == CONSTANT:
+        return a
+    return draw(spec_code, a, b, low, high, seed, stream, ka, kb)
+
+
+@nb.njit(cache=True)
+def _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n, ka, kb,
+          wspec, dspec, seed, sign):
+    """Count (write=False) or place (write=True) synapse number n: view pre i -> view post j."""
+    g_pre = pre_map[i]
+    if not write:
+        counts[g_pre] += 1
+        return
+    pos = cursor[g_pre]
+    cursor[g_pre] = pos + 1
+    post_arr[pos] = post_map[j]
+    w = _value(wspec[0], wspec[1], wspec[2], wspec[3], wspec[4], wspec[5], seed, STREAM_WEIGHT, ka, kb, n)
+    w_arr[pos] = -abs(w) if sign < 0 else w
+    if d_arr.size:
+        d_arr[pos - d_base] = _value(dspec[0], dspec[1], dspec[2], dspec[3], dspec[4], dspec[5], seed,
+                                     STREAM_DELAY, ka, kb, n)
+
+
+@nb.njit(cache=True)
+def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key,
+             counts, cursor, post_arr, w_arr, d_arr, d_base, wspec, dspec, sign):
+    """Run one projection's generator in count or write mode. Returns the synapse count.
+
+    Weights and delays are keyed by (key, post, ordinal within post), or by (key, pre, ordinal
+    within pre) for fixed_outdegree, never by generation order across neurons."""
+    n_pre = pre_map.size
+    n_post = post_map.size
+    n = 0
+    if kind == EXPLICIT:
+        ordinal = np.zeros(n_post, np.int64)
+        for q in range(ex_pre.size):
+            j = ex_post[q]
+            _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, ex_pre[q], j, n,
+                  (key << 40) | j, ordinal[j], wspec, dspec, seed, sign)
+            ordinal[j] += 1
+            n += 1
+        return n
+    if kind == ONE:
+        for j in range(n_post):
+            _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, j, j, n,
+                  (key << 40) | j, 0, wspec, dspec, seed, sign)
+            n += 1
+        return n
+    if kind == OUTDEGREE:
+        taken = np.zeros(0 if multapses else n_post, np.bool_)
+        for i in range(n_pre):
+            sa = (key << 40) | i
+            draws = 0
+            got = 0
+            while got < k:
+                j = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_post), n_post - 1)
+                draws += 1
+                if (no_self and i == j) or (not multapses and taken[j]):
+                    continue
+                if not multapses:
+                    taken[j] = True
+                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
+                      sa, got, wspec, dspec, seed, sign)
+                got += 1
+                n += 1
+            if not multapses:
+                draws = 0
+                got = 0
+                while got < k:                # clear the marks by replaying the draws
+                    j = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_post), n_post - 1)
+                    draws += 1
+                    if (no_self and i == j) or not taken[j]:
+                        continue
+                    taken[j] = False
+                    got += 1
+        return n
+    log_q = np.log1p(-p) if 0.0 < p < 1.0 else 0.0
+    taken = np.zeros(0 if (kind != INDEGREE or multapses) else n_pre, np.bool_)
+    marks = np.zeros(k if kind == INDEGREE else 0, np.int64)
+    for j in range(n_post):
+        sa = (key << 40) | j
+        ordinal = 0
+        if kind == ALL:
+            for i in range(n_pre):
+                if no_self and i == j:
+                    continue
+                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
+                      sa, ordinal, wspec, dspec, seed, sign)
+                ordinal += 1
+                n += 1
+        elif kind == BERNOULLI:
+            if p <= 0.0:
+                continue
+            i = -1
+            draws = 0
+            while True:
+                if p >= 1.0:
+                    i += 1
+                else:
+                    u = uniform(seed, STREAM_CONNECT, sa, draws)
+                    draws += 1
+                    i += 1 + int(np.floor(np.log(u) / log_q))
+                if i >= n_pre:
+                    break
+                if no_self and i == j:
+                    continue
+                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
+                      sa, ordinal, wspec, dspec, seed, sign)
+                ordinal += 1
+                n += 1
+        else:                                 # INDEGREE
+            draws = 0
+            while ordinal < k:
+                i = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_pre), n_pre - 1)
+                draws += 1
+                if (no_self and i == j) or (not multapses and taken[i]):
+                    continue
+                if not multapses:
+                    taken[i] = True
+                    marks[ordinal] = i
+                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
+                      sa, ordinal, wspec, dspec, seed, sign)
+                ordinal += 1
+                n += 1
+            if not multapses:
+                for q in range(k):
+                    taken[marks[q]] = False
+    return n
+
+
+@nb.njit(cache=True)
+def _split_rows(grp_src_start, grp_src_end, post, weight, delay, proj_of_seg, out_start, out_delay, out_proj):
+    """Sort each segment that has per-synapse delays by (delay, post) and split it into groups.
+
+    Returns the number of groups written."""
+    ng = 0
+    for s in range(grp_src_start.size):
+        lo = grp_src_start[s]
+        hi = grp_src_end[s]
+        if hi <= lo:
+            continue
+        order = np.argsort(post[lo:hi], kind="mergesort")
+        d_seg = delay[lo:hi][order]
+        order2 = np.argsort(d_seg, kind="mergesort")
+        perm = order[order2]
+        post[lo:hi] = post[lo:hi][perm]
+        weight[lo:hi] = weight[lo:hi][perm]
+        delay[lo:hi] = delay[lo:hi][perm]
+        for q in range(lo, hi):
+            if q == lo or delay[q] != delay[q - 1]:
+                out_start[ng] = q
+                out_delay[ng] = delay[q]
+                out_proj[ng] = proj_of_seg[s]
+                ng += 1
+    return ng
+
+
+def build_graph(n_nodes: int, specs: list[Spec], seed: int) -> Graph:
+    """Assemble every projection into one CSR with delay groups (see module docstring)."""
+    n_proj = len(specs)
+    counts = np.zeros((n_proj, n_nodes), np.int64)
+    empty_f = np.zeros(0)
+    empty_i32 = np.zeros(0, np.int32)
+    empty_f32 = np.zeros(0, np.float32)
+    for q, s in enumerate(specs):
+        generate(False, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
+                 seed, s.index + 1, counts[q], counts[q], empty_i32, empty_f32, empty_f, 0, s.weight, s.delay,
+                 s.sign)
+    # row layout: within each node, segments ordered by (constant delay or +inf, projection index)
+    seg_delay = np.array([s.delay[1] if s.constant_delay else np.inf for s in specs])
+    seg_order = np.lexsort((np.array([s.index for s in specs]), seg_delay)) if n_proj else np.zeros(0, int)
+    ordered = counts[seg_order]                                   # [n_proj, n_nodes]
+    row_len = ordered.sum(axis=0)
+    row_start = np.concatenate(([0], np.cumsum(row_len)))
+    n_syn = int(row_start[-1])
+    seg_start = row_start[:-1][None, :] + np.concatenate((np.zeros((1, n_nodes), np.int64),
+                                                          np.cumsum(ordered, axis=0)[:-1]), axis=0)
+    post = np.empty(n_syn, np.int32)
+    weight = np.empty(n_syn, np.float32)
+    var_delay = {}
+    for rank, q in enumerate(seg_order):
+        s = specs[q]
+        cursor = seg_start[rank].copy()
+        n_q = int(counts[q].sum())
+        if s.constant_delay:
+            d_arr, d_base = empty_f, 0
+        else:                                 # positions of this projection are scattered over rows
+            d_arr, d_base = np.empty(n_syn), 0
+        generate(True, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
+                 seed, s.index + 1, counts[q], cursor, post, weight, d_arr, d_base, s.weight, s.delay, s.sign)
+        if not s.constant_delay:
+            var_delay[rank] = d_arr
+        del n_q
+    # groups: one per non-empty (node, segment); segments with per-synapse delays are split
+    seg_lo = seg_start                                           # [n_proj, n_nodes]
+    seg_hi = seg_start + ordered
+    nonempty = ordered > 0
+    node_idx = np.broadcast_to(np.arange(n_nodes), ordered.shape)
+    rank_idx = np.broadcast_to(np.arange(n_proj)[:, None], ordered.shape)
+    # walk nodes in order, segments in rank order within a node
+    sel = np.flatnonzero(nonempty.T.ravel())
+    node_of = node_idx.T.ravel()[sel]
+    rank_of = rank_idx.T.ravel()[sel]
+    lo_of = seg_lo.T.ravel()[sel]
+    hi_of = seg_hi.T.ravel()[sel]
+    starts, delays, projs, nodes = [], [], [], []
+    proj_index = np.array([specs[q].index for q in seg_order], np.int32)
+    const_rank = np.array([specs[q].constant_delay for q in seg_order], bool)
+    is_const = const_rank[rank_of] if rank_of.size else np.zeros(0, bool)
+    if np.all(is_const):
+        grp_start = lo_of.astype(np.int64)
+        grp_delay = seg_delay[seg_order][rank_of]
+        grp_proj = proj_index[rank_of]
+        grp_node = node_of
+    else:
+        delay_all = np.zeros(n_syn)
+        for rank, arr in var_delay.items():
+            m = rank_of == rank
+            for lo, hi in zip(lo_of[m], hi_of[m]):
+                delay_all[lo:hi] = arr[lo:hi]
+        for rank in range(n_proj):
+            if const_rank[rank]:
+                m = rank_of == rank
+                for lo, hi in zip(lo_of[m], hi_of[m]):
+                    delay_all[lo:hi] = seg_delay[seg_order][rank]
+        out_start = np.empty(n_syn, np.int64)
+        out_delay = np.empty(n_syn)
+        out_proj = np.empty(n_syn, np.int32)
+        ng = _split_rows(lo_of.astype(np.int64), hi_of.astype(np.int64), post, weight, delay_all,
+                         proj_index[rank_of], out_start, out_delay, out_proj)
+        grp_start, grp_delay, grp_proj = out_start[:ng].copy(), out_delay[:ng].copy(), out_proj[:ng].copy()
+        grp_node = np.searchsorted(row_start, grp_start, side="right") - 1
+        del delay_all
+    grp_ptr = np.searchsorted(grp_node, np.arange(n_nodes + 1), side="left").astype(np.int64)
+    return Graph(n_nodes, grp_ptr, np.append(grp_start, n_syn).astype(np.int64), np.asarray(grp_delay, np.float64),
+                 post, weight, np.asarray(grp_proj, np.int32))
