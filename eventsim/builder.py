@@ -60,7 +60,7 @@ def kind_of(conn: C.Connector) -> int:
             C.AllToAll: ALL, C.OneToOne: ONE, C.Explicit: EXPLICIT}[type(conn)]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
     if arr.size:
         return arr[n]
@@ -69,7 +69,7 @@ def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
     return draw(spec_code, a, b, low, high, seed, stream, ka, kb)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n, ka, kb,
           wspec, dspec, seed, sign):
     """Count (write=False) or place (write=True) synapse number n: view pre i -> view post j."""
