@@ -68,6 +68,34 @@ def run_eventsim(duration: float, seed: int) -> tuple[dict, np.ndarray]:
              "syn_events": st["syn_events"], "events_per_s": st["syn_events"] / run}, i)
 
 
+def run_plastic(duration: float, seed: int) -> dict:
+    """The same CUBA network with additive STDP on every excitatory synapse (w in [0, 3.24] mV)."""
+    import eventsim as es
+    from eventsim.learning import additive
+    from eventsim.models import LIFExp
+    from conftest import CUBA
+    t0 = time.perf_counter()
+    net = es.Network(seed=seed)
+    cells = net.population(4000, LIFExp(**CUBA), v_init=es.uniform(-60.0, -50.0), name="cells")
+    rule = additive(tau_plus=20.0, tau_minus=20.0, lambda_=0.001, alpha=1.05, w_max=3.24)
+    net.connect(cells[:3200], cells, es.pairwise_bernoulli(0.02), weight=1.62, delay=0.1, plasticity=rule)
+    net.connect(cells[3200:], cells, es.pairwise_bernoulli(0.02), weight=-9.0, delay=0.1)
+    net.build()
+    build = time.perf_counter() - t0
+    net.run(0.0)
+    t1 = time.perf_counter()
+    net.run(duration, progress=False)
+    run = time.perf_counter() - t1
+    st = net.stats
+    pl = net._engine.plast
+    n_plastic = int(pl[6].size)
+    extra = pl[6].nbytes + pl[7].nbytes
+    return {"simulator": "eventsim", "model": "LIFExp + additive STDP", "build_s": build, "compile_s": None,
+            "run_s": run, "n_spikes": st["spikes"], "mean_rate_hz": st["spikes"] / 4000 / (duration / 1e3),
+            "syn_events": st["syn_events"], "events_per_s": st["syn_events"] / run,
+            "bytes_per_plastic_synapse": 8 + extra / max(n_plastic, 1)}
+
+
 def run_limit(ids: np.ndarray, seed: int) -> dict:
     from conftest import make_cuba
     net = make_cuba(seed=seed)
@@ -119,7 +147,8 @@ def main() -> None:
         for r in range(args.repeats):
             row, ids = run_eventsim(duration, args.seed)
             runs.append(row)
-        rows = [median_of(runs), median_of([run_limit(ids, args.seed) for _ in range(args.repeats)])]
+        rows = [median_of(runs), median_of([run_limit(ids, args.seed) for _ in range(args.repeats)]),
+                median_of([run_plastic(duration, args.seed) for _ in range(args.repeats)])]
         refs = []
         if "brian2" not in args.skip:
             refs += [("brian2", [py_b2, os.path.join(HERE, "ref_cuba_brian2.py"), "--target", t]) for t in ("cython", "cpp_standalone")]

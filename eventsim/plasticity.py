@@ -114,6 +114,14 @@ def empty(n_neurons: int, n_groups: int) -> tuple:
             np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
+def index_arrays(psyn: np.ndarray, syn_group: np.ndarray, n_syn: int, n_groups: int) -> tuple:
+    """Post-index arrays (synapse position, group) as int32 when they fit: 8 bytes per plastic
+    synapse on top of its 8 static bytes."""
+    syn_t = np.int32 if n_syn < 2**31 else np.int64
+    grp_t = np.int32 if n_groups < 2**31 else np.int64
+    return psyn.astype(syn_t), syn_group[psyn].astype(grp_t)
+
+
 def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_neurons: int,
              rule_of_projection: dict[int, int], rules: np.ndarray, post_taus: np.ndarray) -> tuple:
     """Plasticity arrays: group rules, traces, and the post index of plastic synapses.
@@ -128,8 +136,7 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
     plastic = np.flatnonzero(grp_rule[syn_group] >= 0) if syn_group.size else np.zeros(0, np.int64)
     targets = post[plastic]
     order = np.argsort(targets, kind="stable")
-    psyn = plastic[order].astype(np.int64)
-    pgrp = syn_group[psyn]
+    psyn, pgrp = index_arrays(plastic[order], syn_group, post.size, n_groups)
     pptr = np.concatenate(([0], np.cumsum(np.bincount(targets, minlength=n_neurons)))).astype(np.int64)
     ntau = np.ones((n_neurons, 2))
     seen = np.zeros(n_neurons, bool)
