@@ -112,37 +112,35 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                   (key << 40) | j, 0, wspec, dspec, seed, sign)
             n += 1
         return n
-    if kind == OUTDEGREE:
-        taken = np.zeros(0 if multapses else n_post, np.bool_)
-        for i in range(n_pre):
-            sa = (key << 40) | i
+    if kind == INDEGREE or kind == OUTDEGREE:
+        # each owner (post for indegree, pre for outdegree) draws k partners from the other side
+        owner_is_pre = kind == OUTDEGREE
+        n_owner = n_pre if owner_is_pre else n_post
+        n_other = n_post if owner_is_pre else n_pre
+        taken = np.zeros(0 if multapses else n_other, np.bool_)
+        marks = np.zeros(k, np.int64)
+        for o in range(n_owner):
+            sa = (key << 40) | o
             draws = 0
             got = 0
             while got < k:
-                j = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_post), n_post - 1)
+                x = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_other), n_other - 1)
                 draws += 1
-                if (no_self and i == j) or (not multapses and taken[j]):
+                if (no_self and x == o) or (not multapses and taken[x]):
                     continue
                 if not multapses:
-                    taken[j] = True
+                    taken[x] = True
+                    marks[got] = x
+                i, j = (o, x) if owner_is_pre else (x, o)
                 _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
                       sa, got, wspec, dspec, seed, sign)
                 got += 1
                 n += 1
             if not multapses:
-                draws = 0
-                got = 0
-                while got < k:                # clear the marks by replaying the draws
-                    j = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_post), n_post - 1)
-                    draws += 1
-                    if (no_self and i == j) or not taken[j]:
-                        continue
-                    taken[j] = False
-                    got += 1
+                for q in range(k):
+                    taken[marks[q]] = False
         return n
     log_q = np.log1p(-p) if 0.0 < p < 1.0 else 0.0
-    taken = np.zeros(0 if (kind != INDEGREE or multapses) else n_pre, np.bool_)
-    marks = np.zeros(k if kind == INDEGREE else 0, np.int64)
     for j in range(n_post):
         sa = (key << 40) | j
         ordinal = 0
@@ -154,7 +152,7 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                       sa, ordinal, wspec, dspec, seed, sign)
                 ordinal += 1
                 n += 1
-        elif kind == BERNOULLI:
+        else:                                 # BERNOULLI
             if p <= 0.0:
                 continue
             i = -1
@@ -174,23 +172,6 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                       sa, ordinal, wspec, dspec, seed, sign)
                 ordinal += 1
                 n += 1
-        else:                                 # INDEGREE
-            draws = 0
-            while ordinal < k:
-                i = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_pre), n_pre - 1)
-                draws += 1
-                if (no_self and i == j) or (not multapses and taken[i]):
-                    continue
-                if not multapses:
-                    taken[i] = True
-                    marks[ordinal] = i
-                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, ordinal, wspec, dspec, seed, sign)
-                ordinal += 1
-                n += 1
-            if not multapses:
-                for q in range(k):
-                    taken[marks[q]] = False
     return n
 
 
