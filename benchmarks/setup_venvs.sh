@@ -2,6 +2,8 @@
 # Create the reference-simulator virtualenvs used by the benchmarks (idempotent).
 #   .venv-nest   : nest-simulator (PyPI wheel, imports as `nest`) + numpy
 #   .venv-brian2 : brian2 + numpy<2.4 + Cython (runtime codegen) + setuptools
+#   .venv-snntorch : torch==2.13.0 (CPU wheel from the local wheel dir) + snntorch
+#                    (benchmarks/surrogate_vs_snntorch.py)
 # Needs python3.11 and gcc/g++ (Brian2 Cython runtime and C++ standalone).
 # Usage: bash benchmarks/setup_venvs.sh [--force] [--smoke]
 #   --force  recreate both venvs from scratch
@@ -41,6 +43,11 @@ make_venv "$HERE/.venv-nest" \
 make_venv "$HERE/.venv-brian2" \
     "import brian2, numpy, Cython; print('brian2', brian2.__version__, 'numpy', numpy.__version__, 'Cython', Cython.__version__)" \
     "brian2" "numpy<2.4" "Cython" "setuptools"
+
+# torch is pinned to the CPU build: a plain `torch` requirement would pull the multi-GB CUDA wheels.
+make_venv "$HERE/.venv-snntorch" \
+    "import torch, snntorch; print('torch', torch.__version__, 'snntorch', snntorch.__version__)" \
+    "torch==2.13.0" "snntorch" "numpy"
 
 if [[ $SMOKE -eq 1 ]]; then
     "$HERE/.venv-nest/bin/python" - <<'PYEOF'

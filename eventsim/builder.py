@@ -71,8 +71,11 @@ def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
 
 @nb.njit(cache=True, _nrt=False)
 def _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n, ka, kb,
-          wspec, dspec, seed, sign):
-    """Count (write=False) or place (write=True) synapse number n: view pre i -> view post j."""
+          wspec, dspec, seed, sign, lo, hi):
+    """Count (write=False) or place (write=True) synapse number n: view pre i -> view post j.
+    Only synapses onto global neurons in [lo, hi) (this rank's) are kept."""
+    if not lo <= post_map[j] < hi:
+        return
     g_pre = pre_map[i]
     if not write:
         counts[g_pre] += 1
@@ -89,7 +92,7 @@ def _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_m
 
 @nb.njit(cache=True)
 def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key,
-             counts, cursor, post_arr, w_arr, d_arr, d_base, wspec, dspec, sign):
+             counts, cursor, post_arr, w_arr, d_arr, d_base, wspec, dspec, sign, lo, hi):
     """Run one projection's generator in count or write mode. Returns the synapse count.
 
     Weights and delays are keyed by (key, post, ordinal within post), or by (key, pre, ordinal
@@ -102,14 +105,14 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
         for q in range(ex_pre.size):
             j = ex_post[q]
             _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, ex_pre[q], j, n,
-                  (key << 40) | j, ordinal[j], wspec, dspec, seed, sign)
+                  (key << 40) | j, ordinal[j], wspec, dspec, seed, sign, lo, hi)
             ordinal[j] += 1
             n += 1
         return n
     if kind == ONE:
         for j in range(n_post):
             _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, j, j, n,
-                  (key << 40) | j, 0, wspec, dspec, seed, sign)
+                  (key << 40) | j, 0, wspec, dspec, seed, sign, lo, hi)
             n += 1
         return n
     if kind == INDEGREE or kind == OUTDEGREE:
@@ -120,6 +123,8 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
         taken = np.zeros(0 if multapses else n_other, np.bool_)
         marks = np.zeros(k, np.int64)
         for o in range(n_owner):
+            if not owner_is_pre and not lo <= post_map[o] < hi:
+                continue                      # another rank's post neuron
             sa = (key << 40) | o
             draws = 0
             got = 0
@@ -133,7 +138,7 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                     marks[got] = x
                 i, j = (o, x) if owner_is_pre else (x, o)
                 _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, got, wspec, dspec, seed, sign)
+                      sa, got, wspec, dspec, seed, sign, lo, hi)
                 got += 1
                 n += 1
             if not multapses:
@@ -142,6 +147,8 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
         return n
     log_q = np.log1p(-p) if 0.0 < p < 1.0 else 0.0
     for j in range(n_post):
+        if not lo <= post_map[j] < hi:
+            continue                          # another rank's post neuron
         sa = (key << 40) | j
         ordinal = 0
         if kind == ALL:
@@ -149,7 +156,7 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                 if no_self and i == j:
                     continue
                 _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, ordinal, wspec, dspec, seed, sign)
+                      sa, ordinal, wspec, dspec, seed, sign, lo, hi)
                 ordinal += 1
                 n += 1
         else:                                 # BERNOULLI
@@ -169,7 +176,7 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                 if no_self and i == j:
                     continue
                 _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, ordinal, wspec, dspec, seed, sign)
+                      sa, ordinal, wspec, dspec, seed, sign, lo, hi)
                 ordinal += 1
                 n += 1
     return n
@@ -202,8 +209,11 @@ def _split_rows(grp_src_start, grp_src_end, post, weight, delay, proj_of_seg, ou
     return ng
 
 
-def build_graph(n_nodes: int, specs: list[Spec], seed: int) -> Graph:
-    """Assemble every projection into one CSR with delay groups (see module docstring)."""
+def build_graph(n_nodes: int, specs: list[Spec], seed: int, local: tuple[int, int] | None = None) -> Graph:
+    """Assemble every projection into one CSR with delay groups (see module docstring).
+
+    local = (lo, hi): keep only synapses onto neurons lo..hi-1 (one rank of a partitioned run)."""
+    lo, hi = local if local is not None else (0, np.iinfo(np.int64).max)
     n_proj = len(specs)
     counts = np.zeros((n_proj, n_nodes), np.int64)
     empty_f = np.zeros(0)
@@ -212,7 +222,7 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int) -> Graph:
     for q, s in enumerate(specs):
         generate(False, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
                  seed, s.index + 1, counts[q], counts[q], empty_i32, empty_f32, empty_f, 0, s.weight, s.delay,
-                 s.sign)
+                 s.sign, lo, hi)
     # row layout: within each node, segments ordered by (constant delay or +inf, projection index)
     seg_delay = np.array([s.delay[1] if s.constant_delay else np.inf for s in specs])
     seg_order = np.lexsort((np.array([s.index for s in specs]), seg_delay)) if n_proj else np.zeros(0, int)
@@ -234,7 +244,8 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int) -> Graph:
         else:                                 # positions of this projection are scattered over rows
             d_arr, d_base = np.empty(n_syn), 0
         generate(True, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
-                 seed, s.index + 1, counts[q], cursor, post, weight, d_arr, d_base, s.weight, s.delay, s.sign)
+                 seed, s.index + 1, counts[q], cursor, post, weight, d_arr, d_base, s.weight, s.delay, s.sign,
+                 lo, hi)
         if not s.constant_delay:
             var_delay[rank] = d_arr
         del n_q

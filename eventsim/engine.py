@@ -111,24 +111,37 @@ def schedule_emission(graph, queue, node, t):
 
 @nb.njit(cache=True, _nrt=False)
 def _emit(graph, queue, rec, node, t):
+    _record(rec, node, t)
+    schedule_emission(graph, queue, node, t)
+
+
+@nb.njit(cache=True, _nrt=False)
+def _record(rec, node, t):
     rec_flag, buf_t, buf_id, buf_n = rec
     if rec_flag[node]:
         n = buf_n[0]
         buf_t[n] = t
         buf_id[n] = node
         buf_n[0] = n + 1
-    schedule_emission(graph, queue, node, t)
 
 
 @nb.njit(cache=True, _nrt=False)
-def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t):
-    """Neuron j fires at t."""
+def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t):
+    """Neuron j fires at t. In exchange mode (partitioned runs) its deliveries are not scheduled
+    here: the spike goes to the exchange buffer, and every rank schedules it after the window."""
     neuron.spike(P, S, j, t, ep)
     if pl[5][j + 1] > pl[5][j]:
         plasticity.post_spike(pl, j, t, graph[4])
     _queue_check(S, checks, P, j, np.inf, False, ep)
     stats[SPIKES] += 1
-    _emit(graph, queue, rec, j, t)
+    if xch[0][0]:
+        _record(rec, j, t)
+        n = xch[3][0]
+        xch[1][n] = t
+        xch[2][n] = j
+        xch[3][0] = n + 1
+    else:
+        _emit(graph, queue, rec, j, t)
     F, Ft, CT = fac
     c = int(P[j, neuron.CLASS])
     neuron.factors(F, Ft, CT, c, t, ep)
@@ -152,7 +165,7 @@ def _take_samples(P, S, samp, t_limit, t_stop, ep):
 
 @nb.njit(cache=True)
 def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue, rec, samp,
-              scratch, stats, fac, epoch, pl):
+              scratch, stats, fac, epoch, pl, xch):
     """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL.
 
     epoch = [T0, rebase interval]: T0 advances in whole intervals, at fixed model times."""
@@ -180,12 +193,11 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             return DONE
         if qt.size - n < room:
             return QUEUE_FULL
-        if buf_t.size - buf_n[0] < max_group + 2:
+        if buf_t.size - buf_n[0] < max_group + 2 or (xch[0][0] and xch[1].size - xch[3][0] < 2):
             return BUFFER_FULL
-        if t - epoch[0] > epoch[1]:
-            new = epoch[0] + epoch[1] * np.floor((t - epoch[0]) / epoch[1])
-            neuron.rebase(P, S, n_neurons, epoch[0], new)
-            epoch[0] = new
+        while t - epoch[0] > epoch[1]:    # one interval at a time: same rounding on every rank
+            neuron.rebase(P, S, n_neurons, epoch[0], epoch[0] + epoch[1])
+            epoch[0] += epoch[1]
             Ft[:] = np.nan
         ep = epoch[0]
         stats[EVENTS] += 1
@@ -193,7 +205,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             j = cwho[0]
             stats[CHECKS] += 1
             if S[j, EXACT] != 0.0:
-                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t)
                 continue
             c = int(P[j, neuron.CLASS])
             neuron.factors(F, Ft, CT, c, t, ep)
@@ -205,7 +217,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 continue
             tc = neuron.next_crossing(P, S, j, t, ep, scratch)
             if tc <= t:
-                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, j, t)
+                _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t)
             else:
                 _queue_check(S, checks, P, j, tc, tc < np.inf, ep)
             continue
@@ -301,6 +313,7 @@ class Engine:
     scratch: tuple = field(default_factory=neuron.make_scratch)
     epoch: np.ndarray = field(default=None)    # [T0, rebase interval] (ms)
     plast: tuple = field(default=None)         # plasticity.assemble(...) or plasticity.empty(...)
+    xch: tuple = field(default=None)           # exchange mode: (on, times, node ids, count)
 
     def __post_init__(self):
         if self.queue is None:
@@ -310,6 +323,8 @@ class Engine:
         self.buf_id = np.zeros(n, np.int64)
         self.buf_n = np.zeros(1, np.int64)
         self.no_samples = (np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 4)))
+        if self.xch is None:
+            self.xch = (np.zeros(1, np.uint8), np.zeros(1 << 16), np.zeros(1 << 16, np.int64), np.zeros(1, np.int64))
         if self.plast is None:
             self.plast = plasticity.empty(self.n_neurons, self.graph[2].size)
         if self.epoch is None:
@@ -330,9 +345,9 @@ class Engine:
     def neurons(self) -> tuple:
         return (self.P, self.S, self.checks)
 
-    def prime(self) -> None:
-        """Schedule every neuron and source at the current time."""
-        self.prime_neurons(np.arange(self.n_neurons))
+    def prime(self, neuron_ids: np.ndarray | None = None) -> None:
+        """Schedule every neuron (or only neuron_ids) and every source at the current time."""
+        self.prime_neurons(np.arange(self.n_neurons) if neuron_ids is None else neuron_ids)
         self.restart_sources(np.arange(self.n_sources))
 
     def prime_neurons(self, ids: np.ndarray) -> None:
@@ -356,19 +371,29 @@ class Engine:
         restore(self.P, self.S, ids, self.t, self.epoch[0], state)
         self.prime_neurons(ids)
 
-    def run_until(self, t_stop: float, on_spikes, samp=None) -> None:
-        """Process events up to t_stop (ms); `on_spikes(times, node_ids)` receives each buffer."""
+    def run_until(self, t_stop: float, on_spikes, samp=None, on_exchange=None) -> None:
+        """Process events up to t_stop (ms); `on_spikes(times, node_ids)` receives each buffer.
+
+        In exchange mode, `on_exchange(times, node_ids)` receives the neuron spikes to send."""
         samp = self.no_samples if samp is None else samp
         rec = (self.rec_flag, self.buf_t, self.buf_id, self.buf_n)
         while True:
             status = run_until(t_stop, self.seed, self.n_neurons, self.max_group, self.neurons, self.graph,
                                self.sources, self.queue, rec, samp, self.scratch, self.stats, self.fac,
-                               self.epoch, self.plast)
+                               self.epoch, self.plast, self.xch)
             if status == QUEUE_FULL:
                 self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
                 self.drain(on_spikes)
+                if on_exchange is not None and self.xch[3][0]:
+                    n = int(self.xch[3][0])
+                    on_exchange(self.xch[1][:n].copy(), self.xch[2][:n].copy())
+                    self.xch[3][0] = 0
             if status == DONE:
+                if on_exchange is not None and self.xch[3][0]:
+                    n = int(self.xch[3][0])
+                    on_exchange(self.xch[1][:n].copy(), self.xch[2][:n].copy())
+                    self.xch[3][0] = 0
                 break
         self.t = t_stop
 
@@ -384,6 +409,13 @@ def rebase_interval(P: np.ndarray) -> float:
     taus = P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]] if P.size else np.ones((1, 1))
     finite = taus[np.isfinite(taus) & (taus > 0)]
     return 200.0 * float(finite.min()) if finite.size else 1e6
+
+
+@nb.njit(cache=True)
+def schedule_many(graph, queue, nodes, times):
+    """Schedule the deliveries of spikes received from other ranks (room ensured by the caller)."""
+    for k in range(nodes.size):
+        schedule_emission(graph, queue, nodes[k], times[k])
 
 
 @nb.njit(cache=True)

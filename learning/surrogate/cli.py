@@ -1,80 +1,192 @@
-"""`eventsim train-grad CONFIG`: train a surrogate-gradient SNN from a TOML config.
+"""`eventsim train-grad CONFIG`: train a surrogate-gradient SNN from a TOML or JSON config.
 
-Wire into eventsim/cli.py with ``from eventsim.learning.surrogate.cli import
-add_subcommands; add_subcommands(sub)``. Config sections: [network] (NetworkSpec
-fields, [[network.layers]] tables, [network.surrogate]), [init] (method, seed,
-input_rate, xi, ...), [train] (TrainConfig fields), [data] (kind = "synthetic" with
-n_samples/n_classes/density/seed/val_fraction, or kind = "npz" with path to a file holding
-int arrays sample, step, unit, labels and scalars n_steps, n_units).
+Wired into eventsim/cli.py (``add_subcommands(sub)``). Config sections: [network]
+(NetworkSpec fields, [[network.layers]] tables, [network.surrogate]), [init] (method,
+seed, input_rate, xi, ...), [train] (TrainConfig fields), [data]:
+
+* kind = "synthetic": n_samples, density, seed
+* kind = "npz": path to a file holding int arrays sample, step, unit, labels (optional
+  float val) and scalars n_steps, n_units
+* kind = "mnist": root, train_split ("train5k"), test_split ("t10k"), limit_train,
+  limit_test; latency code with network.n_steps steps
+* kind = "fsdd": root, dt_ms, n_channels, cache_dir; train = recording indices 5-49,
+  test = indices 0-4 (the dataset's convention)
+* kind = "shd": path (train file), test_path (optional), dt_ms
+
+The validation split (val_fraction, default 0.2, val_seed) is held out of the training
+data (class-stratified); the test set is only evaluated once, after training.
+Command-line --method/--band/--epochs/--seed override the config (so dense and sparse
+runs share one config). Writes OUT/train_summary.json, OUT/curves.png, OUT/checkpoint.h5.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import time
 import tomllib
 
 import numpy as np
 
+from .data import fsdd_dataset, mnist_dataset, shd_dataset, split_holdout
 from .errors import SurrogateConfigError
 from .events import EventDataset, synthetic_dataset
 from .model import SNN
 from .network import NetworkSpec
-from .train import TrainConfig, evaluate, train
+from .train import History, TrainConfig, evaluate, train
 
 
-def _load_data(d: dict, net: dict) -> EventDataset:
+def _load_npz(path: str | None) -> EventDataset:
+    if not path or not os.path.exists(path):
+        raise SurrogateConfigError(f"data.path={path!r} does not exist; allowed an existing .npz file")
+    z = np.load(path)
+    labels = np.asarray(z["labels"], dtype=np.int64)
+    sample, step, unit = z["sample"], z["step"], z["unit"]
+    val = z["val"] if "val" in z else None
+    order = np.argsort(sample, kind="stable")
+    sample, step, unit = sample[order], step[order], unit[order]
+    off = np.searchsorted(sample, np.arange(len(labels) + 1))
+    samples = [(step[a:b], unit[a:b]) for a, b in zip(off[:-1], off[1:])]
+    counts = None if val is None else [val[order][a:b] for a, b in zip(off[:-1], off[1:])]
+    return EventDataset(samples, labels, int(z["n_steps"]), int(z["n_units"]), counts=counts)
+
+
+def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
+    """(train+val pool, test or None) for a [data] section."""
     kind = d.get("kind", "synthetic")
+    T = int(net["n_steps"])
     if kind == "synthetic":
-        return synthetic_dataset(int(d.get("n_samples", 256)), int(net["n_out"]), int(net["n_in"]),
-                                 int(net["n_steps"]), float(d.get("density", 0.05)), int(d.get("seed", 0)))
+        return synthetic_dataset(int(d.get("n_samples", 256)), int(net["n_out"]), int(net["n_in"]), T,
+                                 float(d.get("density", 0.05)), int(d.get("seed", 0))), None
     if kind == "npz":
-        path = d.get("path")
-        if not path or not os.path.exists(path):
-            raise SurrogateConfigError(f"data.path={path!r} does not exist; allowed an existing .npz file")
-        z = np.load(path)
-        labels = np.asarray(z["labels"], dtype=np.int64)
-        sample, step, unit = z["sample"], z["step"], z["unit"]
-        samples = [(step[sample == b], unit[sample == b]) for b in range(len(labels))]
-        return EventDataset(samples, labels, int(z["n_steps"]), int(z["n_units"]))
-    raise SurrogateConfigError(f"data.kind={kind!r} is invalid; allowed ('synthetic', 'npz')")
+        return _load_npz(d.get("path")), (_load_npz(d["test_path"]) if d.get("test_path") else None)
+    if kind == "mnist":
+        root = d.get("root", "/work/shared/data")
+        lt = d.get("limit_test")
+        return (mnist_dataset(root, d.get("train_split", "train5k"), T, d.get("limit_train")),
+                mnist_dataset(root, d.get("test_split", "t10k"), T, lt) if d.get("test_split", "t10k") else None)
+    if kind == "fsdd":
+        root = d.get("root", "/work/shared/data")
+        kw = dict(n_steps=T, dt_ms=float(d.get("dt_ms", 8.0)), n_channels=int(d.get("n_channels", 32)))
+        cdir = d.get("cache_dir")
+        if cdir:
+            os.makedirs(cdir, exist_ok=True)
+        cache = (lambda s: os.path.join(cdir, f"fsdd_{s}_{kw['n_channels']}ch_{T}x{kw['dt_ms']:g}ms.npz")
+                 if cdir else None)
+        return (fsdd_dataset(root, "train", cache=cache("train"), **kw),
+                fsdd_dataset(root, "test", cache=cache("test"), **kw))
+    if kind == "shd":
+        dt = float(d.get("dt_ms", 10.0))
+        return shd_dataset(d.get("path"), T, dt), (shd_dataset(d["test_path"], T, dt) if d.get("test_path") else None)
+    raise SurrogateConfigError(f"data.kind={kind!r} is invalid; allowed ('synthetic', 'npz', 'mnist', 'fsdd', 'shd')")
+
+
+def read_config(path: str) -> dict:
+    with open(path, "rb") as f:
+        raw = f.read()
+    if path.endswith(".json"):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SurrogateConfigError(f"config {path!r} is not valid JSON: {exc}") from None
+    try:
+        return tomllib.loads(raw.decode())
+    except tomllib.TOMLDecodeError as exc:
+        raise SurrogateConfigError(f"config {path!r} is not valid TOML: {exc}") from None
+
+
+def plot_history(hist: History, path: str, title: str = "") -> None:
+    """Loss (per step and per epoch), accuracy (train/val per epoch) and dead-neuron
+    fraction to one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.4))
+    ep = np.arange(1, len(hist.epoch_loss) + 1)
+    spe = len(hist.loss) / max(1, len(hist.epoch_loss))
+    ax[0].plot(np.arange(1, len(hist.loss) + 1) / spe, hist.loss, lw=0.5, alpha=0.5, label="per step")
+    ax[0].plot(ep, hist.epoch_loss, "o-", label="epoch mean")
+    ax[0].set(xlabel="epoch", ylabel="loss", yscale="log")
+    ax[0].legend()
+    ax[1].plot(ep, hist.epoch_acc, "o-", label="train")
+    if hist.val_acc:
+        ax[1].plot(ep, hist.val_acc, "s-", label="validation")
+    ax[1].set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
+    ax[1].legend()
+    for k, series in enumerate(np.array(hist.dead_frac).T if hist.dead_frac else []):
+        ax[2].plot(ep, 100 * series, "o-", label=f"h{k}")
+    ax[2].set(xlabel="epoch", ylabel="dead neurons (%)")
+    ax[2].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def run_train_grad(args: argparse.Namespace) -> int:
-    with open(args.config, "rb") as f:
-        try:
-            cfg = tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise SurrogateConfigError(f"config {args.config!r} is not valid TOML: {exc}") from None
+    cfg = read_config(args.config)
     if "network" not in cfg:
         raise SurrogateConfigError("config has no [network] section; required")
     spec = NetworkSpec.from_dict(cfg["network"])
-    data = _load_data(cfg.get("data", {}), cfg["network"])
-    vf = float(cfg.get("data", {}).get("val_fraction", 0.2))
-    n_val = int(round(vf * len(data)))
-    val = None
-    if n_val > 0:
-        val = EventDataset(data.samples[-n_val:], data.labels[-n_val:], data.n_steps, data.n_units)
-        data = EventDataset(data.samples[:-n_val], data.labels[:-n_val], data.n_steps, data.n_units)
+    dcfg = cfg.get("data", {})
+    t_load = time.perf_counter()
+    pool, test = load_data(dcfg, cfg["network"])
+    t_load = time.perf_counter() - t_load
+    data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
+    tcfg = dict(cfg.get("train", {}))
+    for name in ("method", "band", "epochs", "seed"):
+        if getattr(args, name) is not None:
+            tcfg[name] = getattr(args, name)
     ini = dict(cfg.get("init", {}))
+    if args.seed is not None:
+        ini["seed"] = args.seed
     model = SNN(spec, init=ini.pop("method", "fluctuation"), seed=int(ini.pop("seed", 0)),
                 input_rate=float(ini.pop("input_rate", data.mean_rate())), **ini)
     os.makedirs(args.out, exist_ok=True)
-    tc = TrainConfig(**{**cfg.get("train", {}), "checkpoint_path": os.path.join(args.out, "checkpoint.h5")})
+    tc = TrainConfig(**{**tcfg, "checkpoint_path": os.path.join(args.out, "checkpoint.h5"),
+                        "progress": bool(args.progress)})
+    print(f"data: {len(data)} train, {0 if val is None else len(val)} validation, "
+          f"{0 if test is None else len(test)} test samples ({t_load:.1f}s to load); method={tc.method} "
+          f"B_th={tc.band}")
+    t0 = time.perf_counter()
     hist = train(model, data, tc, val, log=print)
-    summary = {"epoch_loss": hist.epoch_loss, "epoch_acc": hist.epoch_acc, "val_acc": hist.val_acc,
-               "t_backward_s": hist.t_backward_s, "final_grad_norms": hist.grad_norms[-1]}
-    if val is not None:
-        summary["final_val_acc"] = evaluate(model, val)
+    t_train = time.perf_counter() - t0
+    summary = {"config": os.path.abspath(args.config), "method": tc.method, "band": tc.band, "seed": tc.seed,
+               "epochs": tc.epochs, "n_train": len(data), "n_val": 0 if val is None else len(val),
+               "epoch_loss": hist.epoch_loss, "epoch_acc": hist.epoch_acc, "val_acc": hist.val_acc,
+               "dead_frac": hist.dead_frac, "active_frac": hist.active_frac, "band_used": hist.band_used,
+               "widened_steps": hist.widened_steps, "epoch_time_s": hist.epoch_time_s,
+               "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
+               "final_grad_norms": hist.grad_norms[-1]}
+    if test is not None:
+        summary["n_test"] = len(test)
+        summary["test_acc"] = evaluate(model, test)
     with open(os.path.join(args.out, "train_summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    print(json.dumps({k: summary[k] for k in ("epoch_loss", "val_acc")}))
+    title = f"{os.path.basename(args.config)}: {tc.method}" + (f" B_th={tc.band}" if tc.method == "sparse" else "")
+    plot_history(hist, os.path.join(args.out, "curves.png"), title)
+    print(json.dumps({k: summary[k] for k in ("epoch_loss", "val_acc", "test_acc", "t_train_s") if k in summary}))
     return 0
 
 
+def _float_or_inf(text: str) -> float:
+    v = float(text)
+    if not (v > 0 or math.isinf(v)):
+        raise argparse.ArgumentTypeError(f"band must be > 0, got {text!r}")
+    return v
+
+
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `train-grad CONFIG [--out DIR]`; the handler is in `args.func`."""
+    """Register `train-grad CONFIG [--out DIR] [--method M] [--band B] [--epochs E] [--seed S]`."""
     p = subparsers.add_parser("train-grad", help="train an SNN with (sparse) surrogate gradients")
-    p.add_argument("config", help="TOML config (see eventsim.learning.surrogate.cli docstring)")
-    p.add_argument("--out", default="train_grad_out", help="output directory (checkpoint.h5, train_summary.json)")
+    p.add_argument("config", help="TOML or JSON config (see eventsim.learning.surrogate.cli docstring)")
+    p.add_argument("--out", default="train_grad_out",
+                   help="output directory (checkpoint.h5, train_summary.json, curves.png)")
+    p.add_argument("--method", choices=("sparse", "dense"), default=None, help="override train.method")
+    p.add_argument("--band", type=_float_or_inf, default=None, help="override train.band (B_th)")
+    p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
+    p.add_argument("--seed", type=int, default=None, help="override train.seed and init.seed")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar over minibatches")
     p.set_defaults(func=run_train_grad)

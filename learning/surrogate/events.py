@@ -71,15 +71,17 @@ class EventBatch:
 
     @classmethod
     def from_samples(cls, samples: Sequence[tuple[np.ndarray, np.ndarray]], labels: Sequence[int],
-                     n_steps: int, n_units: int) -> "EventBatch":
-        """Build from per-sample ``(steps, units)`` array pairs."""
+                     n_steps: int, n_units: int, vals: Sequence[np.ndarray] | None = None) -> "EventBatch":
+        """Build from per-sample ``(steps, units)`` array pairs (and optional per-event values)."""
         if len(samples) == 0:
             raise SurrogateConfigError("batch is empty; allowed batch_size >= 1")
         if len(samples) != len(labels):
             raise SurrogateConfigError(f"got {len(samples)} samples but {len(labels)} labels; must be equal")
         s = [np.full(len(np.asarray(st)), b) for b, (st, _) in enumerate(samples)]
+        v = None if vals is None else np.concatenate([np.asarray(x, np.float64) for x in vals])
         return cls.from_arrays(np.concatenate(s), np.concatenate([np.asarray(a) for a, _ in samples]),
-                               np.concatenate([np.asarray(u) for _, u in samples]), labels, n_steps, n_units)
+                               np.concatenate([np.asarray(u) for _, u in samples]), labels, n_steps, n_units,
+                               val=v)
 
     @classmethod
     def from_dense(cls, x: np.ndarray, labels: np.ndarray) -> "EventBatch":
@@ -93,19 +95,24 @@ class EventBatch:
 
 @dataclass
 class EventDataset:
-    """A list of samples (each ``(steps, units)`` int arrays) with integer labels."""
+    """A list of samples (each ``(steps, units)`` int arrays) with integer labels.
+    `counts` (optional, one float array per sample) gives each event's value (e.g. the
+    number of spikes binned into it); None means every event has value 1."""
 
     samples: list[tuple[np.ndarray, np.ndarray]]
     labels: np.ndarray
     n_steps: int
     n_units: int
+    counts: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def batch(self, indices: Sequence[int]) -> EventBatch:
         idx = list(indices)
-        return EventBatch.from_samples([self.samples[i] for i in idx], self.labels[idx], self.n_steps, self.n_units)
+        vals = None if self.counts is None else [self.counts[i] for i in idx]
+        return EventBatch.from_samples([self.samples[i] for i in idx], self.labels[idx], self.n_steps, self.n_units,
+                                       vals=vals)
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[EventBatch]:
         """Yield minibatches (shuffled if `rng` is given); the last may be smaller."""

@@ -139,96 +139,104 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
             st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
 
 
-@nb.njit(cache=True, inline="always")
-def _phi(n: int, la: float, lmax: float, lr: float, em1: float) -> float:
-    """sum_{m=1}^{n} b^(m-1) a^(n-m) for decays a = e^la, b = e^lb, written without
-    cancellation: lmax = max(la, lb), lr = -|la - lb|, em1 = expm1(lr)."""
-    if n == 1:
-        return 1.0
-    if lr == 0.0:
-        return n * math.exp((n - 1) * la)
-    return math.exp((n - 1) * lmax) * math.expm1(n * lr) / em1
-
-
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
-def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
-                   gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                   alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset):
-    """Reverse sweep visiting only stored entries, spike events and presynaptic events.
+def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
+                      gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                      alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset,
+                      dW, dR, dth, dal, dbe, gs_low):
+    """Reverse sweep over samples b0..b1-1, accumulating into the given outputs.
 
-    gs_ext[a] = dL/dS at stored entry a coming from outside the layer (next layer,
-    readout, regulariser). Each neuron keeps a lazy adjoint state (c = dL/dV[tref],
-    d = dL/dI[tref], tref); between its events dL/dV decays by alpha per step and
-    dL/dI by beta (closed form `_phi`). Returns dW, dR, dtheta, dalpha, dbeta and
-    gs_low (dL/dS of the presynaptic layer at its stored entries, if has_low)."""
+    Per neuron the adjoint state is gv = dL/dV[t+1] and gi = dL/dI[t]. A neuron is
+    *live* from its first stored entry (in reverse time) on; before that both are exactly
+    0 and it is skipped. Live neurons are kept in compact slots (slot k <-> neuron
+    live[k], in order of becoming live), so every per-step loop runs over contiguous
+    arrays of length n_live: the event-free recursion gi <- gv + beta*gi, gv <- alpha*gv
+    (two multiply-adds, no transcendental functions), the weight-gradient accumulation
+    over presynaptic events dWc[i, :n_live] += x_i gi[:n_live] (flushed into dW once per
+    sample) and dR likewise. The recurrent term R[j, :] . gi and the gradient sent to the
+    presynaptic layer W[i, :] . gi use full contiguous rows against gi scattered back to
+    neuron order (zero for neurons that are not live): copying R/W columns into slot
+    order when a neuron becomes live was measured to cost more than it saves."""
     n_in = W.shape[0]
     N = W.shape[1]
-    dW = np.zeros((n_in, N))
-    dR = np.zeros_like(R)
-    dth = np.zeros(N)
-    dal = np.zeros(N)
-    dbe = np.zeros(N)
-    gs_low = np.zeros(low_idx.shape[0] if has_low else 0)
-    c = np.zeros(N)
-    d = np.zeros(N)
-    tref = np.zeros(N, np.int64)
-    gI = np.zeros(N)
-    la = np.log(alpha)
-    lb = np.log(beta) if has_syn else np.zeros(N)
-    lmax = np.maximum(la, lb)
-    lr = -np.abs(la - lb)
-    em1 = np.expm1(lr)
-    for b in range(B):
-        c[:] = 0.0
-        d[:] = 0.0
-        tref[:] = T
+    gvc = np.zeros(N)
+    gic = np.zeros(N)
+    ac = np.zeros(N)
+    bc = np.zeros(N)
+    pend = np.zeros(N)
+    mark = np.full(N, -1, np.int64)
+    live = np.empty(N, np.int64)
+    slot = np.full(N, -1, np.int64)
+    dWc = np.zeros((n_in, N))
+    rows_w = np.empty(n_in, np.int64)
+    hit_w = np.zeros(n_in, np.bool_)
+    gif = np.zeros(N)  # gi in neuron order (for the dense-row products with R and W)
+    NR = N if has_rec else 0
+    dRc = np.zeros((NR, NR))
+    rows_r = np.empty(NR, np.int64)
+    hit_r = np.zeros(NR, np.bool_)
+    for b in range(b0, b1):
+        nlive = 0
+        n_rw = 0
+        n_rr = 0
         for t in range(T - 1, -1, -1):
             bt = b * T + t
-            # dL/dI[t] for every neuron from the lazy states (all at steps > t)
-            for j in range(N):
-                if c[j] == 0.0 and d[j] == 0.0:
-                    gI[j] = 0.0
-                    continue
-                n = tref[j] - t
-                if n == 1:
-                    gI[j] = c[j] + beta[j] * d[j] if has_syn else c[j]
-                elif has_syn:
-                    gI[j] = c[j] * _phi(n, la[j], lmax[j], lr[j], em1[j]) + math.exp(n * lb[j]) * d[j]
+            if nlive == 0 and st_ptr[bt + 1] == st_ptr[bt]:
+                continue  # no live neuron and nothing stored at this step: all adjoints stay 0
+            if nlive > 0:
+                # event-free part of the recursion for every live neuron: gic = dL/dI[t]
+                if has_syn:
+                    for k in range(nlive):
+                        gic[k] = gvc[k] + bc[k] * gic[k]
                 else:
-                    gI[j] = c[j] * math.exp((n - 1) * la[j])
-            for e in range(in_ptr[bt], in_ptr[bt + 1]):
-                i = in_idx[e]
-                w = in_val[e]
-                for j in range(N):
-                    dW[i, j] += w * gI[j]
-            if has_rec:
-                for e in range(spk_ptr[bt], spk_ptr[bt + 1]):
-                    k = spk_idx[e]
-                    w = spk_val[e]
-                    for j in range(N):
-                        dR[k, j] += w * gI[j]
-            if has_low:
-                for a in range(low_ptr[bt], low_ptr[bt + 1]):
-                    i = low_idx[a]
-                    acc = 0.0
-                    for j in range(N):
-                        acc += W[i, j] * gI[j]
-                    gs_low[a] += acc
+                    for k in range(nlive):
+                        gic[k] = gvc[k]
+                if has_rec or has_low:
+                    for k in range(nlive):
+                        gif[live[k]] = gic[k]
+                for e in range(in_ptr[bt], in_ptr[bt + 1]):
+                    i = in_idx[e]
+                    w = in_val[e]
+                    if not hit_w[i]:
+                        hit_w[i] = True
+                        rows_w[n_rw] = i
+                        n_rw += 1
+                    for k in range(nlive):
+                        dWc[i, k] += w * gic[k]
+                if has_rec:
+                    for e in range(spk_ptr[bt], spk_ptr[bt + 1]):
+                        q = spk_idx[e]
+                        w = spk_val[e]
+                        if not hit_r[q]:
+                            hit_r[q] = True
+                            rows_r[n_rr] = q
+                            n_rr += 1
+                        for k in range(nlive):
+                            dRc[q, k] += w * gic[k]
+                if has_low:
+                    for a in range(low_ptr[bt], low_ptr[bt + 1]):
+                        i = low_idx[a]
+                        acc = 0.0
+                        for j in range(N):
+                            acc += W[i, j] * gif[j]
+                        gs_low[a] += acc
             for a in range(st_ptr[bt], st_ptr[bt + 1]):
                 j = st_idx[a]
-                gvn = 0.0
-                if tref[j] < T:
-                    n = tref[j] - t
-                    gvn = c[j] if n == 1 else c[j] * math.exp((n - 1) * la[j])
+                k = slot[j]
+                gvn = gvc[k] if k >= 0 else 0.0
                 x = st_v[a] - theta[j]
                 if smooth:
                     s = 1.0 / (1.0 + math.exp(-smooth_k * x))
                 else:
                     s = 1.0 if x >= 0.0 else 0.0
                 g = gs_ext[a]
-                if has_rec:
-                    for k in range(N):
-                        g += R[j, k] * gI[k]
+                if has_rec and nlive > 0:
+                    if 4 * nlive < N:  # few live neurons: gather their entries of row j
+                        for k in range(nlive):
+                            g += R[j, live[k]] * gic[k]
+                    else:
+                        for q in range(N):
+                            g += R[j, q] * gif[q]
                 if not detach_reset:
                     g -= alpha[j] * st_v[a] * gvn
                 delta = g * st_sg[a]
@@ -236,20 +244,96 @@ def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
                 dal[j] += delta * st_ea[a]
                 if has_syn:
                     dbe[j] += delta * st_eb[a]
-                c[j] = delta + alpha[j] * (1.0 - s) * gvn
-                d[j] = gI[j]
-                tref[j] = t
+                pend[j] = delta + alpha[j] * (1.0 - s) * gvn
+                mark[j] = bt
             for e in range(spk_ptr[bt], spk_ptr[bt + 1]):
                 j = spk_idx[e]
-                if tref[j] != t:  # spike outside the stored set: surrogate is 0 here
-                    gvn = 0.0
-                    if tref[j] < T:
-                        n = tref[j] - t
-                        gvn = c[j] if n == 1 else c[j] * math.exp((n - 1) * la[j])
-                    c[j] = alpha[j] * (1.0 - spk_val[e]) * gvn
-                    d[j] = gI[j]
-                    tref[j] = t
-    return dW, dR, dth, dal, dbe, gs_low
+                if mark[j] != bt and slot[j] >= 0:  # spike of a live neuron outside the stored set
+                    pend[j] = alpha[j] * (1.0 - spk_val[e]) * gvc[slot[j]]
+                    mark[j] = bt
+            for k in range(nlive):
+                ac_k = ac[k] * gvc[k]
+                gvc[k] = ac_k
+            for k in range(nlive):
+                j = live[k]
+                if mark[j] == bt:
+                    gvc[k] = pend[j]
+            for a in range(st_ptr[bt], st_ptr[bt + 1]):  # newly live neurons
+                j = st_idx[a]
+                if slot[j] < 0:
+                    k = nlive
+                    slot[j] = k
+                    live[k] = j
+                    nlive += 1
+                    gvc[k] = pend[j]
+                    gic[k] = 0.0
+                    ac[k] = alpha[j]
+                    bc[k] = beta[j]
+        # flush the slot-ordered accumulators of this sample
+        for r in range(n_rw):
+            i = rows_w[r]
+            hit_w[i] = False
+            for k in range(nlive):
+                dW[i, live[k]] += dWc[i, k]
+                dWc[i, k] = 0.0
+        for r in range(n_rr):
+            q = rows_r[r]
+            hit_r[q] = False
+            for k in range(nlive):
+                dR[q, live[k]] += dRc[q, k]
+                dRc[q, k] = 0.0
+        for k in range(nlive):
+            slot[live[k]] = -1
+            gif[live[k]] = 0.0
+
+
+@nb.njit(cache=True, parallel=True)
+def _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
+                       gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, gs_low):
+    n_in = W.shape[0]
+    N = W.shape[1]
+    dWs = np.zeros((n_chunks, n_in, N))
+    dRs = np.zeros((n_chunks, R.shape[0], R.shape[1]))
+    v3 = np.zeros((n_chunks, 3, N))
+    for c in nb.prange(n_chunks):
+        b0 = c * B // n_chunks
+        b1 = (c + 1) * B // n_chunks
+        _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
+                          gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                          alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset,
+                          dWs[c], dRs[c], v3[c, 0], v3[c, 1], v3[c, 2], gs_low)
+    return dWs.sum(axis=0), dRs.sum(axis=0), v3.sum(axis=0)
+
+
+def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
+                   gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                   alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, n_threads=1):
+    """Reverse sweep visiting only live neurons, stored entries, spike events and
+    presynaptic events (see `_backward_samples`).
+
+    gs_ext[a] = dL/dS at stored entry a coming from outside the layer (next layer,
+    readout, regulariser). Returns dW, dR, dtheta, dalpha, dbeta and gs_low (dL/dS of the
+    presynaptic layer at its stored entries, if has_low). n_threads > 1 splits the batch
+    into that many sample chunks run in parallel (numba prange) with private gradient
+    buffers that are summed at the end."""
+    N = W.shape[1]
+    gs_low = np.zeros(low_idx.shape[0] if has_low else 0)
+    beta_ = beta if has_syn else np.zeros(N)
+    n_chunks = max(1, min(int(n_threads), B))
+    if n_chunks == 1:
+        dW = np.zeros(W.shape)
+        dR = np.zeros(R.shape)
+        dth, dal, dbe = np.zeros(N), np.zeros(N), np.zeros(N)
+        _backward_samples(0, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
+                          gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                          alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset,
+                          dW, dR, dth, dal, dbe, gs_low)
+        return dW, dR, dth, dal, dbe, gs_low
+    dW, dR, v3 = _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea,
+                                    st_eb, gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
+                                    alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, gs_low)
+    return dW, dR, v3[0].copy(), v3[1].copy(), v3[2].copy(), gs_low
 
 
 @nb.njit(cache=True)

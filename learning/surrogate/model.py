@@ -25,9 +25,11 @@ active entries, so they are carried forward and stored only there.
 
 What the sparse method computes, exactly: between two consecutive "events" of a neuron
 (active entries or spikes) delta = 0 and S = 0, so gV decays by exactly alpha per step
-and gI obeys the closed form gI[t] = c*phi_n(alpha, beta) + beta^n d (n steps to the
-next event). The sparse pass therefore visits only active entries, spike events and
-presynaptic events, and its gradient EQUALS (up to float rounding) the dense BPTT
+and gI[t] = gV[t+1] + beta gI[t+1] (event-free recursion, two multiply-adds). Before a
+neuron's first active entry in reverse time both adjoints are exactly 0, so the pass
+visits only *live* neurons (those with a stored entry later in the sample), active
+entries, spike events and presynaptic events (dW[i, live] += x_i gI[live]); its
+gradient EQUALS (up to float rounding) the dense BPTT
 gradient of the same network when the dense pass uses the same band-truncated
 surrogate. The only approximation relative to ordinary dense surrogate-gradient BPTT is
 the truncation of the surrogate to |V - theta| < B_th (which is why B_th is a
@@ -155,25 +157,43 @@ class SNN:
                 f"labels in [{batch.labels.min()}, {batch.labels.max()}]; allowed [0, {self.spec.n_out - 1}]")
 
     def forward(self, batch: EventBatch, *, band: float = math.inf, store_all: bool = True,
-                smooth_k: float | None = None) -> tuple[list[LayerRecord], np.ndarray]:
-        """Run the network; returns per-layer records and readout U [B, T, n_out]."""
+                smooth_k: float | None = None, min_active: float = 0.0,
+                band_max: float = math.inf) -> tuple[list[LayerRecord], np.ndarray]:
+        """Run the network; returns per-layer records and readout U [B, T, n_out].
+
+        Empty-active-set handling (sparse mode): if a layer stores fewer than
+        max(1, min_active * B*T*N) entries (e.g. all neurons far below threshold, where
+        the band-truncated surrogate is 0 everywhere and no gradient would flow), its
+        band is doubled and the layer re-recorded (spikes are unchanged: the band only
+        selects what is stored), up to `band_max`. The band used per layer is in
+        `self.last_bands`."""
         self._check_batch(batch)
         if not band > 0:
             raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
+        if not 0.0 <= min_active <= 1.0:
+            raise SurrogateConfigError(f"min_active={min_active!r} is out of range; allowed [0, 1]")
         spec, p = self.spec, self.params
         B, T = batch.batch_size, spec.n_steps
         sg = spec.surrogate
         smooth = smooth_k is not None
         recs: list[LayerRecord] = []
         ptr, idx, val = batch.ptr, batch.idx, batch.val
+        self.last_bands = []
         for k, l in enumerate(spec.layers):
             R = p[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
             beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
-            out = K.layer_forward(B, T, ptr, idx, val, p[f"h{k}.W"], R, l.recurrent, p[f"h{k}.alpha"],
-                                  p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
-                                  float(sg.scale), float(band), bool(store_all or smooth), smooth,
-                                  float(smooth_k or 0.0))
-            rec = LayerRecord(*out)
+            bk = float(band)
+            need = max(1, int(math.ceil(min_active * B * T * l.size)))
+            while True:
+                out = K.layer_forward(B, T, ptr, idx, val, p[f"h{k}.W"], R, l.recurrent, p[f"h{k}.alpha"],
+                                      p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
+                                      float(sg.scale), bk, bool(store_all or smooth), smooth,
+                                      float(smooth_k or 0.0))
+                rec = LayerRecord(*out)
+                if store_all or smooth or rec.n_entries >= need or bk >= band_max or math.isinf(bk):
+                    break
+                bk = min(2.0 * bk, band_max)
+            self.last_bands.append(bk)
             recs.append(rec)
             ptr, idx, val = rec.spk_ptr, rec.spk_idx, rec.spk_val
         U = K.readout_forward(B, T, ptr, idx, val, p["out.W"], spec.kappa)
@@ -194,13 +214,15 @@ class SNN:
 
     # ------------------------------------------------------------------ backward
     def loss_and_grad(self, batch: EventBatch, *, method: str = "sparse", band: float = 0.1,
-                      reg: Regularizer | None = None, smooth_k: float | None = None) -> GradResult:
+                      reg: Regularizer | None = None, smooth_k: float | None = None, min_active: float = 0.0,
+                      band_max: float = math.inf, n_threads: int = 1) -> GradResult:
         """Cross-entropy (+ spike regulariser) and its surrogate gradient.
 
         method='sparse' stores/visits only |V-theta| < band; method='dense' stores every
         (t, j) and uses the surrogate truncated to the same band (band=inf: ordinary
         BPTT). smooth_k replaces the Heaviside by sigmoid(smooth_k * x) in the forward
-        (test-only; forces dense)."""
+        (test-only; forces dense). min_active/band_max: empty-active-set handling (see
+        `forward`). n_threads > 1 runs the backward over sample chunks in parallel."""
         if method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={method!r} is invalid; allowed ('sparse', 'dense')")
         if not (isinstance(band, (int, float)) and band > 0):
@@ -209,7 +231,8 @@ class SNN:
         reg = reg or Regularizer()
         B, T = batch.batch_size, spec.n_steps
         t0 = time.perf_counter()
-        recs, U = self.forward(batch, band=band, store_all=(method == "dense"), smooth_k=smooth_k)
+        recs, U = self.forward(batch, band=band, store_all=(method == "dense"), smooth_k=smooth_k,
+                               min_active=min_active, band_max=band_max)
         t1 = time.perf_counter()
         logits, am = self.logits(U)
         with np.errstate(invalid="ignore", over="ignore"):  # non-finite loss is reported by the caller
@@ -252,7 +275,7 @@ class SNN:
                 B, T, rec.spk_ptr, rec.spk_idx, rec.spk_val, rec.st_ptr, rec.st_idx, rec.st_v, rec.st_sg,
                 rec.st_ea, rec.st_eb, np.ascontiguousarray(gs), ip, ii, iv, lp, li, has_low, p[f"h{k}.W"], R,
                 l.recurrent, p[f"h{k}.alpha"], p[f"h{k}.theta"], beta, l.tau_syn is not None,
-                smooth_k is not None, float(smooth_k or 0.0), spec.detach_reset)
+                smooth_k is not None, float(smooth_k or 0.0), spec.detach_reset, n_threads=n_threads)
             grads[f"h{k}.W"], grads[f"h{k}.alpha"], grads[f"h{k}.theta"] = dW, dal, dth
             if l.recurrent:
                 grads[f"h{k}.R"] = dR
@@ -264,7 +287,9 @@ class SNN:
             "t_forward_s": t1 - t0, "t_backward_s": t2 - t1,
             "stored_entries": [r.n_entries for r in recs], "spikes": [r.n_spikes for r in recs],
             "bytes_backward": int(batch.nbytes + U.nbytes + sum(r.nbytes for r in recs)),
-            "grad_norms": layer_grad_norms(grads),
+            "grad_norms": layer_grad_norms(grads), "bands": list(self.last_bands),
+            "neuron_spikes": [np.bincount(r.spk_idx, weights=r.spk_val, minlength=l.size)
+                              for r, l in zip(recs, spec.layers)],
         }
         return GradResult(ce + reg_val, ce, reg_val, logits, grads, stats)
 

@@ -34,6 +34,10 @@ class TrainConfig:
     seed: int = 0
     checkpoint_path: str | None = None
     checkpoint_every: int = 1          # epochs
+    min_active: float = 0.0            # widen a layer's band while it stores < max(1, min_active*B*T*N) entries
+    band_max: float = 8.0              # upper limit of that widening (threshold units)
+    progress: bool = False             # tqdm progress bar over minibatches
+    threads: int = 1                   # sample-parallel backward (numba prange) when > 1
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -47,6 +51,9 @@ class TrainConfig:
             raise SurrogateConfigError(f"method={self.method!r} is invalid; allowed ('sparse', 'dense')")
         check_range("reg_strength", self.reg_strength, 0.0, math.inf, hi_open=True)
         check_range("reg_target", self.reg_target, 0.0, 1.0)
+        check_range("min_active", self.min_active, 0.0, 1.0)
+        if not self.band_max > 0:
+            raise SurrogateConfigError(f"band_max={self.band_max!r} is out of range; allowed (0, inf] (<= band: no widening)")
         if int(self.checkpoint_every) < 1:
             raise SurrogateConfigError(f"checkpoint_every={self.checkpoint_every} is out of range; allowed >= 1")
 
@@ -59,7 +66,13 @@ class History:
     epoch_acc: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     t_backward_s: float = 0.0
+    t_forward_s: float = 0.0
     stored_entries: int = 0
+    epoch_time_s: list[float] = field(default_factory=list)
+    dead_frac: list[list[float]] = field(default_factory=list)     # per epoch, per layer: no spike in the epoch
+    active_frac: list[list[float]] = field(default_factory=list)   # per epoch, per layer: stored / (B*T*N)
+    band_used: list[list[float]] = field(default_factory=list)     # per epoch, per layer: mean band
+    widened_steps: list[int] = field(default_factory=list)          # per epoch: steps with a widened band
 
 
 def evaluate(model: SNN, data: EventDataset, batch_size: int = 64) -> float:
@@ -91,11 +104,22 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     hist = History()
     good = copy.deepcopy(model.params)
     step = 0
+    sizes = [l.size for l in model.spec.layers]
+    n_batches = -(-len(data) // cfg.batch_size)
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
-        for batch in data.batches(cfg.batch_size, rng):
-            r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg)
+        counts = [np.zeros(n) for n in sizes]
+        stored, slots, bands, widened = np.zeros(len(sizes)), np.zeros(len(sizes)), np.zeros(len(sizes)), 0
+        it = data.batches(cfg.batch_size, rng)
+        bar = None
+        if cfg.progress:
+            from tqdm import tqdm
+            it = bar = tqdm(it, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                            dynamic_ncols=True)
+        for batch in it:
+            r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg, min_active=cfg.min_active,
+                                    band_max=cfg.band_max, n_threads=cfg.threads)
             finite = math.isfinite(r.loss) and all(np.all(np.isfinite(g)) for g in r.grads.values())
             if not finite:
                 model.params = good
@@ -118,9 +142,26 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             hist.loss.append(r.loss)
             hist.grad_norms.append(r.stats["grad_norms"])
             hist.t_backward_s += r.stats["t_backward_s"]
+            hist.t_forward_s += r.stats["t_forward_s"]
             hist.stored_entries += int(sum(r.stats["stored_entries"]))
+            for k, n in enumerate(sizes):
+                counts[k] += r.stats["neuron_spikes"][k]
+                stored[k] += r.stats["stored_entries"][k]
+                slots[k] += batch.batch_size * model.spec.n_steps * n
+                bands[k] += r.stats["bands"][k]
+            widened += int(any(b > cfg.band for b in r.stats["bands"])) if cfg.method == "sparse" else 0
+            if bar is not None:
+                bar.set_postfix(loss=f"{r.loss:.3f}")
+        if bar is not None:
+            bar.close()
+        nb_ = max(1, len(losses))
+        hist.dead_frac.append([float(np.mean(c == 0)) for c in counts])
+        hist.active_frac.append([float(a / s) for a, s in zip(stored, slots)])
+        hist.band_used.append([float(b / nb_) for b in bands])
+        hist.widened_steps.append(widened)
         hist.epoch_loss.append(float(np.mean(losses)))
         hist.epoch_acc.append(correct / len(data))
+        hist.epoch_time_s.append(time.perf_counter() - t0)
         if val is not None:
             hist.val_acc.append(evaluate(model, val, cfg.batch_size))
         if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs):
@@ -128,6 +169,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
             gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.grad_norms[-1].items())
+            dead = "/".join(f"{100 * d:.0f}%" for d in hist.dead_frac[-1])
             log(f"epoch {epoch + 1}/{cfg.epochs} loss={hist.epoch_loss[-1]:.4f} acc={hist.epoch_acc[-1]:.3f}{va} "
-                f"{gn} ({time.perf_counter() - t0:.1f}s)")
+                f"dead={dead} {gn} ({time.perf_counter() - t0:.1f}s)")
     return hist

@@ -1,0 +1,158 @@
+"""Full training step (forward + backward + Adam update) time: eventsim's sparse and dense
+surrogate-gradient learner vs snnTorch on the CPU, same network, steps and batch.
+
+Network: 700 inputs (synthetic SHD-like Bernoulli events, 5% per channel and step) ->
+N recurrent LIF neurons with synaptic current (tau_mem 20 ms, tau_syn 5 ms, reset to
+zero, reset detached, fast-sigmoid surrogate slope 10, threshold 1) -> 20 leaky readout
+units (tau_out 20 ms), logits = max over time, cross-entropy, Adam lr 1e-3; 100 steps
+of 1 ms, batch 16. snnTorch: `snn.Synaptic` (alpha = syn decay, beta = mem decay) +
+nn.Linear for W and R (no bias), the same readout written with torch ops, float32
+(its default) with `torch.set_num_threads(k)` for k in --torch-threads. eventsim:
+float64, one thread. snnTorch runs in its own venv (benchmarks/.venv-snntorch, created
+by benchmarks/setup_venvs.sh); this script calls it as a worker subprocess.
+
+    python benchmarks/surrogate_vs_snntorch.py [--sizes 200,1000] [--reps 5]
+
+Writes benchmarks/surrogate/vs_snntorch.json (median step times, ratios, load average).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_PY = os.path.join(HERE, ".venv-snntorch", "bin", "python")
+N_IN, T, B, N_OUT, DENSITY = 700, 100, 16, 20, 0.05
+
+
+def worker(x_path: str, sizes: list[int], reps: int, threads: list[int]) -> None:
+    """Runs inside the snnTorch venv; prints one JSON line."""
+    import numpy as np
+    import snntorch as snn
+    import torch
+    from snntorch import surrogate
+    z = np.load(x_path)
+    x = torch.tensor(z["x"], dtype=torch.float32).permute(1, 0, 2).contiguous()  # [T, B, n_in]
+    y = torch.tensor(z["labels"], dtype=torch.long)
+    alpha_syn, beta_mem, kappa = float(np.exp(-1 / 5.0)), float(np.exp(-1 / 20.0)), float(np.exp(-1 / 20.0))
+    rows = []
+    for k in threads:
+        torch.set_num_threads(k)
+        for N in sizes:
+            torch.manual_seed(0)
+            fc = torch.nn.Linear(N_IN, N, bias=False)
+            rec = torch.nn.Linear(N, N, bias=False)
+            out = torch.nn.Linear(N, N_OUT, bias=False)
+            lif = snn.Synaptic(alpha=alpha_syn, beta=beta_mem, threshold=1.0, reset_mechanism="zero",
+                               spike_grad=surrogate.fast_sigmoid(slope=10), reset_delay=False)
+            params = list(fc.parameters()) + list(rec.parameters()) + list(out.parameters())
+            opt = torch.optim.Adam(params, lr=1e-3)
+
+            def step() -> float:
+                syn, mem = lif.reset_mem()
+                s = torch.zeros(B, N)
+                u = torch.zeros(B, N_OUT)
+                us = []
+                for t in range(T):
+                    s, syn, mem = lif(fc(x[t]) + rec(s), syn, mem)
+                    u = kappa * u + out(s)
+                    us.append(u)
+                logits = torch.stack(us).max(dim=0).values
+                loss = torch.nn.functional.cross_entropy(logits, y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return float(loss)
+
+            step()
+            ts = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                step()
+                ts.append(time.perf_counter() - t0)
+            rows.append({"n_hidden": N, "torch_threads": k, "t_step_s": statistics.median(ts)})
+    print(json.dumps({"torch": torch.__version__, "snntorch": snn.__version__, "rows": rows}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="200,1000")
+    ap.add_argument("--bands", default="0.01,0.1")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--torch-threads", default="1,2")
+    ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "vs_snntorch.json"))
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    threads = [int(s) for s in args.torch_threads.split(",")]
+    if args.worker:
+        worker(args.worker, sizes, args.reps, threads)
+        return 0
+    import numpy as np
+    from eventsim.learning.surrogate import Adam, LayerSpec, NetworkSpec, SNN, clamp_params, synthetic_dataset
+    data = synthetic_dataset(B, N_OUT, N_IN, T, DENSITY, seed=0)
+    batch = data.batch(range(B))
+    dense_x = np.zeros((B, T, N_IN), np.float32)
+    for b, (st, un) in enumerate(data.samples):
+        dense_x[b, st, un] = 1.0
+    if not os.path.exists(VENV_PY):
+        raise SystemExit(f"{VENV_PY} not found: run bash benchmarks/setup_venvs.sh first")
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        xp = os.path.join(tmp, "x.npz")
+        np.savez(xp, x=dense_x, labels=batch.labels)
+        res = subprocess.run([VENV_PY, os.path.abspath(__file__), "--worker", xp, "--sizes", args.sizes,
+                              "--reps", str(args.reps), "--torch-threads", args.torch_threads],
+                             check=True, capture_output=True, text=True)
+    snn_res = json.loads(res.stdout.strip().splitlines()[-1])
+    rows = []
+    for N in sizes:
+        spec = NetworkSpec(n_in=N_IN, layers=[LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)], n_out=N_OUT,
+                           n_steps=T, readout="max")
+        for method, band in [("dense", float("inf"))] + [("sparse", float(b)) for b in args.bands.split(",")]:
+            model = SNN(spec, init="fluctuation", seed=1, input_rate=DENSITY)
+            opt = Adam(1e-3)
+
+            def step() -> dict:
+                r = model.loss_and_grad(batch, method=method, band=band)
+                opt.step(model.params, r.grads)
+                clamp_params(model.params)
+                return r.stats
+
+            step()
+            ts, st = [], None
+            for _ in range(args.reps):
+                t0 = time.perf_counter()
+                st = step()
+                ts.append(time.perf_counter() - t0)
+            row = {"n_hidden": N, "method": method, "band": None if method == "dense" else band,
+                   "t_step_s": statistics.median(ts), "t_backward_s": st["t_backward_s"],
+                   "t_forward_s": st["t_forward_s"]}
+            for s in snn_res["rows"]:
+                if s["n_hidden"] == N:
+                    row[f"speedup_vs_snntorch_{s['torch_threads']}thr"] = s["t_step_s"] / row["t_step_s"]
+            rows.append(row)
+            print(json.dumps(row))
+    for s in snn_res["rows"]:
+        print("snntorch", json.dumps(s))
+    meta = {"n_in": N_IN, "n_steps": T, "batch": B, "input_density": DENSITY, "reps": args.reps,
+            "statistic": "median", "eventsim_threads": 1, "eventsim_dtype": "float64", "snntorch_dtype": "float32",
+            "torch": snn_res["torch"], "snntorch": snn_res["snntorch"], "machine": platform.platform(),
+            "cpu_count": os.cpu_count(), "loadavg_1min_start": load0, "loadavg_1min_end": os.getloadavg()[0],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "snntorch": snn_res["rows"], "eventsim": rows}, f, indent=2)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

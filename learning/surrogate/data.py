@@ -1,0 +1,136 @@
+"""Adapters from `eventsim.datasets` to `EventDataset` (the learner's input format).
+
+* `mnist_dataset`: latency-coded MNIST (one spike per pixel above threshold, brighter =
+  earlier; `n_steps` steps of `dt` ms, 100 x 1 ms by default), 784 input units.
+* `spikes_to_dataset`: any list of (times_ms, units) samples (e.g. `read_shd` output or
+  `encode_fsdd` output) binned into steps of `dt_ms`; spikes at or after
+  ``n_steps * dt_ms`` are dropped. Several spikes of one unit in one step become one
+  event whose value is the count (`EventDataset.counts`), so nothing is lost to binning.
+* `shd_dataset`: an SHD-layout HDF5 file (`eventsim.datasets.read_shd`).
+* `fsdd_dataset`: FSDD recordings -> cochlea spikes (`encode_fsdd`) -> binned events,
+  optionally cached in an .npz (encoding all 2,500 files takes ~20 s).
+* `split_holdout`: a seeded, class-stratified validation split of the *training* data
+  (never tune on the reported test set).
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from .errors import SurrogateConfigError
+from .events import EventDataset
+
+
+def _check_steps(n_steps: int, dt_ms: float) -> None:
+    if int(n_steps) < 1:
+        raise SurrogateConfigError(f"n_steps={n_steps} is out of range; allowed >= 1")
+    if not dt_ms > 0:
+        raise SurrogateConfigError(f"dt_ms={dt_ms!r} is out of range; allowed (0, inf)")
+
+
+def mnist_dataset(root: str, split: str = "train5k", n_steps: int = 100, limit: int | None = None,
+                  threshold: float = 0.0) -> EventDataset:
+    """Latency-coded MNIST from the idx files under `root` (see `latency_encode`);
+    `limit` keeps a seeded random subset of that many images."""
+    from eventsim.datasets import latency_encode, load_mnist
+    _check_steps(n_steps, 1.0)
+    images, labels = load_mnist(root, split)
+    if limit is not None:  # a seeded random subset (train5k is sorted by class)
+        keep = np.sort(np.random.default_rng(0).permutation(len(labels))[: int(limit)])
+        images, labels = images[keep], labels[keep]
+    samples = [latency_encode(img, n_steps=int(n_steps), threshold=threshold) for img in images]
+    return EventDataset(samples, np.asarray(labels, np.int64), int(n_steps), 784)
+
+
+def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray], labels: Sequence[int],
+                      n_units: int, n_steps: int, dt_ms: float = 1.0) -> EventDataset:
+    """Bin spike trains (times in ms, unit ids) into `n_steps` steps of `dt_ms` ms."""
+    _check_steps(n_steps, dt_ms)
+    if not (len(times_ms) == len(units) == len(labels)):
+        raise SurrogateConfigError(f"got {len(times_ms)} time arrays, {len(units)} unit arrays and {len(labels)} "
+                                   "labels; must be equal")
+    samples, counts = [], []
+    for i, (t, u) in enumerate(zip(times_ms, units)):
+        t, u = np.asarray(t, np.float64), np.asarray(u, np.int64)
+        if t.shape != u.shape:
+            raise SurrogateConfigError(f"sample {i}: {t.size} times but {u.size} units; must be equal")
+        if u.size and (u.min() < 0 or u.max() >= n_units):
+            raise SurrogateConfigError(f"sample {i}: unit ids in [{u.min()}, {u.max()}]; allowed [0, {n_units - 1}]")
+        if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
+            raise SurrogateConfigError(f"sample {i}: spike times must be finite and >= 0 ms")
+        st = np.floor(t / dt_ms).astype(np.int64)
+        keep = st < n_steps
+        key = st[keep] * n_units + u[keep]
+        uniq, cnt = np.unique(key, return_counts=True)  # sorted by (step, unit)
+        samples.append(((uniq // n_units).astype(np.int32), (uniq % n_units).astype(np.int32)))
+        counts.append(cnt.astype(np.float64))
+    return EventDataset(samples, np.asarray(labels, np.int64).ravel(), int(n_steps), int(n_units), counts=counts)
+
+
+def shd_dataset(path: str, n_steps: int = 100, dt_ms: float = 10.0) -> EventDataset:
+    """An SHD-layout file (real SHD or `encode_fsdd_to_shd` output) as binned events."""
+    from eventsim.datasets import read_shd
+    d = read_shd(path)
+    return spikes_to_dataset(d.times_ms, d.units, d.labels, d.n_units, n_steps, dt_ms)
+
+
+def fsdd_dataset(root: str, split: str = "train", n_steps: int = 100, dt_ms: float = 8.0, n_channels: int = 32,
+                 cache: str | None = None) -> EventDataset:
+    """FSDD `split` ('train': recording indices 5-49, 'test': 0-4, 'all') encoded by the
+    cochlea front end (`CochleaParams(n_channels=...)`) and binned. `cache`: .npz path
+    reused when it exists (its parameters are checked)."""
+    from eventsim.datasets import CochleaParams, encode_fsdd, load_fsdd
+    key = np.array([n_channels, n_steps, dt_ms], np.float64)
+    if cache and os.path.exists(cache):
+        z = np.load(cache, allow_pickle=False)
+        if str(z["split"]) == split and np.array_equal(z["key"], key):
+            return _unpack(z)
+    files = load_fsdd(root, split=split)
+    enc = encode_fsdd(files, CochleaParams(n_channels=int(n_channels)))
+    ds = spikes_to_dataset(enc.times_ms, enc.units, enc.labels, int(n_channels), n_steps, dt_ms)
+    if cache:
+        _pack(cache, ds, split=split, key=key)
+    return ds
+
+
+def _pack(path: str, ds: EventDataset, **extra) -> None:
+    lens = np.array([len(s) for s, _ in ds.samples], np.int64)
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+    np.savez_compressed(path, lens=lens, step=cat([s for s, _ in ds.samples]).astype(np.int32),
+                        unit=cat([u for _, u in ds.samples]).astype(np.int32),
+                        val=cat(ds.counts) if ds.counts is not None else np.ones(int(lens.sum())),
+                        labels=ds.labels, n_steps=ds.n_steps, n_units=ds.n_units, **extra)
+
+
+def _unpack(z) -> EventDataset:
+    off = np.concatenate([[0], np.cumsum(z["lens"])])
+    step, unit, val = z["step"], z["unit"], z["val"]
+    samples = [(step[a:b], unit[a:b]) for a, b in zip(off[:-1], off[1:])]
+    counts = [val[a:b] for a, b in zip(off[:-1], off[1:])]
+    return EventDataset(samples, z["labels"].astype(np.int64), int(z["n_steps"]), int(z["n_units"]), counts=counts)
+
+
+def subset(ds: EventDataset, idx: Sequence[int]) -> EventDataset:
+    idx = np.asarray(idx, np.int64)
+    return EventDataset([ds.samples[i] for i in idx], ds.labels[idx], ds.n_steps, ds.n_units,
+                        counts=None if ds.counts is None else [ds.counts[i] for i in idx])
+
+
+def split_holdout(ds: EventDataset, fraction: float, seed: int = 0) -> tuple[EventDataset, EventDataset | None]:
+    """(train, val): a class-stratified random `fraction` of `ds` held out (seeded)."""
+    if not 0.0 <= fraction < 1.0:
+        raise SurrogateConfigError(f"val_fraction={fraction!r} is out of range; allowed [0, 1)")
+    if fraction == 0.0:
+        return ds, None
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(ds.labels):
+        members = np.flatnonzero(ds.labels == c)
+        val.extend(rng.permutation(members)[: int(round(fraction * members.size))])
+    val = np.sort(np.asarray(val, np.int64))
+    if val.size == 0:
+        return ds, None
+    train = np.setdiff1d(np.arange(len(ds)), val)
+    return subset(ds, train), subset(ds, val)
