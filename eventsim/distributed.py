@@ -13,10 +13,11 @@ one SONATA log by rank 0 (the ranks do not write files).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from . import engine as eng
-from .builder import value_spec
 from .distributions import Distribution
 from .errors import EventsimError
 
@@ -59,6 +60,8 @@ class DistributedRun:
         self.local = partition(n_neurons, self.size, self.rank)
         net.build(local=self.local)
         net._engine.xch[0][0] = 1 if self.size > 1 else 0
+        self.exchange_s = 0.0          # wall time in Allgather + scheduling received spikes
+        self.windows = 0
 
     def run(self, duration: float) -> None:
         """Advance all ranks by `duration` ms (collective: every rank must call it)."""
@@ -71,6 +74,7 @@ class DistributedRun:
                         on_exchange=lambda t, i: sent.append((t, i)))
             if self.size == 1:
                 continue
+            t_x = time.perf_counter()
             times = np.concatenate([t for t, _ in sent]) if sent else np.zeros(0)
             ids = np.concatenate([i for _, i in sent]) if sent else np.zeros(0, np.int64)
             parts = self.comm.allgather((times, ids))
@@ -81,6 +85,8 @@ class DistributedRun:
                 from . import heap
                 e.queue = heap.grow(e.queue, 2 * e.queue[0].size)
             eng.schedule_many(e.graph, e.queue, all_i[order], all_t[order])
+            self.exchange_s += time.perf_counter() - t_x
+            self.windows += 1
         self.net._recorder.flush()
 
     def spikes(self, population: str) -> tuple[np.ndarray, np.ndarray] | None:
