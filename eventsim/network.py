@@ -425,8 +425,11 @@ class Network:
         if self._engine is None:
             self.build()
 
-    def build(self) -> None:
-        """Assemble populations and projections into engine arrays (done by the first run)."""
+    def build(self, local: tuple[int, int] | None = None) -> None:
+        """Assemble populations and projections into engine arrays (done by the first run).
+
+        local = (lo, hi): this process owns neurons lo..hi-1 only (a partitioned run, see
+        eventsim.distributed): only their incoming synapses are built and only they are scheduled."""
         if self._engine is not None:
             return
         neurons = [p for p in self.populations.values() if p.kind == "neuron"]
@@ -458,7 +461,7 @@ class Network:
             specs.append(builder.Spec(s_.index, s_.kind, s_.p, s_.k, s_.no_self, s_.multapses,
                                       pr.pre.offset + pr.pre_view, pr.post.offset + pr.post_view,
                                       s_.ex_pre, s_.ex_post, s_.weight, s_.delay, s_.sign))
-        g = builder.build_graph(n_nodes, specs, self.seed)
+        g = builder.build_graph(n_nodes, specs, self.seed, local)
         for pr in self.projections:
             pr._edges = None
         plastic = [pr for pr in self.projections if pr.plasticity is not None]
@@ -500,7 +503,7 @@ class Network:
         initial = np.zeros((n_neurons, 4))
         initial[:, 0] = v_init
         eng.restore(P, S, np.arange(n_neurons), 0.0, 0.0, initial)
-        self._engine.prime()
+        self._engine.prime(None if local is None else np.arange(local[0], local[1]))
         recorded = [p for p in neurons + sources if p.record]
         writer = None
         in_memory = True
