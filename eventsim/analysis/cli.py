@@ -149,6 +149,7 @@ class PlotKind:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     make: Callable[[argparse.Namespace], Any]  # returns a matplotlib Figure
+    input_arguments: Callable[[argparse.ArgumentParser], None] | None = None  # default: spike log
 
 
 def _plot_raster(a: argparse.Namespace) -> Any:
@@ -227,6 +228,85 @@ def _cc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cc-bin", type=float, default=1.0, metavar="MS", help="lag bin (ms)")
 
 
+# -- weight-file plots (eventsim.weights_io files) ---------------------------------
+def _weights_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("weights", metavar="WEIGHTS.h5", help="eventsim weight file (net.save_weights)")
+    p.add_argument("--projection", required=True, help="projection name")
+    p.add_argument("--snapshot", default="-1",
+                   help="snapshot index (negative from the end) or name (default: the last)")
+
+
+def _snapshot_arg(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _dense(a: argparse.Namespace) -> tuple[np.ndarray, str]:
+    from eventsim.weights_io import read_projection, snapshots
+    from . import plots
+
+    snap = _snapshot_arg(a.snapshot)
+    d = read_projection(a.weights, a.projection, snap)
+    names = snapshots(a.weights)
+    label = names[snap][0] if isinstance(snap, int) else snap
+    w = plots.dense_weights(d["pre"], d["post"], d["weight"], d["n_pre"], d["n_post"])
+    return w, f"{os.path.basename(a.weights)}: {a.projection}, snapshot {label}"
+
+
+def _plot_weights(a: argparse.Namespace) -> Any:
+    from . import plots
+
+    w, title = _dense(a)
+    return plots.plot_weight_matrix(w, title=title)
+
+
+def _plot_rf(a: argparse.Namespace) -> Any:
+    from . import plots
+
+    w, title = _dense(a)
+    return plots.plot_receptive_fields(w, tuple(a.shape) if a.shape else None, title=title,
+                                       max_tiles=a.max_tiles)
+
+
+def _plot_whist(a: argparse.Namespace) -> Any:
+    from eventsim.weights_io import read_projection, snapshots
+    from . import plots
+
+    snaps = snapshots(a.weights)
+    if a.snapshots:
+        chosen = [snaps[_snapshot_arg(s)] if isinstance(_snapshot_arg(s), int)
+                  else next((x for x in snaps if x[0] == s), None) for s in a.snapshots]
+        if any(c is None for c in chosen):
+            raise ValueError(f"unknown snapshot in {a.snapshots}")
+    else:
+        step = max(1, int(math.ceil(len(snaps) / a.max_snapshots)))
+        chosen = snaps[::step]
+        if chosen[-1] != snaps[-1]:
+            chosen.append(snaps[-1])
+    data = []
+    for name, t_ms, label in chosen:
+        d = read_projection(a.weights, a.projection, name)
+        data.append((label or f"{name} ({t_ms / 1000:g} s)", d["weight"]))
+    return plots.plot_weight_histograms(data, bins=a.bins, log=a.log,
+                                        title=f"{os.path.basename(a.weights)}: {a.projection}")
+
+
+def _rf_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"),
+                   help="tile shape (default sqrt(n_pre) x sqrt(n_pre))")
+    p.add_argument("--max-tiles", type=int, default=None, help="show at most this many post neurons")
+
+
+def _whist_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bins", type=int, default=50, help="histogram bins (default 50)")
+    p.add_argument("--log", action="store_true", help="logarithmic count axis")
+    p.add_argument("--snapshots", nargs="+", metavar="S",
+                   help="snapshots to overlay (indices or names; default: up to --max-snapshots, evenly)")
+    p.add_argument("--max-snapshots", type=int, default=8, help="default number of snapshots shown")
+
+
 #: Registered ``eventsim plot`` kinds. Plots of other logs (synaptic weights, receptive
 #: fields; issue 5, part 2) belong here too, each with its own reader module.
 PLOT_KINDS: dict[str, PlotKind] = {
@@ -237,6 +317,12 @@ PLOT_KINDS: dict[str, PlotKind] = {
     "distributions": PlotKind("rate, ISI and CV distributions", lambda p: None,
                               _plot_distributions),
     "correlograms": PlotKind("cross-correlograms of neuron pairs", _cc_args, _plot_correlograms),
+    "weights": PlotKind("weight matrix (pre x post) of one projection in a weight file",
+                        lambda p: None, _plot_weights, _weights_args),
+    "rf": PlotKind("receptive-field tiles: each post neuron's input weights as an image",
+                   _rf_args, _plot_rf, _weights_args),
+    "whist": PlotKind("weight histograms of one projection over the snapshots of a weight file",
+                      _whist_args, _plot_whist, _weights_args),
 }
 
 
@@ -284,7 +370,7 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     kinds = pp.add_subparsers(dest="plot_kind", metavar="KIND", required=True)
     for name, kind in PLOT_KINDS.items():
         pk = kinds.add_parser(name, help=kind.help, description=kind.help)
-        _log_args(pk)
+        (kind.input_arguments or _log_args)(pk)
         pk.add_argument("--out", required=True, metavar="FILE.png", help="output image")
         kind.add_arguments(pk)
         pk.set_defaults(func=run_plot)
@@ -342,7 +428,7 @@ def run_plot(args: argparse.Namespace) -> int:
             from .plots import save_figure
 
             save_figure(fig, args.out)
-    except (LogFormatError, ValueError) as exc:
+    except (LogFormatError, ValueError, EventsimError) as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"wrote {args.out}")

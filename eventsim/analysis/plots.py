@@ -6,6 +6,7 @@ Each ``plot_*`` function takes results from :mod:`eventsim.analysis.stats` /
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Mapping
 
@@ -130,4 +131,113 @@ def plot_correlograms(cc: Correlograms, corr: PairCorrelations | None = None, *,
     for ax in axes[k + extra:]:
         ax.set_axis_off()
     fig.suptitle(title)
+    return fig
+
+
+# -- synaptic weights (eventsim weight files, see eventsim.weights_io) ----------------------
+def dense_weights(pre: np.ndarray, post: np.ndarray, weight: np.ndarray, n_pre: int, n_post: int,
+                  missing: float = np.nan) -> np.ndarray:
+    """Weight matrix [n_pre, n_post] from synapse lists; pairs without a synapse (never
+    connected or pruned) hold `missing`; multapses are summed."""
+    pre = np.asarray(pre, np.int64)
+    post = np.asarray(post, np.int64)
+    w = np.asarray(weight, np.float64)
+    out = np.zeros((n_pre, n_post))
+    np.add.at(out, (pre, post), w)
+    if not (isinstance(missing, float) and missing == 0.0):
+        has = np.zeros((n_pre, n_post), bool)
+        has[pre, post] = True
+        out[~has] = missing
+    return out
+
+
+def tile_shape(n_pre: int, shape: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Receptive-field tile shape: `shape` if given, else sqrt(n_pre) x sqrt(n_pre)."""
+    if shape is not None:
+        h, w = (int(x) for x in shape)
+        if h <= 0 or w <= 0 or h * w != n_pre:
+            raise ValueError(f"tile shape {h}x{w} does not hold the {n_pre} presynaptic neurons")
+        return h, w
+    side = int(round(math.sqrt(n_pre)))
+    if side * side != n_pre:
+        raise ValueError(f"{n_pre} presynaptic neurons is not a square number; give the tile shape "
+                         f"(e.g. --shape H W with H*W = {n_pre})")
+    return side, side
+
+
+def plot_weight_matrix(w: np.ndarray, *, title: str = "", cmap: str = "viridis") -> Figure:
+    """Image of a weight matrix [n_pre, n_post] (absent synapses blank), with a colour bar."""
+    w = np.asarray(w, np.float64)
+    fig = _figure(7.5, 6)
+    ax = fig.subplots(1, 1)
+    im = ax.imshow(np.ma.masked_invalid(w), aspect="auto", interpolation="nearest", cmap=cmap,
+                   origin="upper")
+    ax.set_xlabel(f"post neuron ({w.shape[1]})")
+    ax.set_ylabel(f"pre neuron ({w.shape[0]})")
+    fig.colorbar(im, ax=ax, label="weight")
+    ax.set_title(title)
+    return fig
+
+
+def receptive_field_mosaic(w: np.ndarray, shape: tuple[int, int] | None = None,
+                           max_tiles: int | None = None, gap: int = 1) -> np.ndarray:
+    """One image tiling each post neuron's incoming weights as an h x w field, in a near-square
+    grid with `gap` blank pixels between tiles (NaN = blank). Returns the mosaic array."""
+    w = np.asarray(w, np.float64)
+    n_pre, n_post = w.shape
+    h, wd = tile_shape(n_pre, shape)
+    k = n_post if max_tiles is None else min(n_post, int(max_tiles))
+    cols = max(1, int(math.ceil(math.sqrt(k))))
+    rows = max(1, int(math.ceil(k / cols)))
+    out = np.full((rows * (h + gap) - gap, cols * (wd + gap) - gap), np.nan)
+    for j in range(k):
+        r, c = divmod(j, cols)
+        out[r * (h + gap):r * (h + gap) + h, c * (wd + gap):c * (wd + gap) + wd] = w[:, j].reshape(h, wd)
+    return out
+
+
+def plot_receptive_fields(w: np.ndarray, shape: tuple[int, int] | None = None, *, title: str = "",
+                          max_tiles: int | None = None, cmap: str = "hot_r") -> Figure:
+    """Receptive-field tiles: each post neuron's incoming weights [n_pre] as an image of
+    `shape` (default sqrt(n_pre) x sqrt(n_pre), e.g. 28 x 28 for MNIST inputs)."""
+    w = np.asarray(w, np.float64)
+    mosaic = receptive_field_mosaic(w, shape, max_tiles)
+    k = w.shape[1] if max_tiles is None else min(w.shape[1], int(max_tiles))
+    side = min(11.0, 1.0 + 0.7 * math.sqrt(k) * 1.2)
+    fig = _figure(side + 1.2, side)
+    ax = fig.subplots(1, 1)
+    im = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    ax.set_title(title or f"receptive fields ({k} of {w.shape[1]} neurons)")
+    return fig
+
+
+def plot_weight_histograms(snapshots: list[tuple[str, np.ndarray]], *, bins: int = 50,
+                           title: str = "", log: bool = False) -> Figure:
+    """Histograms of the weights of one projection over snapshots (label, weights), as
+    step curves coloured from early (light) to late (dark), on shared bins."""
+    fig = _figure(8, 4.5)
+    ax = fig.subplots(1, 1)
+    all_w = [np.asarray(w, np.float64) for _, w in snapshots]
+    finite = np.concatenate([w[np.isfinite(w)] for w in all_w]) if all_w else np.zeros(0)
+    if finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, bins + 1)
+        from matplotlib import colormaps
+        cmap = colormaps["viridis_r"]
+        n = len(snapshots)
+        for k, ((label, _), w) in enumerate(zip(snapshots, all_w)):
+            counts, _ = np.histogram(w[np.isfinite(w)], edges)
+            ax.stairs(counts, edges, color=cmap(0.15 + 0.85 * k / max(n - 1, 1)), lw=1.4,
+                      label=f"{label} (n={w.size})")
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize="small", ncols=1 + len(snapshots) // 8)
+    ax.set_xlabel("weight")
+    ax.set_ylabel("synapses")
+    ax.set_title(title)
     return fig

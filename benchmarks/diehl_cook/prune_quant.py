@@ -1,0 +1,99 @@
+"""Pruning + quantisation of a trained Diehl & Cook network (Rathi, Panda & Roy style).
+
+    python benchmarks/diehl_cook/prune_quant.py --n 100 --weights benchmarks/diehl_cook/runs/dc_n100_weights.h5 --test 2000
+
+Loads the final snapshot of a trained network into a frozen (non-plastic) network and compares,
+with the same protocol (labels from the first `--assign` training images, scores on the 500 validation
+images and the first `--test` t10k images):
+  baseline   the trained weights;
+  pruned     per exc neuron, the `--fraction` (default 0.5) smallest input weights removed
+             (learning.pruning.prune_fraction: they leave the CSR);
+  pruned+q4  then the remaining input weights rounded to 4 evenly spaced levels in [0, w_max]
+             (learning.pruning.quantize), w_max = the largest remaining weight;
+  q4         quantisation alone.
+For each: accuracy, input sparsity, net.graph.nbytes(), synaptic events per sample and per
+second of the test pass. Labels are re-assigned after each change (cheap: no retraining).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import HERE, data, write_json  # noqa: E402
+from train_eval import parse_set  # noqa: E402
+
+from dataclasses import replace  # noqa: E402
+from eventsim.learning.pruning import prune_fraction, quantize  # noqa: E402
+from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_labels, classify,  # noqa: E402
+                                        N_INPUT)
+
+
+def score(m, Xtr, ytr, Xva, yva, Xte, yte):
+    ra = m.responses(Xtr)
+    asg = assign_labels(ra, ytr)
+    rv = m.responses(Xva)
+    s0 = dict(m.net.stats)
+    t0 = time.process_time()
+    rt = m.responses(Xte)
+    dt = time.process_time() - t0
+    syn = m.net.stats["syn_events"] - s0["syn_events"]
+    ev = m.net.stats["events"] - s0["events"]
+    _, _, w = m.p_in.weights()
+    return {"val_acc": accuracy(classify(rv, asg), yva), "test_acc": accuracy(classify(rt, asg), yte),
+            "input_synapses": int(w.size), "input_sparsity": 1.0 - w.size / (N_INPUT * m.n),
+            "input_nonzero": int(np.count_nonzero(w)), "distinct_input_weights": int(np.unique(w).size),
+            "graph_nbytes": int(m.net.graph.nbytes()), "test_cpu_s": dt,
+            "test_samples_per_cpu_s": len(Xte) / dt, "syn_events_per_sample": syn / len(Xte),
+            "events_per_sample": ev / len(Xte), "syn_events_per_cpu_s": syn / dt, "events_per_cpu_s": ev / dt}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--fraction", type=float, default=0.5)
+    ap.add_argument("--levels", type=int, default=4)
+    ap.add_argument("--test", type=int, default=2000)
+    ap.add_argument("--assign", type=int, default=1500, help="training images used for label assignment")
+    ap.add_argument("--set", nargs="*", default=[])
+    a = ap.parse_args()
+    p = replace(DCParams(), **parse_set(a.set))
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = data()
+    Xte, yte = Xte[:a.test], yte[:a.test]
+    Xtr, ytr = Xtr[:a.assign], ytr[:a.assign]
+    rows = {}
+
+    def fresh():
+        return DiehlCook.frozen_from(a.weights, a.n, p)
+
+    m = fresh()
+    rows["baseline"] = score(m, Xtr, ytr, Xva, yva, Xte, yte)
+    print("baseline", rows["baseline"], flush=True)
+    m = fresh()
+    removed = prune_fraction(m.net, m.p_in, a.fraction)
+    rows["pruned"] = {"removed": removed, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
+    print("pruned", rows["pruned"], flush=True)
+    _, _, w = m.p_in.weights()
+    grid = quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
+    rows["pruned_quantized"] = {"levels_mV": grid, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
+    print("pruned+q", rows["pruned_quantized"], flush=True)
+    m = fresh()
+    _, _, w = m.p_in.weights()
+    grid = quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
+    rows["quantized"] = {"levels_mV": grid, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
+    print("q", rows["quantized"], flush=True)
+    doc = {"experiment": "post-training pruning (per-neuron fraction) and 4-level quantisation",
+           "n_exc": a.n, "weights": os.path.relpath(os.path.abspath(a.weights), HERE), "fraction": a.fraction,
+           "levels": a.levels, "test_images": a.test,
+           "assign_images": a.assign,
+           "protocol": "labels re-assigned from the first assign_images training images after each change; "
+                       "validation = 500 held-out train5k images; test = first test_images of t10k",
+           "rows": rows}
+    print(write_json(f"prune_quant_n{a.n}.json", doc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Homeostatic weight control between presentations (not inside the event loop).
+
+`normalize_incoming` rescales, per postsynaptic neuron, the weights of one projection so that
+their sum equals a target (Diehl & Cook 2015: each excitatory neuron's input weights sum to 78).
+It works on the engine's CSR in place (`net.graph.weight`, float32) with vectorised numpy and
+must only be called between runs. Pruned synapses (removed from the CSR) simply do not count.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eventsim import checks
+
+
+class WeightNormalizer:
+    """Keeps the sum of the incoming weights of `proj` fixed per post neuron.
+
+    The synapse selection is cached and recomputed when the CSR is replaced (pruning or
+    compaction replace `net.graph`). `target` may be a scalar or one value per post neuron of
+    the projection (local ids)."""
+
+    def __init__(self, net, proj, target):
+        self.net = net
+        self.proj = proj
+        tgt = np.asarray(target, dtype=np.float64)
+        checks.non_negative("normalisation target", tgt)
+        self.target = tgt
+        self._graph = None
+
+    def _selection(self):
+        net = self.net
+        net._ensure_built()
+        g = net.graph
+        if self._graph is not g:
+            groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
+            self.syn = np.flatnonzero(groups == self.proj.index)
+            self.post = g.post[self.syn].astype(np.int64) - self.proj.post.offset
+            self._graph = g
+        return g, self.syn, self.post
+
+    def sums(self) -> np.ndarray:
+        """Current sum of incoming weights per post neuron (local ids), float64."""
+        g, syn, post = self._selection()
+        return np.bincount(post, weights=g.weight[syn].astype(np.float64), minlength=self.proj.post.size)
+
+    def __call__(self) -> np.ndarray:
+        """Rescale in place; returns the per-neuron factors applied (1 where a neuron has no
+        input weight). Weights may exceed a plasticity rule's w_max afterwards; the rule clips
+        them at their next update, as in Diehl & Cook's code."""
+        g, syn, post = self._selection()
+        total = self.sums()
+        target = np.broadcast_to(self.target, total.shape)
+        factor = np.ones_like(total)
+        ok = total > 0
+        factor[ok] = target[ok] / total[ok]
+        g.weight[syn] = (g.weight[syn].astype(np.float64) * factor[post]).astype(np.float32)
+        return factor
+
+
+def normalize_incoming(net, proj, target) -> np.ndarray:
+    """One-shot form of WeightNormalizer: rescale the weights of `proj` so that each post
+    neuron's incoming sum equals `target`. Returns the factors applied."""
+    return WeightNormalizer(net, proj, target)()

@@ -1,0 +1,177 @@
+"""Diehl & Cook (2015) builder: structure, presentations, normalisation, retries, labels."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim.learning.homeostasis import WeightNormalizer, normalize_incoming
+from eventsim.models.diehl_cook import (N_INPUT, DCParams, DiehlCook, accuracy, assign_labels, classify,
+                                        confusion, input_rates, split_train_val)
+
+
+def digit(seed=0):
+    """A synthetic 28x28 'digit': a bright bar."""
+    img = np.zeros((28, 28), np.uint8)
+    img[6:22, 12:16] = 255
+    return img
+
+
+def test_builder_structure():
+    m = DiehlCook(10, seed=0)
+    m.net.build()
+    assert m.exc.size == m.inh.size == 10 and m.inp.size == N_INPUT
+    pre, post, w = m.p_in.weights()
+    assert pre.size == N_INPUT * 10
+    assert w.min() >= 0 and w.max() <= m.p.w_init_max * m.p.w_scale
+    pre, post, w = m.p_ei.weights()
+    np.testing.assert_array_equal(pre, post)                        # one-to-one
+    assert np.all(w > 0)
+    pre, post, w = m.p_ie.weights()
+    assert pre.size == 10 * 9 and not np.any(pre == post)            # all other exc neurons
+    assert np.all(w < 0)
+    assert m.p_in.plasticity is not None and m.p_ie.plasticity is None
+    assert np.all(m.exc.get("theta_plus") == m.p.theta_plus)
+    frozen = DiehlCook(10, seed=0, plastic=False)
+    assert frozen.p_in.plasticity is None
+    assert np.all(frozen.exc.get("theta_plus") == 0.0) and np.all(np.isinf(frozen.exc.get("tau_theta")))
+
+
+def test_rule_is_dc_rule_in_mV():
+    p = DCParams(w_scale=50.0)
+    r = p.rule()
+    assert r.w_max == pytest.approx(50.0)
+    assert r.eta_pre == pytest.approx(p.eta_pre * 50.0)
+    assert r.eta_post == pytest.approx(p.eta_post * 50.0 ** (1 - p.mu))
+    np.testing.assert_allclose(input_rates(np.full((28, 28), 255), 2.0), 63.75)
+
+
+def test_presentations_run_learn_and_normalise():
+    m = DiehlCook(10, seed=1)
+    img = digit()
+    w0 = m.input_weights().copy()
+    out = m.train(np.stack([img, img, img]))
+    assert out["counts"].shape == (3, 10)
+    assert out["presentations"] >= 3 and m.n_trained == 3
+    assert m.net.t == pytest.approx(out["presentations"] * (m.p.t_present + m.p.t_rest))
+    w1 = m.input_weights()
+    assert not np.allclose(w0, w1)                                   # STDP changed weights
+    assert np.all(m.exc.get("theta") >= 0) and m.exc.get("theta").max() > 0
+    # normalisation happens before each presentation: sums equal the target then
+    m.normalizer()
+    np.testing.assert_allclose(m.normalizer.sums(), m.p.norm_total * m.p.w_scale, rtol=1e-5)
+
+
+def test_normalizer_keeps_sums_and_ignores_other_projections():
+    net = es.Network(seed=2)
+    from eventsim.models import LIFExp
+    cells = net.population(4, LIFExp())
+    src = net.poisson(9, 0.0)
+    a = net.connect(src, cells, es.all_to_all(), weight=es.uniform(0.0, 2.0), name="a")
+    b = net.connect(src, cells, es.all_to_all(), weight=1.0, delay=2.0, name="b")
+    norm = WeightNormalizer(net, a, [1.0, 2.0, 3.0, 0.0])
+    f = norm()
+    np.testing.assert_allclose(norm.sums(), [1.0, 2.0, 3.0, 0.0], atol=1e-6)
+    assert f.shape == (4,)
+    _, _, wb = b.weights()
+    np.testing.assert_array_equal(wb, 1.0)
+    # a neuron without input weight stays at zero; pruned synapses do not count
+    from eventsim.learning.pruning import prune_fraction
+    prune_fraction(net, a, 0.5)
+    normalize_incoming(net, a, 5.0)
+    _, post, w = a.weights()
+    np.testing.assert_allclose(np.bincount(post, weights=w, minlength=4), [5.0, 5.0, 5.0, 0.0], rtol=1e-6)
+
+
+def test_intensity_retry_is_bounded():
+    p = replace(DCParams(), min_spikes=10_000, max_retries=3, t_present=20.0, t_rest=5.0)
+    m = DiehlCook(5, p, seed=3)
+    m.present(digit())
+    assert m.presentations == 4 and m.retries == 3                   # 1 + max_retries, then give up
+    # a blank image never drives spikes: still bounded
+    m.present(np.zeros((28, 28), np.uint8))
+    assert m.presentations == 8
+
+
+def test_retry_raises_intensity():
+    p = replace(DCParams(), min_spikes=1, max_retries=4, t_present=30.0, t_rest=5.0, w_scale=0.5)
+    m = DiehlCook(5, p, seed=4)
+    seen = []
+    orig = m.inp.set_rate
+
+    def spy(rate):
+        seen.append(float(np.max(rate)))
+        orig(rate)
+    m.inp.set_rate = spy
+    m.present(digit())
+    on = [r for r in seen if r > 0]
+    assert on == [255 / 8 * (2 + k) for k in range(len(on))]      # intensity 2, 3, 4, ...
+    assert 1 <= len(on) <= 5
+
+
+def test_label_assignment_and_classification_on_synthetic_responses():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    # neurons 0,1 respond to class 0; neuron 2 to class 1; neuron 3 to class 2; neuron 4 silent
+    resp = np.array([[5, 4, 0, 0, 0], [6, 3, 1, 0, 0],
+                     [0, 1, 7, 0, 0], [1, 0, 5, 1, 0],
+                     [0, 0, 1, 4, 0], [0, 1, 0, 6, 0]])
+    asg = assign_labels(resp, labels, n_classes=3)
+    np.testing.assert_array_equal(asg, [0, 0, 1, 2, -1])
+    test = np.array([[3, 3, 0, 0, 9], [0, 0, 2, 1, 0], [0, 0, 1, 3, 0], [0, 0, 0, 0, 0]])
+    pred = classify(test, asg, n_classes=3)
+    np.testing.assert_array_equal(pred, [0, 1, 2, 0])              # silent sample: tie -> class 0
+    assert accuracy(pred, [0, 1, 2, 1]) == 0.75
+    cm = confusion(pred, [0, 1, 2, 1], n_classes=3)
+    assert cm.sum() == 4 and cm[1, 0] == 1 and np.trace(cm) == 3
+    # a class without neurons is never predicted
+    pred = classify(np.array([[0, 0, 0, 0, 0]]), np.array([0, 0, 0, 0, 0]), n_classes=3)
+    assert pred[0] == 0
+
+
+def test_split_is_stratified_and_disjoint():
+    y = np.repeat(np.arange(10), 20)
+    tr, va = split_train_val(y, 5, seed=0)
+    assert np.intersect1d(tr, va).size == 0 and tr.size + va.size == y.size
+    assert np.all(np.bincount(y[va]) == 5)
+
+
+def test_save_and_frozen_reload(tmp_path):
+    m = DiehlCook(6, seed=5)
+    m.train(np.stack([digit()] * 2))
+    path = str(tmp_path / "dc.h5")
+    m.save(path, "after 2")
+    g = DiehlCook.frozen_from(path, 6, fold_theta=False)
+    np.testing.assert_allclose(g.input_weights(), m.input_weights(), rtol=1e-7)
+    np.testing.assert_allclose(g.exc.get("theta"), m.exc.get("theta"), rtol=1e-9)
+    theta = g.exc.get("theta").copy()
+    imgs = np.stack([digit()] * 2)
+    rg = g.responses(imgs)
+    assert rg.shape == (2, 6)
+    np.testing.assert_allclose(g.exc.get("theta"), theta, rtol=1e-6)   # frozen (decay off)
+    # theta folded into v_th: same thresholds, theta state 0, same responses
+    f = DiehlCook.frozen_from(path, 6)
+    np.testing.assert_allclose(f.input_weights(), m.input_weights(), rtol=1e-7)
+    assert np.all(f.exc.get("theta") == 0.0)
+    np.testing.assert_allclose(f.thresholds(), m.thresholds(), rtol=1e-12)
+    np.testing.assert_array_equal(f.responses(imgs), rg)
+
+
+def test_fold_theta_keeps_thresholds_and_dynamics():
+    """Folding theta into v_th changes neither the thresholds nor the spikes."""
+    p = replace(DCParams(), theta_plus=2.0, tau_theta=np.inf, t_present=60.0, t_rest=20.0)
+    a, b = DiehlCook(8, p, seed=6), DiehlCook(8, p, seed=6)
+    imgs = np.stack([digit()] * 3)
+    a.train(imgs[:1], fold_every=0)
+    b.train(imgs[:1], fold_every=0)
+    th = b.thresholds()
+    assert b.exc.get("theta").max() > 0
+    b.fold_theta()
+    assert np.all(b.exc.get("theta") == 0.0)
+    np.testing.assert_allclose(b.thresholds(), th, rtol=1e-12)
+    ra = a.train(imgs[1:], fold_every=0)["counts"]
+    rb = b.train(imgs[1:], fold_every=0)["counts"]
+    np.testing.assert_array_equal(ra, rb)
+    np.testing.assert_allclose(b.thresholds(), a.thresholds(), rtol=1e-9)
+    np.testing.assert_allclose(b.input_weights(), a.input_weights(), rtol=1e-5, atol=1e-6)
