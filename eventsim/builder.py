@@ -183,28 +183,27 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
 
 
 @nb.njit(cache=True)
-def _split_rows(grp_src_start, grp_src_end, post, weight, delay, proj_of_seg, out_start, out_delay, out_proj):
-    """Sort each segment that has per-synapse delays by (delay, post) and split it into groups.
-
-    Returns the number of groups written."""
+def _split_rows(row_lo, row_hi, post, weight, delay, proj, out_start, out_delay, out_proj):
+    """Sort each row by (delay, projection, post) and split it into groups where (delay,
+    projection) changes, so a node's groups come in delay order. Returns the number of groups."""
     ng = 0
-    for s in range(grp_src_start.size):
-        lo = grp_src_start[s]
-        hi = grp_src_end[s]
+    for r in range(row_lo.size):
+        lo = row_lo[r]
+        hi = row_hi[r]
         if hi <= lo:
             continue
-        order = np.argsort(post[lo:hi], kind="mergesort")
-        d_seg = delay[lo:hi][order]
-        order2 = np.argsort(d_seg, kind="mergesort")
-        perm = order[order2]
+        perm = np.argsort(post[lo:hi], kind="mergesort")
+        perm = perm[np.argsort(proj[lo:hi][perm], kind="mergesort")]
+        perm = perm[np.argsort(delay[lo:hi][perm], kind="mergesort")]
         post[lo:hi] = post[lo:hi][perm]
         weight[lo:hi] = weight[lo:hi][perm]
         delay[lo:hi] = delay[lo:hi][perm]
+        proj[lo:hi] = proj[lo:hi][perm]
         for q in range(lo, hi):
-            if q == lo or delay[q] != delay[q - 1]:
+            if q == lo or delay[q] != delay[q - 1] or proj[q] != proj[q - 1]:
                 out_start[ng] = q
                 out_delay[ng] = delay[q]
-                out_proj[ng] = proj_of_seg[s]
+                out_proj[ng] = proj[q]
                 ng += 1
     return ng
 
@@ -271,24 +270,23 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int, local: tuple[int, in
         grp_proj = proj_index[rank_of]
         grp_node = node_of
     else:
+        # some delays vary per synapse: sort every row that holds them by (delay, projection,
+        # post) as a whole, so that groups stay in delay order across projections
         delay_all = np.zeros(n_syn)
-        for rank, arr in var_delay.items():
-            m = rank_of == rank
-            for lo, hi in zip(lo_of[m], hi_of[m]):
-                delay_all[lo:hi] = arr[lo:hi]
-        for rank in range(n_proj):
-            if const_rank[rank]:
-                m = rank_of == rank
-                for lo, hi in zip(lo_of[m], hi_of[m]):
-                    delay_all[lo:hi] = seg_delay[seg_order][rank]
+        proj_all = np.zeros(n_syn, np.int32)
+        seg_delays = seg_delay[seg_order]
+        for lo, hi, rank in zip(lo_of, hi_of, rank_of):
+            proj_all[lo:hi] = proj_index[rank]
+            delay_all[lo:hi] = var_delay[rank][lo:hi] if rank in var_delay else seg_delays[rank]
+        rows = np.flatnonzero(row_len > 0)
         out_start = np.empty(n_syn, np.int64)
         out_delay = np.empty(n_syn)
         out_proj = np.empty(n_syn, np.int32)
-        ng = _split_rows(lo_of.astype(np.int64), hi_of.astype(np.int64), post, weight, delay_all,
-                         proj_index[rank_of], out_start, out_delay, out_proj)
+        ng = _split_rows(row_start[rows].astype(np.int64), row_start[rows + 1].astype(np.int64), post, weight,
+                         delay_all, proj_all, out_start, out_delay, out_proj)
         grp_start, grp_delay, grp_proj = out_start[:ng].copy(), out_delay[:ng].copy(), out_proj[:ng].copy()
         grp_node = np.searchsorted(row_start, grp_start, side="right") - 1
-        del delay_all
+        del delay_all, proj_all
     grp_ptr = np.searchsorted(grp_node, np.arange(n_nodes + 1), side="left").astype(np.int64)
     return Graph(n_nodes, grp_ptr, np.append(grp_start, n_syn).astype(np.int64), np.asarray(grp_delay, np.float64),
                  post, weight, np.asarray(grp_proj, np.int32))

@@ -190,6 +190,21 @@ class RateGuard:
         self.min_window_ms = float(min_window_ms)
         self.log_path = log_path
 
+    def check_recorded(self, n_recorded_spikes: int, n_recorded_nodes: int, t: float) -> None:
+        """Bound recorded spikes (neurons and sources, e.g. a Poisson source with an absurd
+        rate) the same way, since the first check of a run; keeps memory from running away."""
+        if not hasattr(self, "rec0"):
+            self.rec0, self.rec_t0 = int(n_recorded_spikes), self.t0
+            return
+        count = int(n_recorded_spikes) - self.rec0
+        window = max(float(t) - self.rec_t0, self.min_window_ms)
+        if n_recorded_nodes and count > self.max_rate_hz * n_recorded_nodes * window / 1000.0:
+            rate = count / (n_recorded_nodes * window / 1000.0)
+            where = f"; spikes up to then are flushed to '{self.log_path}'" if self.log_path else ""
+            raise SimulationError(f"runaway activity: recorded neurons and sources fired at {rate:,.0f} Hz on "
+                                  f"average in [{self.rec_t0:g}, {float(t):g}] ms, above max_rate "
+                                  f"{self.max_rate_hz:g} Hz; the run stopped at t = {float(t):g} ms{where}")
+
     def check(self, spikes: int, t: float, end_of_chunk: bool = True) -> None:
         count = int(spikes) - self.spikes0
         span = float(t) - self.t0

@@ -542,9 +542,11 @@ class Network:
         (e.g. after a checkpoint on a signal); run() then returns False.
         max_rate_hz: stop with SimulationError (log flushed) when neurons fire faster than this
         on average (Hz per neuron, see eventsim.guards.RateGuard); default net.max_rate_hz."""
-        from .guards import RateGuard
-        checks.non_negative("duration (ms)", duration)
-        checks.positive("chunk (ms)", chunk)
+        from .guards import RateGuard, scalar
+        duration = float(checks.non_negative("duration (ms)", scalar("duration (ms)", duration)))
+        chunk = float(checks.positive("chunk (ms)", scalar("chunk (ms)", chunk)))
+        if max_rate_hz is not None:
+            checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
         max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz
         self._ensure_built()
         e = self._engine
@@ -558,27 +560,34 @@ class Network:
             max_rate_hz, self._n_neurons, spikes0, e.t, log_path=self._writer.path if self._writer else None)
         on_spikes = rec.on_spikes
         if guard is not None:
+            n_rec_nodes = int(rec.sizes.sum())
+            guard.check_recorded(rec.n_spikes, n_rec_nodes, e.t)
+
             def on_spikes(times, ids):
                 rec.on_spikes(times, ids)
                 try:
-                    guard.check(e.stats[eng.SPIKES], times[-1] if times.size else e.t, end_of_chunk=False)
+                    t_now = times[-1] if times.size else e.t
+                    guard.check(e.stats[eng.SPIKES], t_now, end_of_chunk=False)
+                    guard.check_recorded(rec.n_spikes, n_rec_nodes, t_now)
                 except Exception:
                     e.buf_n[0] = 0                   # these spikes are recorded: do not drain them again
                     raise
         flush_s = rec.flush_interval_s if self._writer is not None else None
-        step = float(chunk)
+        # with a log, chunks are shortened so that each takes about half the flush interval
+        # (from the wall time per model ms of the last chunk): flushes stay about
+        # flush_interval_s apart. Only the first chunk a network ever runs has no estimate.
+        step = self._chunk_step(chunk, flush_s)
         finished = True
         try:
             while e.t < t_end:
-                t_next = min(e.t + step, t_end)
+                t_prev = e.t
+                t_next = min(max(e.t + step, np.nextafter(e.t, np.inf)), t_end)   # always progress
                 w0 = time.perf_counter()
                 e.run_until(t_next, on_spikes, samp)
                 if flush_s is not None:          # keep the wall time between flushes bounded
-                    w = time.perf_counter() - w0
-                    if w > 0.5 * flush_s:
-                        step = max(step / 2.0, float(chunk) / 4096.0)
-                    elif w < 0.05 * flush_s and step < chunk:
-                        step = min(float(chunk), 2.0 * step)
+                    if t_next > t_prev:
+                        self._wall_per_ms = (time.perf_counter() - w0) / (t_next - t_prev)
+                    step = self._chunk_step(chunk, flush_s)
                     rec.maybe_flush()
                 if guard is not None:
                     guard.check(e.stats[eng.SPIKES], e.t)
@@ -602,6 +611,12 @@ class Network:
         self._recorder.flush()
         self._scatter_samples(samp)
         return finished
+
+    def _chunk_step(self, chunk: float, flush_s: float | None) -> float:
+        rate = getattr(self, "_wall_per_ms", None)
+        if flush_s is None or not rate:
+            return chunk
+        return min(chunk, max(chunk / 4096.0, 0.5 * flush_s / rate))
 
     def checkpoint(self, path: str, meta: dict | None = None) -> str:
         """Save the full simulation state to an HDF5 checkpoint (see eventsim.checkpoint)."""

@@ -6,8 +6,17 @@ Layout (SONATA): /spikes/<population>/timestamps (float64, units "ms") and node_
 config (JSON) so that a log explains itself. The file is created with libver v110, the newest
 format that older libsonata builds read, and switched to SWMR mode, so that our own reader can
 open it while it is written (libsonata opens it after the run has closed it).
+
+Crash safety: SpikeRecorder flushes at least every `flush_interval_s` of wall time (checked at
+every engine buffer drain and chunk boundary; Network.run shortens its chunks when one takes
+longer). A flushed SWMR file stays readable after the writer is killed (open it with
+swmr=True, as eventsim.analysis does; a plain open then fails on HDF5's "file is already open
+for write" flag). `copy_prefix` rebuilds a clean log from such a file up to given row counts;
+checkpoint resume uses it, so spikes written after a checkpoint are dropped, never duplicated.
 """
 from __future__ import annotations
+
+import os
 
 import json
 import time
@@ -25,7 +34,13 @@ CHUNK_ROWS = 1 << 16
 class SonataWriter:
     """Appends spikes per population to resizable, chunked datasets."""
 
-    def __init__(self, path: str, populations: dict[str, int], attrs: dict, compression: str | None = None):
+    def __init__(self, path: str, populations: dict[str, int], attrs: dict, compression: str | None = None,
+                 append: bool = False):
+        """append=True continues an existing, cleanly closed log (see copy_prefix) instead of
+        creating a new one; its populations must be those given."""
+        if append:
+            self._open_existing(path, populations)
+            return
         try:
             self.file = h5py.File(path, "w", libver=("v110", "v110"))
         except OSError as exc:
@@ -38,6 +53,7 @@ class SonataWriter:
             f.attrs[key] = value
         self.ts, self.ids = {}, {}
         self.pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        f.require_group("spikes")           # present even when nothing is recorded
         for name, n_nodes in populations.items():
             g = f.create_group(f"spikes/{name}")
             g.attrs.create("sorting", 2, dtype=SORTING)
@@ -49,6 +65,26 @@ class SonataWriter:
                                               chunks=(CHUNK_ROWS,), compression=compression)
             self.pending[name] = []
         f.swmr_mode = True
+
+    def _open_existing(self, path: str, populations: dict[str, int]) -> None:
+        try:
+            self.file = h5py.File(path, "r+", libver=("v110", "v110"), locking=False)
+        except OSError as exc:
+            raise EventsimError(f"cannot reopen spike log '{path}': {exc}") from None
+        self.path = path
+        self.ts, self.ids, self.pending = {}, {}, {}
+        for name in populations:
+            if f"spikes/{name}/timestamps" not in self.file or f"spikes/{name}/node_ids" not in self.file:
+                self.file.close()
+                raise EventsimError(f"spike log '{path}' has no population '{name}'")
+            self.ts[name] = self.file[f"spikes/{name}/timestamps"]
+            self.ids[name] = self.file[f"spikes/{name}/node_ids"]
+            self.pending[name] = []
+        self.file.swmr_mode = True
+
+    def rows(self) -> dict[str, int]:
+        """Rows written to disk per population (call flush() first to include pending spikes)."""
+        return {name: int(ds.shape[0]) for name, ds in self.ts.items()}
 
     def append(self, name: str, times: np.ndarray, ids: np.ndarray) -> None:
         """Queue spikes; full chunks are written at once."""
@@ -117,6 +153,7 @@ class SpikeRecorder:
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
+        """Flush if flush_interval_s (wall time) has passed since the last flush."""
         if self.writer is not None and time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
@@ -137,7 +174,8 @@ class SpikeRecorder:
 
 
 def config_attrs(config: dict, seed: int, version: str) -> dict:
-    return {"eventsim_version": version, "seed": np.int64(seed),
+    # a seed beyond int64 (Network accepts any whole number >= 0) is stored as text
+    return {"eventsim_version": version, "seed": np.int64(seed) if -2 ** 63 <= seed < 2 ** 63 else str(seed),
             "config": json.dumps(config, sort_keys=True, default=_json_default)}
 
 
@@ -147,3 +185,82 @@ def _json_default(obj):
     if isinstance(obj, (np.integer, np.floating)):
         return obj.item()
     return repr(obj)
+
+
+COPY_BLOCK = 1 << 20
+
+
+def open_log_for_reading(path: str) -> h5py.File:
+    """Open a spike log read-only, also one whose writer was killed (SWMR read, no locking)."""
+    last = None
+    for kwargs in ({"swmr": True, "locking": False}, {"swmr": True}, {"locking": False}, {}):
+        try:
+            return h5py.File(path, "r", **kwargs)
+        except FileNotFoundError:
+            raise EventsimError(f"spike log '{path}' does not exist") from None
+        except OSError as exc:
+            last = exc
+    raise EventsimError(f"cannot read spike log '{path}': {last}")
+
+
+def copy_prefix(src: str, dst: str, rows: dict[str, int], populations: dict[str, int], attrs: dict,
+                compression: str | None = None,
+                extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                keep: bool = False) -> dict[str, tuple]:
+    """Write a clean, closed log at dst holding the first rows[name] spikes of each population of
+    the log src (src may be a log whose writer was killed; src may equal dst), then the spikes
+    in `extra` (name -> (times, local ids)). Written to a temporary file and renamed, so dst is
+    never left half-written. With keep=True, returns the copied spikes per population (times,
+    local ids), else an empty dict."""
+    tmp = f"{dst}.resume-tmp"
+    copied = {}
+    try:
+        writer = SonataWriter(tmp, populations, attrs, compression)
+    except EventsimError:
+        raise EventsimError(f"cannot create spike log '{dst}' (temporary '{tmp}')") from None
+    try:
+        fin = open_log_for_reading(src) if src is not None and any(rows.values()) else None
+        try:
+            for name in populations:
+                n = int(rows.get(name, 0))
+                parts_t, parts_i = [], []
+                if n:
+                    if f"spikes/{name}/timestamps" not in fin or f"spikes/{name}/node_ids" not in fin:
+                        raise EventsimError(f"spike log '{src}' has no population '{name}'")
+                    ts, ids = fin[f"spikes/{name}/timestamps"], fin[f"spikes/{name}/node_ids"]
+                    have = min(ts.shape[0], ids.shape[0])
+                    if have < n:
+                        raise EventsimError(f"spike log '{src}' holds {have} spikes of '{name}', the checkpoint "
+                                            f"needs its first {n}: the log was truncated or replaced")
+                    for lo in range(0, n, COPY_BLOCK):
+                        hi = min(n, lo + COPY_BLOCK)
+                        t_blk, i_blk = ts[lo:hi], ids[lo:hi].astype(np.int64)
+                        writer.append(name, t_blk, i_blk)
+                        if keep:
+                            parts_t.append(t_blk)
+                            parts_i.append(i_blk)
+                if extra and name in extra:
+                    t_blk, i_blk = extra[name]
+                    writer.append(name, np.asarray(t_blk, np.float64), np.asarray(i_blk, np.int64))
+                    parts_t.append(np.asarray(t_blk, np.float64))
+                    parts_i.append(np.asarray(i_blk, np.int64))
+                if keep:
+                    copied[name] = (np.concatenate(parts_t) if parts_t else np.zeros(0),
+                                    np.concatenate(parts_i) if parts_i else np.zeros(0, np.int64))
+        except (OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, EventsimError):
+                raise
+            raise EventsimError(f"spike log '{src}' is unreadable or corrupt: {exc}") from None
+        finally:
+            if fin is not None:
+                fin.close()
+        writer.close()
+        os.replace(tmp, dst)
+    except BaseException:
+        writer.close()
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    return copied

@@ -90,3 +90,23 @@ def test_graph_is_eight_bytes_per_synapse_plus_groups():
     # 8 bytes per synapse; per group: start (8), delay (8), projection (4); per node: group pointer (8)
     assert g.nbytes() == 8 * g.n_synapses + 20 * n_groups + 8 + 8 * (g.n_nodes + 1)
     assert n_groups == 300            # one delay group per presynaptic neuron
+
+
+def test_delay_groups_stay_in_delay_order_across_projections():
+    """A node with per-synapse delays in one projection and a constant delay in another: its
+    groups must come in delay order, or later groups would be delivered in the past."""
+    net = es.Network(seed=0)
+    a = net.spike_source(1, times=[10.0], ids=[0])
+    b = net.spike_source(1, times=[10.3], ids=[0])
+    cells = net.population(3, LIFDelta(tau_m=1e6, v_rest=-70.0, v_reset=-70.0, v_th=-50.0), v_init=-70.0)
+    net.connect(a, cells[:2], es.all_to_all(), weight=15.0, delay=np.array([0.5, 0.7]))
+    net.connect(a, cells[2:], es.all_to_all(), weight=30.0, delay=1.0)
+    net.connect(b, cells[:1], es.all_to_all(), weight=15.0, delay=0.5)
+    net.run(50.0)
+    t, i = cells.spikes()
+    np.testing.assert_array_equal(i, [0, 2])
+    np.testing.assert_allclose(t, [10.8, 11.0])
+    g = net.graph
+    for node in range(g.n_nodes):
+        d = g.grp_delay[g.grp_ptr[node]:g.grp_ptr[node + 1]]
+        assert np.all(np.diff(d) >= 0)
