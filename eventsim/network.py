@@ -432,6 +432,8 @@ class Network:
         eventsim.distributed): only their incoming synapses are built and only they are scheduled."""
         if self._engine is not None:
             return
+        from .guards import check_memory
+        check_memory(self)                      # refuse, with the estimate, what cannot fit
         neurons = [p for p in self.populations.values() if p.kind == "neuron"]
         sources = [p for p in self.populations.values() if p.kind == "source"]
         offset = 0
