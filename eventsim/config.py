@@ -98,6 +98,8 @@ def validate(cfg: dict[str, Any]) -> None:
             _value(f"populations.{name}.params.{pname}", value)
         if "v_init" in pop:
             _value(f"populations.{name}.v_init", pop["v_init"])
+        if "record" in pop and not isinstance(pop["record"], bool):
+            raise ConfigError(f"populations.{name}.record must be true or false, got {pop['record']!r}")
     for name, src in _table("sources", cfg.get("sources", {})).items():
         src = _table(f"sources.{name}", src)
         for key in src:
@@ -105,6 +107,8 @@ def validate(cfg: dict[str, Any]) -> None:
         checks.known_key(f"sources.{name}.type", str(src.get("type", "")), ("poisson",))
         _integer(f"sources.{name}.size", src.get("size"))
         _number(f"sources.{name}.rate", src.get("rate"))
+        if "record" in src and not isinstance(src["record"], bool):
+            raise ConfigError(f"sources.{name}.record must be true or false, got {src['record']!r}")
     projs = cfg.get("projections", [])
     if not isinstance(projs, list):
         raise ConfigError("projections must be an array of tables ([[projections]])")

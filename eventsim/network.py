@@ -22,6 +22,8 @@ from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
 
 __version__ = "0.1.0"
 STATE_VARS = ("v", "i_e", "i_i", "theta")
+MAX_NEURONS = 2**31 - 1          # post targets are int32
+MAX_RATE_HZ = 1e6                # one spike per microsecond per source
 SETTABLE = ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta")
 
 
@@ -92,7 +94,11 @@ class Population:
         ids = self._neuron_ids()
         for name, value in params.items():
             checks.known_key("settable parameter", name, SETTABLE)
-            arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
+            try:
+                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
+            except (TypeError, ValueError):
+                raise EventsimError(f"{self.name}.{name} must be a number or {ids.size} numbers, "
+                                    f"got {value!r}") from None
             if name == "tau_theta":
                 checks.positive(f"{self.name}.tau_theta", arr, allow_inf=True)
             elif name in ("t_ref", "theta_plus"):
@@ -106,7 +112,7 @@ class Population:
         """Set Poisson rates (Hz, scalar or per source). Takes effect at the current time."""
         if self.kind != "source" or self.net._source_kind(self) != eng.POISSON:
             raise EventsimError(f"population '{self.name}' is not a Poisson source")
-        rate = checks.non_negative(f"{self.name}.rate", rate_hz)
+        rate = checks.in_range(f"{self.name}.rate (Hz)", rate_hz, 0.0, MAX_RATE_HZ)
         rate = np.broadcast_to(rate, (self.size,)).astype(np.float64)
         self.net._rates[self.name] = rate
         if self.net._engine is not None:
@@ -251,6 +257,8 @@ class Network:
 
     def __init__(self, seed: int = 0, buffer_size: int = 1 << 16):
         self.seed = checks.count("seed", seed, 0)
+        if self.seed >= 2**63:
+            raise EventsimError(f"seed must be a whole number in [0, 2**63 - 1] (got {self.seed})")
         self.populations: dict[str, Population] = {}
         self.projections: list[Projection] = []
         self.samplers: list[StateSampler] = []
@@ -279,6 +287,8 @@ class Network:
         """Neurons of one model. v_init (mV): scalar, array or distribution; default v_rest."""
         name = self._new_name(name, "pop")
         size = checks.count(f"population '{name}' size", size, 1)
+        if size > MAX_NEURONS:
+            raise EventsimError(f"population '{name}' size must be <= {MAX_NEURONS} (targets are int32), got {size}")
         if not hasattr(model, "parameter_table"):
             raise EventsimError(f"model must be a neuron model such as eventsim.models.LIFExp(), "
                                 f"got {model!r}")
@@ -291,7 +301,7 @@ class Network:
         """Independent Poisson spike sources; rate in Hz (scalar or per source)."""
         name = self._new_name(name, "poisson")
         size = checks.count(f"source '{name}' size", size, 1)
-        rate = checks.non_negative(f"source '{name}' rate_hz", rate_hz)
+        rate = checks.in_range(f"source '{name}' rate_hz", rate_hz, 0.0, MAX_RATE_HZ)
         try:
             rate = np.broadcast_to(rate, (size,)).astype(np.float64)
         except ValueError:
