@@ -151,7 +151,7 @@ def test_flush_interval_bounds_wall_time_between_flushes(tmp_path):
 
 def test_guard_bounds_recorded_source_spikes_too():
     net = es.Network(seed=0)
-    net.poisson(5, 1e7, name="flood", record=True)      # absurd, recorded: would fill memory
+    net.poisson(5, 1e6, name="flood", record=True)      # the largest allowed rate, recorded
     net.population(2, LIFDelta(), name="a")
     with pytest.raises(es.SimulationError, match="recorded neurons and sources fired at"):
         net.run(1000.0, chunk=100.0, max_rate_hz=1000.0)
