@@ -500,19 +500,6 @@ def test_fuzz_example_count():
 # ----------------------------------------------------------------------------------------------
 # bugs found by fuzzing, in files this suite does not own (reported; xfail until fixed)
 # ----------------------------------------------------------------------------------------------
-def test_known_bug_delay_groups_out_of_order():
-    net = es.Network(seed=0)
-    a = net.spike_source(1, times=[10.0], ids=[0], name="a")
-    b = net.spike_source(1, times=[10.3], ids=[0], name="b")
-    cells = net.population(3, LIFDelta(tau_m=1e6, v_rest=-70.0, v_reset=-70.0, v_th=-50.0), v_init=-70.0)
-    net.connect(a, cells[:2], es.all_to_all(), weight=15.0, delay=np.array([0.5, 0.7]))
-    net.connect(a, cells[2:], es.all_to_all(), weight=30.0, delay=1.0)
-    net.connect(b, cells[:1], es.all_to_all(), weight=15.0, delay=0.5)
-    net.run(50.0)
-    t, i = cells.spikes()
-    np.testing.assert_allclose(t, [10.8, 11.0])
-
-
 def test_known_bug_seed_overflow():
     net = es.Network(seed=5)                      # compiles the int64-seed kernels first
     net.population(3, LIFExp(tau_m=es.uniform(10.0, 20.0)), v_init=es.uniform(-70.0, -60.0))
