@@ -587,7 +587,7 @@ class Network:
         flush_s = rec.flush_interval_s if self._writer is not None else None
         # with a log, chunks are shortened so that each takes about half the flush interval
         # (from the wall time per model ms of the last chunk): flushes stay about
-        # flush_interval_s apart. Only the first chunk a network ever runs has no estimate.
+        # flush_interval_s apart. Without an estimate yet, chunks start at 0.1 ms and double.
         step = self._chunk_step(chunk, flush_s)
         finished = True
         try:
@@ -597,9 +597,10 @@ class Network:
                 w0 = time.perf_counter()
                 e.run_until(t_next, on_spikes, samp)
                 if flush_s is not None:          # keep the wall time between flushes bounded
-                    if t_next > t_prev:
-                        self._wall_per_ms = (time.perf_counter() - w0) / (t_next - t_prev)
-                    step = self._chunk_step(chunk, flush_s)
+                    wall_chunk = time.perf_counter() - w0
+                    if t_next > t_prev and wall_chunk >= 1e-3:       # long enough to time
+                        self._wall_per_ms = wall_chunk / (t_next - t_prev)
+                    step = self._chunk_step(chunk, flush_s, step)
                     rec.maybe_flush()
                 if guard is not None:
                     guard.check(e.stats[eng.SPIKES], e.t)
@@ -624,10 +625,13 @@ class Network:
         self._scatter_samples(samp)
         return finished
 
-    def _chunk_step(self, chunk: float, flush_s: float | None) -> float:
+    def _chunk_step(self, chunk: float, flush_s: float | None, previous: float | None = None) -> float:
+        """Model time (ms) of the next chunk: about half a flush interval of wall time."""
         rate = getattr(self, "_wall_per_ms", None)
-        if flush_s is None or not rate:
+        if flush_s is None:
             return chunk
+        if not rate:                            # no timing yet: probe with short, doubling chunks
+            return min(chunk, 0.1 if previous is None else 2.0 * previous)
         return min(chunk, max(chunk / 4096.0, 0.5 * flush_s / rate))
 
     def checkpoint(self, path: str, meta: dict | None = None) -> str:
