@@ -176,17 +176,32 @@ def apply_input(P, S, j, t, w, F, c, t0):
 def may_cross_before_next(P, S, j, t, v, F, c):
     """False if neuron j (state at t, potential v) provably cannot reach threshold before its
     live queue entry at S[j, NEXT]: the envelope U + (v - U) exp(-(t' - t)/tau_m), with U the
-    largest reachable drive, stays below v_th up to NEXT. No transcendental functions."""
+    largest reachable drive, stays below the lowest threshold up to NEXT. No transcendental
+    functions: theta is bounded below by theta(t) (1 - h / tau_theta) over the interval h."""
     if S[j, REF_END] > t:
         return S[j, REF_END] < S[j, NEXT]
     u = P[j, V_INF] + _i_max(P, S, j, F, c)
-    v_th = P[j, V_TH]
+    v_th = P[j, V_TH] + _theta_floor(P, S, j, F, c, S[j, NEXT] - t)
     if v >= v_th:
         return True
     if u <= v_th:
         return False
-    r = F[c, GM] * S[j, NEXT_IGM]            # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
+    r = F[c, GM] * S[j, NEXT_IGM]          # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
     return u + (v - u) * r >= v_th
+
+
+@nb.njit(cache=True, inline="always")
+def _theta_floor(P, S, j, F, c, h):
+    """A lower bound of the adaptive threshold theta over the next h ms (exp(-x) >= 1 - x)."""
+    if S[j, H] == 0.0:
+        return 0.0
+    theta = S[j, H] * F[c, IGT]
+    tau = P[j, TAU_THETA]
+    if tau == np.inf:
+        return theta
+    if h == np.inf:
+        return 0.0
+    return theta * max(0.0, 1.0 - h / tau)
 
 
 @nb.njit(cache=True, inline="always")
@@ -203,19 +218,35 @@ def lower_bound(P, S, j, t, v, F, c):
     """A lower bound on the next threshold crossing of neuron j (state at t, potential v).
 
     Returns (time, exact): exact when there is no synaptic current and no adaptive threshold,
-    where the envelope is the trajectory itself."""
+    where the envelope is the trajectory itself. The envelope is U + (v - U) exp(-h/tau_m);
+    the threshold is v_th + theta with theta >= theta(t) (1 - h / tau_theta)."""
     ref_end = S[j, REF_END]
     if ref_end > t:
         return ref_end, False
     i_max = _i_max(P, S, j, F, c)
     u = P[j, V_INF] + i_max
     v_th = P[j, V_TH]
-    if v >= v_th:
-        return t, False                    # only possible with an adaptive threshold
+    theta = S[j, H] * F[c, IGT] if S[j, H] != 0.0 else 0.0
+    if v >= v_th + theta:
+        return t, False
     if u <= v_th:
         return np.inf, False
+    tau_m = P[j, TAU_M]
     exact = S[j, JE] == 0.0 and S[j, JI] == 0.0 and S[j, H] == 0.0
-    return t + P[j, TAU_M] * math.log((u - v) / (u - v_th)), exact
+    if theta == 0.0:
+        return t + tau_m * math.log((u - v) / (u - v_th)), exact
+    tau_th = P[j, TAU_THETA]
+    if u <= v_th + theta:                  # no crossing until theta has decayed to u - v_th
+        if tau_th == np.inf:
+            return np.inf, False
+        return t + tau_th * math.log(theta / (u - v_th)), False
+    lb = t + tau_m * math.log((u - v) / (u - v_th - theta))
+    if tau_th != np.inf:                   # theta may decay meanwhile: use its floor up to lb
+        floor = v_th + theta * max(0.0, 1.0 - (lb - t) / tau_th)
+        if v >= floor:
+            return t, False
+        lb = t + tau_m * math.log((u - v) / (u - floor))
+    return lb, False
 
 
 @nb.njit(cache=True, _nrt=False)

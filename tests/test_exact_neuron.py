@@ -158,3 +158,22 @@ def test_first_crossing_misses_no_crossing_on_random_exponential_sums():
         assert abs(_g(a, b, mu, h)[0]) < 1e-8
         checked += 1
     assert checked > 500
+
+
+def test_adaptive_threshold_is_used_by_the_cheap_crossing_tests():
+    """With theta well above the reachable drive, inputs must not trigger threshold checks
+    (before the bound used theta, every input did: ~1 check per synaptic event)."""
+    net = es.Network(seed=0)
+    cells = net.population(20, AdaptiveLIFExp(tau_m=100.0, tau_syn_e=1.0, tau_syn_i=2.0, v_rest=-65.0,
+                                              v_reset=-65.0, v_th=-52.0, t_ref=5.0, theta_plus=20.0,
+                                              tau_theta=np.inf))
+    net.connect(net.poisson(200, 10.0), cells, es.all_to_all(), weight=2.0, delay=1.0)
+    kick = net.spike_source(1, times=[0.1], ids=[0])
+    net.connect(kick, cells, es.all_to_all(), weight=5000.0, delay=0.1)     # one spike each: theta = 20 mV
+    net.run(50.0)
+    before = net.stats
+    net.run(500.0)
+    after = net.stats
+    assert after["syn_events"] - before["syn_events"] > 10000
+    assert (after["checks"] - before["checks"]) < 0.01 * (after["syn_events"] - before["syn_events"])
+    assert after["spikes"] == before["spikes"] == 20
