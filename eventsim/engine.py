@@ -385,17 +385,18 @@ class Engine:
                 self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
                 self.drain(on_spikes)
-                if on_exchange is not None and self.xch[3][0]:
-                    n = int(self.xch[3][0])
-                    on_exchange(self.xch[1][:n].copy(), self.xch[2][:n].copy())
-                    self.xch[3][0] = 0
+                self._drain_exchange(on_exchange)
             if status == DONE:
-                if on_exchange is not None and self.xch[3][0]:
-                    n = int(self.xch[3][0])
-                    on_exchange(self.xch[1][:n].copy(), self.xch[2][:n].copy())
-                    self.xch[3][0] = 0
+                self._drain_exchange(on_exchange)
                 break
         self.t = t_stop
+
+    def _drain_exchange(self, on_exchange) -> None:
+        """Hand the spikes collected for other ranks to on_exchange (exchange mode only)."""
+        n = int(self.xch[3][0])
+        if on_exchange is not None and n:
+            on_exchange(self.xch[1][:n].copy(), self.xch[2][:n].copy())
+            self.xch[3][0] = 0
 
     def drain(self, on_spikes) -> None:
         n = int(self.buf_n[0])

@@ -235,10 +235,7 @@ def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
     if code == 0:
         check(name, a)
         return a, a
-    lo, hi = Distribution(code, a, b, low, high).bounds()
-    if not np.isfinite(lo) or not np.isfinite(hi):
-        return (lo, hi)
-    return lo, hi
+    return Distribution(code, a, b, low, high).bounds()
 
 
 def _as_view(obj, role: str) -> PopulationView:
