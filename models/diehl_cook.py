@@ -134,9 +134,6 @@ class DiehlCook:
         self.p_ie = net.connect(self.inh, self.exc, es.explicit(pre[off], post[off]),
                                 weight=-p.w_inh_exc * p.inh_scale, delay=p.delay_lateral, name="inh_exc")
         self.normalizer = WeightNormalizer(net, self.p_in, p.norm_total * s)
-        self.v_th_base = float(p.exc_v_th)
-        self.folded = np.zeros(self.n)     # part of theta moved into v_th (see fold_theta)
-        self._t_fold = 0.0
         self._n_seen = 0                   # exc spikes already counted
         self.presentations = 0             # including retries
         self.retries = 0
@@ -172,42 +169,9 @@ class DiehlCook:
                 intensity += 1.0
         return counts
 
-    def fold_theta(self) -> None:
-        """Move the adaptive threshold theta into v_th (v_th = base + folded, theta = 0).
-
-        The firing threshold v_th + theta is unchanged, but the engine's cheap crossing tests
-        compare V with v_th alone: with theta in the state, every input to a neuron with
-        v_th < V < v_th + theta triggers an exact root solve, and training slows down several
-        times as theta grows. The folded part decays like theta (tau_theta), applied in steps
-        at each fold (relative error (t_fold interval) / tau_theta: 0.5% for 50 s vs 1e7 ms).
-        Goes through a temporary weight file (the only public way to set theta)."""
-        import os
-        import tempfile
-        import h5py
-        theta = self.exc.get("theta")
-        decay = np.exp(-(self.net.t - self._t_fold) / self.p.tau_theta) if np.isfinite(self.p.tau_theta) else 1.0
-        self.folded = self.folded * decay + theta
-        self._t_fold = self.net.t
-        fd, path = tempfile.mkstemp(suffix=".h5")
-        os.close(fd)
-        os.unlink(path)
-        try:
-            self.net.save_weights(path)
-            with h5py.File(path, "r+") as f:
-                name = sorted(f["snapshots"].keys())[-1]
-                h = f[f"snapshots/{name}/populations/exc"]
-                h["v_th"][...] = self.v_th_base + self.folded
-                h["theta"][...] = 0.0
-            self.net.load_weights(path, -1, state=True)
-        finally:
-            if os.path.exists(path):
-                os.unlink(path)
-
-    def train(self, images: np.ndarray, callback=None, every: int = 0, log_every: int = 0,
-              fold_every: int = 100) -> dict:
+    def train(self, images: np.ndarray, callback=None, every: int = 0, log_every: int = 0) -> dict:
         """Present each image once, with learning. callback(self, k) runs after every `every`
-        images (k = images so far in this call); theta is folded into v_th every `fold_every`
-        images (0: never; see fold_theta). Returns timing and event counts."""
+        images (k = images so far in this call). Returns timing and event counts."""
         t0 = time.perf_counter()
         c0 = time.process_time()
         s0 = dict(self.net.stats)
@@ -216,8 +180,6 @@ class DiehlCook:
         for k, img in enumerate(images):
             counts[k] = self.present(img)
             self.n_trained += 1
-            if fold_every and self.plastic and self.n_trained % fold_every == 0:
-                self.fold_theta()
             if log_every and (k + 1) % log_every == 0:
                 el = time.perf_counter() - t0
                 print(f"  trained {k + 1}/{len(images)}  {(k + 1) / el:.1f} samples/s wall, "
@@ -259,29 +221,16 @@ class DiehlCook:
 
     @classmethod
     def frozen_from(cls, path: str, n: int, params: DCParams = DCParams(), seed: int = 1,
-                    snapshot: int | str = -1, fold_theta: bool = True) -> "DiehlCook":
-        """A non-plastic network with weights and thresholds loaded from a weight file;
-        theta is frozen (theta_plus = 0, tau_theta = inf).
-
-        fold_theta: load the weights only and put the saved theta into v_th (v_th + theta, theta
-        = 0). The threshold is the same, but the engine's cheap crossing tests compare against
-        v_th without theta, so an unfolded large theta makes nearly every input trigger an exact
-        root solve (several times slower; see the report). fold_theta=False restores theta
-        itself through net.load_weights (state=True)."""
+                    snapshot: int | str = -1) -> "DiehlCook":
+        """A non-plastic network with weights and thresholds (theta) loaded from a weight file;
+        theta is frozen (theta_plus = 0, tau_theta = inf)."""
         m = cls(n, params, seed=seed, plastic=False)
-        if fold_theta:
-            m.net.load_weights(path, snapshot, state=False)
-            theta = saved_population(path, "exc", "theta", snapshot)
-            v_th = saved_population(path, "exc", "v_th", snapshot)
-            m.exc.set(v_th=v_th + theta)
-        else:
-            m.net.load_weights(path, snapshot)
-            m.exc.set(theta_plus=0.0, tau_theta=np.inf)
+        m.net.load_weights(path, snapshot)
+        m.exc.set(theta_plus=0.0, tau_theta=np.inf)
         return m
 
     def thresholds(self) -> np.ndarray:
-        """Effective firing thresholds v_th + theta (mV) of the excitatory neurons now
-        (v_th includes any folded theta)."""
+        """Effective firing thresholds v_th + theta (mV) of the excitatory neurons now."""
         return self.exc.get("v_th") + self.exc.get("theta")
 
 

@@ -142,7 +142,7 @@ def test_save_and_frozen_reload(tmp_path):
     m.train(np.stack([digit()] * 2))
     path = str(tmp_path / "dc.h5")
     m.save(path, "after 2")
-    g = DiehlCook.frozen_from(path, 6, fold_theta=False)
+    g = DiehlCook.frozen_from(path, 6)
     np.testing.assert_allclose(g.input_weights(), m.input_weights(), rtol=1e-7)
     np.testing.assert_allclose(g.exc.get("theta"), m.exc.get("theta"), rtol=1e-9)
     theta = g.exc.get("theta").copy()
@@ -150,28 +150,5 @@ def test_save_and_frozen_reload(tmp_path):
     rg = g.responses(imgs)
     assert rg.shape == (2, 6)
     np.testing.assert_allclose(g.exc.get("theta"), theta, rtol=1e-6)   # frozen (decay off)
-    # theta folded into v_th: same thresholds, theta state 0, same responses
-    f = DiehlCook.frozen_from(path, 6)
-    np.testing.assert_allclose(f.input_weights(), m.input_weights(), rtol=1e-7)
-    assert np.all(f.exc.get("theta") == 0.0)
-    np.testing.assert_allclose(f.thresholds(), m.thresholds(), rtol=1e-12)
-    np.testing.assert_array_equal(f.responses(imgs), rg)
+    np.testing.assert_allclose(g.thresholds(), m.thresholds(), rtol=1e-12)
 
-
-def test_fold_theta_keeps_thresholds_and_dynamics():
-    """Folding theta into v_th changes neither the thresholds nor the spikes."""
-    p = replace(DCParams(), theta_plus=2.0, tau_theta=np.inf, t_present=60.0, t_rest=20.0)
-    a, b = DiehlCook(8, p, seed=6), DiehlCook(8, p, seed=6)
-    imgs = np.stack([digit()] * 3)
-    a.train(imgs[:1], fold_every=0)
-    b.train(imgs[:1], fold_every=0)
-    th = b.thresholds()
-    assert b.exc.get("theta").max() > 0
-    b.fold_theta()
-    assert np.all(b.exc.get("theta") == 0.0)
-    np.testing.assert_allclose(b.thresholds(), th, rtol=1e-12)
-    ra = a.train(imgs[1:], fold_every=0)["counts"]
-    rb = b.train(imgs[1:], fold_every=0)["counts"]
-    np.testing.assert_array_equal(ra, rb)
-    np.testing.assert_allclose(b.thresholds(), a.thresholds(), rtol=1e-9)
-    np.testing.assert_allclose(b.input_weights(), a.input_weights(), rtol=1e-5, atol=1e-6)

@@ -50,7 +50,6 @@ def main():
     norm_s = sum(v[3] for k, v in st.stats.items() if k[2] == "__call__" and "homeostasis" in k[0])
     rate_s = sum(v[3] for k, v in st.stats.items() if k[2] == "set_rate")
     count_s = sum(v[3] for k, v in st.stats.items() if k[2] == "_new_counts")
-    fold_s = sum(v[3] for k, v in st.stats.items() if k[2] == "fold_theta")
     path = tempfile.mktemp(suffix=".h5")
     m.save(path)
     f = DiehlCook.frozen_from(path, a.n, p)
@@ -71,7 +70,7 @@ def main():
                      "ns_per_syn_event_wall_in_net_run": 1e9 * run_s / max(tr["syn_events"], 1),
                      "exc_spikes_per_sample": float(tr_counts.sum(1).mean())},
            "profile_split_s": {"event_loop_net_run": run_s, "normalisation": norm_s, "set_rate": rate_s,
-                               "spike_counting": count_s, "fold_theta": fold_s, "total_profiled": tr["wall_s"]},
+                               "spike_counting": count_s, "total_profiled": tr["wall_s"]},
            "frozen": {"samples_per_cpu_s": a.samples / frozen_s,
                       "per_sample": {k: fs[k] / a.samples for k in fs},
                       "ns_per_syn_event_cpu": 1e9 * frozen_s / max(fs["syn_events"], 1)},
