@@ -131,7 +131,7 @@ def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t):
     here: the spike goes to the exchange buffer, and every rank schedules it after the window."""
     neuron.spike(P, S, j, t, ep)
     if pl[5][j + 1] > pl[5][j]:
-        plasticity.post_spike(pl, j, t, graph[4])
+        plasticity.post_spike(pl, j, t, ep, graph[4])
     _queue_check(S, checks, P, j, np.inf, False, ep)
     stats[SPIKES] += 1
     if xch[0][0]:
@@ -197,6 +197,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
             return BUFFER_FULL
         while t - epoch[0] > epoch[1]:    # one interval at a time: same rounding on every rank
             neuron.rebase(P, S, n_neurons, epoch[0], epoch[0] + epoch[1])
+            plasticity.rebase(pl, epoch[0], epoch[0] + epoch[1])
             epoch[0] += epoch[1]
             Ft[:] = np.nan
         ep = epoch[0]
@@ -249,7 +250,7 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
     lo = grp_start[g]
     hi = grp_start[g + 1]
     if pl[0][g] >= 0:
-        plasticity.pre_arrival(pl, g, t, post, weight, lo, hi)
+        plasticity.pre_arrival(pl, g, t, ep, post, weight, lo, hi)
     for k in range(lo, hi):
         j = post[k]
         c = int(P[j, neuron.CLASS])
@@ -328,7 +329,7 @@ class Engine:
         if self.plast is None:
             self.plast = plasticity.empty(self.n_neurons, self.graph[2].size)
         if self.epoch is None:
-            self.epoch = np.array([0.0, rebase_interval(self.P)])
+            self.epoch = np.array([0.0, rebase_interval(self.P, plasticity.trace_taus(self.plast))])
         self.refresh_classes()
 
     def refresh_classes(self) -> None:
@@ -405,9 +406,11 @@ class Engine:
         self.buf_n[0] = 0
 
 
-def rebase_interval(P: np.ndarray) -> float:
-    """Epoch interval (ms): factors exp((t - T0)/tau) stay below exp(200) for every tau."""
-    taus = P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]] if P.size else np.ones((1, 1))
+def rebase_interval(P: np.ndarray, trace_taus: np.ndarray = np.zeros(0)) -> float:
+    """Epoch interval (ms): factors exp((t - T0)/tau) stay below exp(200) for every tau of the
+    neurons and of the STDP post traces."""
+    taus = P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]].ravel() if P.size else np.ones(1)
+    taus = np.concatenate((taus, trace_taus))
     finite = taus[np.isfinite(taus) & (taus > 0)]
     return 200.0 * float(finite.min()) if finite.size else 1e6
 

@@ -4,7 +4,11 @@ Traces are updated only at spike times:
 - pre traces x1, x2 live per delay group. A group shares its presynaptic node, delay and arrival
   time, so this is exactly a per-synapse presynaptic trace updated on arrival (Brian2's on_pre
   semantics) without storing one per synapse;
-- post traces y1, y2 live per neuron, updated at its spikes.
+- post traces y1, y2 live per neuron, updated at its spikes. Like the neuron state they are
+  stored as epoch coefficients, Y = y(t_spike) exp((t_spike - T0)/tau), so that a presynaptic
+  arrival at t reads every target's trace as Y * exp(-(t - T0)/tau) with ONE exp per arrival
+  (a group's targets share tau_minus) instead of one per synapse; `rebase` moves them with the
+  neurons' epoch.
 
 A presynaptic arrival first depresses the group's synapses from their targets' post traces and
 then delivers the new weights (NEST's order); a postsynaptic spike potentiates its incoming
@@ -42,20 +46,28 @@ def _decay(value, t_from, t, tau):
 
 
 @nb.njit(cache=True, inline="always")
+def _g(t, t0, tau):
+    """exp((t - t0)/tau): epoch factor of a post trace."""
+    return math.exp((t - t0) / tau)
+
+
+@nb.njit(cache=True, inline="always")
 def _clip(w, p):
     return min(max(w, p[W_MIN]), p[W_MAX])
 
 
 @nb.njit(cache=True, _nrt=False)
-def pre_arrival(pl, g, t, post, weight, lo, hi):
-    """Arrival of group g's spike at t: depress its synapses, then update its pre traces."""
-    grp_rule, rules, gx, ny, ntau = pl[0], pl[1], pl[2], pl[3], pl[4]
+def pre_arrival(pl, g, t, t0, post, weight, lo, hi):
+    """Arrival of group g's spike at t (epoch t0): depress its synapses, then update its pre
+    traces. Every target's y1 has the rule's tau_minus (assemble checks it)."""
+    grp_rule, rules, gx, ny = pl[0], pl[1], pl[2], pl[3]
     p = rules[grp_rule[g]]
     kind = int(p[KIND])
     x2 = _decay(gx[g, 1], gx[g, 2], t, p[TAU_X]) if kind == TRIPLET else 0.0
+    f = _g(t0, t, p[TAU_MINUS])
     for k in range(lo, hi):
         j = post[k]
-        y1 = _decay(ny[j, 0], ny[j, 2], t, ntau[j, 0])
+        y1 = ny[j, 0] * f
         if y1 == 0.0:
             continue
         w = float(weight[k])
@@ -76,10 +88,13 @@ def pre_arrival(pl, g, t, post, weight, lo, hi):
 
 
 @nb.njit(cache=True, _nrt=False)
-def post_spike(pl, j, t, weight):
-    """Spike of neuron j at t: potentiate its plastic inputs, then update its post traces."""
+def post_spike(pl, j, t, t0, weight):
+    """Spike of neuron j at t (epoch t0): potentiate its plastic inputs, then update its post
+    traces."""
     grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp = pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]
-    y2 = _decay(ny[j, 1], ny[j, 2], t, ntau[j, 1])
+    g1 = _g(t, t0, ntau[j, 0])
+    g2 = _g(t, t0, ntau[j, 1])
+    y2 = ny[j, 1] / g2
     mode = 0.0
     for e in range(pptr[j], pptr[j + 1]):
         k = psyn[e]
@@ -102,15 +117,32 @@ def post_spike(pl, j, t, weight):
         else:
             w += p[P1] * (x1 - p[P3]) * max(p[W_MAX] - w, 0.0) ** p[P4]
         weight[k] = _clip(w, p)
-    y1 = _decay(ny[j, 0], ny[j, 2], t, ntau[j, 0])
-    ny[j, 0] = 1.0 if mode != 0.0 else y1 + 1.0
-    ny[j, 1] = y2 + 1.0
-    ny[j, 2] = t
+    y1 = ny[j, 0] / g1
+    ny[j, 0] = (1.0 if mode != 0.0 else y1 + 1.0) * g1
+    ny[j, 1] = (y2 + 1.0) * g2
+
+
+@nb.njit(cache=True, _nrt=False)
+def rebase(pl, t0_old, t0_new):
+    """Move the post traces' epoch from t0_old to t0_new (as neuron.rebase does for neurons)."""
+    ny, ntau = pl[3], pl[4]
+    for j in range(ny.shape[0]):
+        if ny[j, 0] != 0.0:
+            ny[j, 0] *= _g(t0_old, t0_new, ntau[j, 0])
+        if ny[j, 1] != 0.0:
+            ny[j, 1] *= _g(t0_old, t0_new, ntau[j, 1])
+
+
+def trace_taus(pl: tuple) -> np.ndarray:
+    """Time constants (ms) of the post traces that are in use (neurons with plastic inputs)."""
+    pptr, ntau = pl[5], pl[4]
+    used = np.diff(pptr) > 0
+    return ntau[used[:ntau.shape[0]]].ravel()
 
 
 def empty(n_neurons: int, n_groups: int) -> tuple:
     """Plasticity arrays for a network without plastic synapses."""
-    return (np.full(n_groups, -1, np.int32), np.zeros((1, NRULE)), np.zeros((0, 3)), np.zeros((0, 3)),
+    return (np.full(n_groups, -1, np.int32), np.zeros((1, NRULE)), np.zeros((0, 3)), np.zeros((0, 2)),
             np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
@@ -149,6 +181,5 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
         seen[who] = True
     gx = np.zeros((n_groups, 3))
     gx[:, 2] = -np.inf
-    ny = np.zeros((n_neurons, 3))
-    ny[:, 2] = -np.inf
+    ny = np.zeros((n_neurons, 2))         # epoch coefficients of y1, y2 (0: never fired)
     return grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp
