@@ -171,7 +171,7 @@ def main():
         row = {"samples": done, "val_acc": ev["val_acc"], "silent_neurons": ev["silent_neurons"],
                "neurons_per_class": ev["neurons_per_class"], "train_samples_per_s": out["samples_per_s"],
                "train_samples_per_cpu_s": out["samples_per_cpu_s"],
-               "retries": out["retries"], "mean_theta_mV": float(np.mean(m.thresholds() - m.v_th_base)),
+               "retries": out["retries"], "mean_theta_mV": float(np.mean(m.exc.get("theta"))),
                "train_exc_spikes_per_sample": float(out["counts"].sum(1).mean()),
                "wall_s": time.perf_counter() - t_start}
         doc["learning_curve"].append(row)
