@@ -1,4 +1,4 @@
-"""The `eventsim` command line: run, analyze, plot.
+"""The `eventsim` command line: run, sweep, analyze, plot.
 
 Errors caused by the user's input print one line and exit with status 2; an unexpected
 internal error prints one line too (with --debug for the traceback) and exits with 1.
@@ -48,6 +48,10 @@ class _SignalStop:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .distributed import world
+    comm = world()                 # None unless launched by mpiexec (mpi4py is not imported otherwise)
+    if comm is not None and comm.Get_size() > 1:
+        return _run_mpi(args, comm)
     from . import checkpoint as ckmod
     from . import config as cfgmod
     from . import checks
@@ -136,42 +140,192 @@ def _run(args: argparse.Namespace) -> int:
               f"written to {ck_path} (continue with: eventsim run --resume {ck_path})", file=sys.stderr)
         return 128 + int(stop.signum)
     t_run = time.perf_counter() - t1
-    from .analysis import population_rate, spike_stats
-    from .analysis.reader import SpikeLog
-    stats = net.stats
     summary = {"config": config_name, "seed": net.seed, "duration_ms": duration,
                "n_neurons": net._n_neurons, "n_synapses": net.graph.n_synapses,
                "build_s": round(t_build, 3), "compile_s": round(t_compile, 3), "run_s": round(t_run, 3),
-               "syn_events_per_s": stats["syn_events"] / max(t_run, 1e-9), **stats, "populations": {}}
+               "syn_events_per_s": net.stats["syn_events"] / max(t_run, 1e-9), **net.stats}
+    _report(args, summary, log_path)
+    return 0
+
+
+def _report(args: argparse.Namespace, summary: dict, log_path: str) -> None:
+    """Per-population statistics from the log, raster plot, summary.json and the printed summary."""
+    from .analysis import population_rate, spike_stats
+    from .analysis.reader import SpikeLog
+    duration = summary["duration_ms"]
+    summary["populations"] = {}
     with SpikeLog(log_path) as log:
         names = log.populations
-        fig_rows = []
         for name in names:
             st = spike_stats(log, name, t_start=0.0, t_stop=duration)
             summary["populations"][name] = {"n": int(st.n_nodes), "spikes": int(st.n_spikes),
                                             "rate_hz": float(st.mean_rate),
                                             "isi_cv": None if not np.isfinite(st.mean_cv) else float(st.mean_cv)}
-            fig_rows.append(name)
         first = names[0]
         n_show = min(200, log.info(first).n_nodes)
         trains = log.load_spikes(first, np.arange(n_show), t_start=0.0, t_stop=duration)
         rate = population_rate(log, first, bin=max(duration / 200.0, 0.1), t_start=0.0, t_stop=duration)
     if args.plot:
         from .analysis.plots import plot_raster, save_figure
-        fig = plot_raster(trains, rate, title=f"{summary['config']}: population '{first}', seed {net.seed}")
+        fig = plot_raster(trains, rate, title=f"{summary['config']}: population '{first}', seed {summary['seed']}")
         save_figure(fig, os.path.join(args.out, "raster.png"))
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2)
+    on = f" on {summary['ranks']} MPI ranks" if summary.get("ranks", 1) > 1 else ""
     print(f"eventsim {summary['config']}: {summary['n_neurons']} neurons, {summary['n_synapses']} synapses, "
-          f"{duration:g} ms in {t_run:.2f} s (build {t_build:.2f} s, compile/load {t_compile:.2f} s), "
-          f"{summary['syn_events_per_s'] / 1e6:.2f} M synaptic events/s")
+          f"{duration:g} ms in {summary['run_s']:.2f} s{on} (build {summary['build_s']:.2f} s, compile/load "
+          f"{summary['compile_s']:.2f} s), {summary['syn_events_per_s'] / 1e6:.2f} M synaptic events/s")
+    if on:
+        print(f"  exchange: {summary['windows']} windows of {summary['window_ms']:g} ms, "
+              f"{summary['exchange_s']:.2f} s (max over ranks), {summary['exchange_bytes'] / 1e6:.2f} MB gathered")
     for name, p in summary["populations"].items():
         cv = "n/a" if p["isi_cv"] is None else f"{p['isi_cv']:.2f}"
         print(f"  {name:>12}: {p['n']:>7} neurons  rate {p['rate_hz']:8.2f} Hz  ISI CV {cv}")
     wrote = [log_path, os.path.join(args.out, "summary.json")] + ([os.path.join(args.out, "raster.png")]
                                                                  if args.plot else [])
     print(f"wrote {', '.join(wrote)}")
+
+
+_QUIET_ERRORS = False        # set on MPI ranks other than 0: user errors are reported by rank 0
+
+
+def _run_mpi(args: argparse.Namespace, comm) -> int:
+    """`eventsim run` under mpiexec with more than one rank: a DistributedRun; rank 0 writes the one
+    SONATA log (from the spikes every window's Allgather brings it), summary.json and the plot."""
+    global _QUIET_ERRORS
+    from . import checks
+    from . import config as cfgmod
+    from .distributed import DistributedRun
+    size, rank = comm.Get_size(), comm.Get_rank()
+    _QUIET_ERRORS = rank != 0
+    for flag, value in (("--resume", args.resume), ("--checkpoint-every", args.checkpoint_every),
+                        ("--checkpoint", args.checkpoint)):
+        if value is not None:
+            raise EventsimError(f"{flag} is not supported in a distributed run ({size} MPI ranks): checkpoints "
+                                f"hold one process's state; run without mpiexec to checkpoint or resume")
+    cfg = cfgmod.load(args.config or cfgmod.builtin_path("default"))
+    config_name = args.config or "default"
+    args.out = args.out or "out"
+    if args.duration is not None:
+        cfg["duration"] = args.duration
+    duration = float(checks.non_negative("duration (ms)", cfg.get("duration", 1000.0)))
+    checks.positive("chunk (ms)", cfg.get("chunk", 100.0))
+    if args.max_rate is not None:
+        checks.positive("--max-rate (Hz)", args.max_rate)
+    checks.positive("--flush-interval (s)", args.flush_interval)
+    log_path = os.path.join(args.out, "spikes.h5")
+
+    def agreed(fn):
+        """fn() on every rank; a user error on any rank becomes the same error on every rank
+        (so that no rank waits in a collective for one that gave up)."""
+        try:
+            result, err = fn(), None
+        except (EventsimError, OSError) as exc:
+            result, err = None, f"{exc} (rank {rank})" if rank else str(exc)
+        except Exception as exc:          # internal: report it (on this rank) but never leave the others waiting
+            if args.debug:
+                import traceback
+                traceback.print_exc()
+            print(f"eventsim: internal error on rank {rank}: {type(exc).__name__}: {exc}", file=sys.stderr,
+                  flush=True)
+            comm.Abort(1)
+        errors = comm.allgather(err)
+        first = next((x for x in errors if x), None)
+        if first is not None:
+            raise EventsimError(first)
+        return result
+
+    def setup():
+        if rank == 0:
+            os.makedirs(args.out, exist_ok=True)
+        net = cfgmod.build(cfg, seed=args.seed)
+        net.record_spikes(log_path, flush_interval_s=args.flush_interval, in_memory=False)
+        return DistributedRun(net, comm)     # rank 0 alone opens the log
+
+    t0 = time.perf_counter()
+    run = agreed(setup)
+    net = run.net
+    t_build = comm.allreduce(time.perf_counter() - t0, op=_mpi_max())
+    try:
+        t1 = time.perf_counter()
+        run.load()
+        t_compile = comm.allreduce(time.perf_counter() - t1, op=_mpi_max())
+        t1 = time.perf_counter()
+        try:
+            run.run(duration, progress=None if args.progress else False, max_rate_hz=args.max_rate)
+        finally:
+            net.close()
+        comm.Barrier()
+        t_run = time.perf_counter() - t1
+        stats = run.stats()
+        n_syn = run.n_synapses()
+        exchange_s = comm.allreduce(run.exchange_s, op=_mpi_max())
+    except EventsimError:
+        raise                      # the run's guards decide alike on every rank
+    except Exception as exc:       # one rank failed: the others would wait forever
+        if args.debug:
+            import traceback
+            traceback.print_exc()
+        print(f"eventsim: internal error on rank {rank}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        comm.Abort(1)
+    if rank != 0:
+        return 0
+    summary = {"config": config_name, "seed": net.seed, "duration_ms": duration, "ranks": size,
+               "n_neurons": run.n_neurons, "n_synapses": n_syn,
+               "build_s": round(t_build, 3), "compile_s": round(t_compile, 3), "run_s": round(t_run, 3),
+               "syn_events_per_s": stats["syn_events"] / max(t_run, 1e-9), **stats,
+               "window_ms": run.window, "windows": run.windows, "exchange_s": round(exchange_s, 3),
+               "exchange_bytes": run.bytes_received}
+    _report(args, summary, log_path)
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """`eventsim sweep`: independent runs over a parameter grid, in processes or over MPI ranks."""
+    global _QUIET_ERRORS
+    from . import checks
+    from . import config as cfgmod
+    from .distributed import world
+    from .sweep import format_table, parse_param, run_sweep, table
+    comm = world()
+    size, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
+    _QUIET_ERRORS = rank != 0
+    if not args.param:
+        raise EventsimError("sweep needs at least one --param name=v1,v2,...")
+    checks.positive("--processes", args.processes)
+    if size > 1 and args.processes > 1:
+        raise EventsimError(f"--processes {args.processes} under mpiexec: the {size} MPI ranks already share the "
+                            f"runs; give one or the other")
+    cfg = cfgmod.load(args.config)
+    if args.duration is not None:
+        cfg["duration"] = float(checks.non_negative("--duration (ms)", args.duration))
+    params = [parse_param(p) for p in args.param]
+    t0 = time.perf_counter()
+    results = run_sweep(cfg, params, jobs=args.processes)
+    wall = time.perf_counter() - t0
+    if rank != 0:
+        return 0
+    cols, rows = table(results)
+    print(format_table(cols, rows))
+    how = f"{size} MPI ranks" if size > 1 else f"{min(args.processes, len(rows))} process(es)"
+    print(f"{len(rows)} runs in {wall:.2f} s on {how}")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "sweep.json"), "w") as fh:
+            json.dump({"config": args.config, "params": [p for p, _ in params], "wall_s": wall,
+                       "workers": size if size > 1 else args.processes, "runs": results}, fh, indent=2)
+        import csv
+        with open(os.path.join(args.out, "sweep.csv"), "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            w.writerows([["" if v is None else v for v in row] for row in rows])
+        print(f"wrote {os.path.join(args.out, 'sweep.json')}, {os.path.join(args.out, 'sweep.csv')}")
+    return 0
+
+
+def _mpi_max():
+    from mpi4py import MPI
+    return MPI.MAX
 
 
 def _float(text: str) -> float:
@@ -210,6 +364,19 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--flush-interval", type=_float, default=1.0, metavar="S",
                      help="flush the spike log at least every S seconds of wall time (default: 1)")
     run.set_defaults(func=_run)
+    sweep = sub.add_parser("sweep", help="independent runs of a config over a parameter grid (processes or MPI ranks)",
+                           description="Run CONFIG once per point of the cartesian product of the --param lists, "
+                                       "in parallel processes, or over the ranks under mpiexec; print one summary "
+                                       "row per run (and write OUT/sweep.json and OUT/sweep.csv).")
+    sweep.add_argument("config", help="TOML config, or a built-in name: default, cuba, brunel, benchmark4")
+    sweep.add_argument("--param", action="append", default=[], metavar="PATH=V1,V2,...",
+                       help="config path and values, e.g. seed=1,2,3 or projections[1].weight=-6,-9 or "
+                            "populations.exc.params.tau_m=10,20 (repeatable)")
+    sweep.add_argument("--processes", type=int, default=1, metavar="K",
+                       help="parallel processes (default 1; under mpiexec the ranks share the runs instead)")
+    sweep.add_argument("--duration", type=_float, default=None, help="model time in ms (overrides the config)")
+    sweep.add_argument("--out", default=None, help="folder for sweep.json and sweep.csv")
+    sweep.set_defaults(func=_sweep)
     add_subcommands(sub)
     from .learning.surrogate.cli import add_subcommands as add_learning_subcommands
     add_learning_subcommands(sub)
@@ -222,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.func(args)
     except EventsimError as exc:
-        print(f"eventsim: error: {exc}", file=sys.stderr)
+        if not _QUIET_ERRORS:
+            print(f"eventsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)

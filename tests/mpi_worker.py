@@ -1,5 +1,10 @@
-"""Run under mpiexec by tests/test_distributed.py: a small network over all ranks; rank 0 saves
-(times, ids) and the summed counters to the path given."""
+"""Run under mpiexec by tests/test_distributed.py: small networks over all ranks; rank 0 saves
+(times, ids) of each to the .npz path given.
+
+    mpi_worker.py KIND[,KIND...] OUT.npz DURATION[,DURATION...]     (under mpiexec)
+    mpi_worker.py KIND[,KIND...] - DURATION[,DURATION...] OUT.npz   (one process, plain API)
+
+One launch runs several networks (mpiexec and imports cost more than these tiny runs)."""
 import sys
 
 import numpy as np
@@ -24,20 +29,24 @@ def plastic_net() -> es.Network:
     return net
 
 
-def main(kind: str, path: str, duration: float) -> None:
+def one(kind: str, path: str, duration: float):
     net = make_cuba(seed=3, n=1000, p=0.08) if kind == "cuba" else plastic_net()
     if path == "-":                                      # single process, plain API
         net.run(duration)
         t, i = net.populations["cells"].spikes()
-        np.save(sys.argv[4], np.stack([t, i.astype(float)]))
-        return
+        return np.stack([t, i.astype(float)])
     run = DistributedRun(net)
     run.run(duration)
     res = run.spikes("cells")
     run.stats()
-    if run.rank == 0:
-        np.save(path, np.stack([res[0], res[1].astype(float)]))
+    return None if run.rank else np.stack([res[0], res[1].astype(float)])
+
+
+def main(kinds: str, path: str, durations: str) -> None:
+    out = {k: one(k, path, float(d)) for k, d in zip(kinds.split(","), durations.split(","))}
+    if all(v is not None for v in out.values()):
+        np.savez(sys.argv[4] if path == "-" else path, **out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
