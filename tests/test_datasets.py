@@ -362,3 +362,25 @@ def test_encode_fsdd_to_shd(tmp_path):
     i1 = int(np.flatnonzero(d.labels == 1)[0])
     top = np.bincount(d.units[i1], minlength=32).argmax()
     assert abs(fc[top] - 1200) < 150
+
+
+def test_unreadable_wav_os_error_is_a_format_error(tmp_path, monkeypatch):
+    """An OS-level read failure (permission, I/O) becomes DatasetFormatError naming the path, so that
+    encode_fsdd(on_error="skip") counts it as unreadable instead of crashing."""
+    import eventsim.datasets.audio as audio_mod
+    p = tmp_path / "recordings"
+    shutil.copytree(FIX / "fsdd" / "recordings", p)
+    real_open = audio_mod.wave.open
+
+    def fake_open(name, mode="rb"):
+        if name.endswith("1_alice_5.wav"):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, mode)
+
+    monkeypatch.setattr(audio_mod.wave, "open", fake_open)
+    with pytest.raises(ds.DatasetFormatError, match=r"1_alice_5\.wav: cannot read the file"):
+        ds.read_wav(p / "1_alice_5.wav")
+    files = ds.load_fsdd(tmp_path)
+    with pytest.warns(UserWarning, match=r"skipped 1 of 24.*1 unreadable"):
+        enc = ds.encode_fsdd(files, on_error="skip")
+    assert len(enc.times_ms) == 23

@@ -39,6 +39,8 @@ def read_wav(path: str | Path, sample_rate_hz: int | None = 8000) -> tuple[np.nd
             raw = w.readframes(n_frames)
     except (wave.Error, EOFError) as exc:
         raise DatasetFormatError(f"{path}: not a readable PCM wav file ({exc})") from None
+    except OSError as exc:   # e.g. permission denied, I/O error: counted as unreadable by encode_fsdd
+        raise DatasetFormatError(f"{path}: cannot read the file ({exc})") from None
     if sample_rate_hz is not None and rate != sample_rate_hz:
         raise SampleRateError(f"{path}: sample rate {rate} Hz; required {sample_rate_hz} Hz (no resampling)")
     if n_ch < 1 or width not in (1, 2, 3, 4):

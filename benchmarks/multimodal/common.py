@@ -1,0 +1,163 @@
+"""Shared helpers of the multimodal experiments: data, splits, encodings (cached), parameters, JSON.
+
+Splits (never tune on a test split):
+- MNIST: train5k -> 4500 train / 500 validation (50 per class, seed 0, as benchmarks/diehl_cook);
+  t10k for the reported numbers (first --n-test images).
+- FSDD: test = indices 0-4 of each speaker and digit (250, the dataset's convention);
+  validation = indices 5-9 (250); train = indices 10-49 (2000).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import subprocess
+import time
+from dataclasses import asdict, replace
+
+import numpy as np
+
+import eventsim.datasets as ds
+from eventsim.models.diehl_cook import DCParams, split_train_val
+from eventsim.models.multimodal import AudioParams, audio_features
+
+DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+RUNS = os.path.join(HERE, "runs")
+os.makedirs(RESULTS, exist_ok=True)
+os.makedirs(RUNS, exist_ok=True)
+
+# parameters chosen on the validation splits (see README)
+IMAGE_PARAMS = replace(DCParams(), theta_plus=0.5, eta_post=0.02, eta_pre=0.0002)
+AUDIO_PARAMS = replace(DCParams(), theta_plus=0.25, eta_post=0.02, eta_pre=0.0002)
+AUDIO = AudioParams()
+
+
+def set_overrides(params, items: list[str]):
+    """Apply 'name=value' overrides to a frozen dataclass (numbers only)."""
+    kw = {}
+    for it in items or []:
+        k, v = it.split("=", 1)
+        if k not in params.__dataclass_fields__:
+            raise SystemExit(f"unknown parameter {k!r} of {type(params).__name__}")
+        typ = type(getattr(params, k))
+        kw[k] = typ(v) if typ is not bool else v.lower() in ("1", "true", "yes")
+    return replace(params, **kw)
+
+
+def mnist():
+    """(Xtr, ytr), (Xva, yva), (Xte, yte)."""
+    X, y = ds.load_mnist(DATA, "train5k")
+    tr, va = split_train_val(y, 50, 0)
+    Xt, yt = ds.load_mnist(DATA, "t10k")
+    return (X[tr].reshape(len(tr), -1), y[tr]), (X[va].reshape(len(va), -1), y[va]), (Xt.reshape(len(Xt), -1), yt)
+
+
+def fsdd_encoded(snr_db: float | None = None, speakers=None, n_channels: int = 32, seed: int = 0):
+    """All FSDD recordings (or `speakers`) encoded with the cochlea front end; cached in runs/.
+    Returns (files listing, EncodedUtterances)."""
+    files = ds.load_fsdd(DATA, speakers=speakers)
+    key = f"fsdd_c{n_channels}_snr{'none' if snr_db is None else f'{snr_db:g}'}_s{seed}_{'-'.join(speakers or ['all'])}"
+    path = os.path.join(RUNS, key + ".pkl")
+    if os.path.exists(path):
+        with open(path, "rb") as fh:
+            return files, pickle.load(fh)
+    enc = ds.encode_fsdd(files, ds.CochleaParams(n_channels=n_channels), snr_db=snr_db, seed=seed,
+                         on_error="skip")
+    with open(path + ".tmp", "wb") as fh:
+        pickle.dump(enc, fh)
+    os.replace(path + ".tmp", path)
+    return files, enc
+
+
+def fsdd_splits(audio: AudioParams = AUDIO, snr_db: float | None = None, which=("train", "val", "test")):
+    """{split: (features [n, n_inputs], labels, speaker ids)} with the index convention above.
+    snr_db applies to every returned split (use it for the test split only)."""
+    files, enc = fsdd_encoded(snr_db, n_channels=audio.n_channels)
+    feats = audio_features(enc.times_ms, enc.units, audio)
+    idx = files.indices[enc.kept]
+    sel = {"test": idx < 5, "val": (idx >= 5) & (idx < 10), "train": idx >= 10, "all": idx >= 0}
+    return {w: (feats[sel[w]], enc.labels[sel[w]].astype(np.int64), enc.speaker_ids[sel[w]]) for w in which}
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def load_avg() -> str:
+    try:
+        return open("/proc/loadavg").read().strip()
+    except OSError:
+        return "?"
+
+
+def write_json(name: str, doc: dict) -> str:
+    path = os.path.join(RESULTS, name)
+    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), "git_commit": git_commit(),
+           "loadavg_at_end": load_avg(), **doc}
+    with open(path + ".tmp", "w") as fh:
+        json.dump(doc, fh, indent=1, default=_default)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def _default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    if hasattr(o, "__dataclass_fields__"):
+        return asdict(o)
+    return repr(o)
+
+
+# model construction and read-out shared by the experiment scripts ------------------------------
+def config_dict(image_params, audio_params, audio, cross, n_img, n_aud) -> dict:
+    return {"n_image": n_img, "n_audio": n_aud, "image_params": asdict(image_params),
+            "audio_params": asdict(audio_params), "audio": asdict(audio), "cross": asdict(cross)}
+
+
+def model_kwargs(cfg: dict) -> dict:
+    from eventsim.learning.crossmodal import CrossParams
+    return {"n_image": cfg["n_image"], "n_audio": cfg["n_audio"], "image_params": DCParams(**cfg["image_params"]),
+            "audio_params": DCParams(**cfg["audio_params"]), "audio": AudioParams(**cfg["audio"]),
+            "cross": CrossParams(**cfg["cross"])}
+
+
+def load_trained(tag: str, snapshot: int | str = -1):
+    """(frozen Multimodal, config, train json) of a train.py run."""
+    from eventsim.models.multimodal import Multimodal
+    with open(os.path.join(RESULTS, f"{tag}_train.json")) as fh:
+        doc = json.load(fh)
+    cfg = doc["config"]
+    path = os.path.join(RUNS, f"{tag}_weights.h5")
+    if not os.path.exists(path):
+        raise SystemExit(f"weights not found: {path} (run benchmarks/multimodal/train.py --tag {tag} first)")
+    return Multimodal.frozen_from(path, snapshot, **model_kwargs(cfg)), cfg, doc
+
+
+def scale_cross(m, gain: float, base=None):
+    """Multiply the cross-modal weights by `gain` (relative to `base`, the learned weights); returns base."""
+    if base is None:
+        base = [c.get() for c in m.cross]
+    for c, w in zip(m.cross, base):
+        c.set(w * gain)
+    return base
+
+
+def accuracies(resp: dict, assign: dict, labels: np.ndarray) -> dict:
+    """Per-ensemble and fused accuracies of responses {"img": .., "aud": ..}."""
+    from eventsim.models.diehl_cook import classify
+    from eventsim.models.multimodal import class_scores, fuse
+    sc = {k: class_scores(resp[k], assign[k]) for k in resp}
+    out = {f"{k}_acc": float(np.mean(classify(resp[k], assign[k]) == labels)) for k in resp}
+    if len(sc) == 2:
+        out["fused_acc"] = float(np.mean(fuse(sc["img"], sc["aud"]) == labels))
+    out["mean_spikes"] = {k: float(resp[k].sum(1).mean()) for k in resp}
+    return out
