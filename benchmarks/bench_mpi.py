@@ -15,6 +15,12 @@ With R > 1 a micro-benchmark then times the exchange collective alone on synthet
 0..1e6 bytes (Allgatherv of packed buffers vs mpi4py's pickled allgather) and fits
 cost = alpha + beta * bytes_received, the input of benchmarks/comm_model.py.
 
+Because the machine is shared, each row also reports CPU time per rank (engine and receive side,
+thread CPU time, so time spent descheduled or polling inside MPI is excluded) and a load-robust
+estimate: busiest rank's CPU time + windows x the micro-benchmarked collective at that message
+size, against the 1-rank CPU time ("idle_estimate_speedup"). The wall-clock ratio ("speedup") is
+the measurement; the estimate says what an idle machine would give.
+
 Writes benchmarks/results/mpi_<date>.json (machine info and load average before and after each run).
 """
 from __future__ import annotations
@@ -82,15 +88,25 @@ def worker(n: int, duration: float, reps: int) -> None:
     for _ in range(reps):
         s0 = np.array(list(run.net.stats.values()), np.int64)
         x0, c0, w0, b0 = run.exchange_s, run.comm_s, run.windows, run.bytes_received
+        cc0, cr0 = run.cpu_compute_s, run.cpu_receive_s
         run.comm.Barrier()
         t1 = time.perf_counter()
+        p1 = time.thread_time()
         run.run(duration)
+        p1 = time.thread_time() - p1
         run.comm.Barrier()
         wall = time.perf_counter() - t1
+        if run.size == 1:
+            cpu = (p1, 0.0)
+        else:
+            cpu = (run.cpu_compute_s - cc0, run.cpu_receive_s - cr0)
+        cpus = run.comm.gather(cpu, root=0)
         ev = run.comm.allreduce(np.array(list(run.net.stats.values()), np.int64) - s0)
         xs = run.comm.gather((run.exchange_s - x0, run.comm_s - c0), root=0)
         w = run.windows - w0
         segs.append({"run_s": wall, "syn_events": int(ev[1]), "spikes": int(ev[2]),
+                     "cpu_compute_s": [c[0] for c in cpus] if cpus else None,
+                     "cpu_receive_s": [c[1] for c in cpus] if cpus else None,
                      "windows": w, "bytes_per_window": (run.bytes_received - b0) / max(w, 1),
                      "exchange_ms_per_window": 1e3 * max(x[0] for x in xs) / max(w, 1) if xs else 0.0,
                      "collective_ms_per_window": 1e3 * max(x[1] for x in xs) / max(w, 1) if xs else 0.0})
@@ -108,6 +124,10 @@ def worker(n: int, duration: float, reps: int) -> None:
                           "exchange_ms_per_window": mid["exchange_ms_per_window"],
                           "collective_ms_per_window": mid["collective_ms_per_window"],
                           "exchange_fraction": mid["exchange_ms_per_window"] * mid["windows"] / 1e3 / med,
+                          "cpu_compute_s_per_rank": mid["cpu_compute_s"], "cpu_receive_s_per_rank": mid["cpu_receive_s"],
+                          "cpu_busy_s_max_rank_median": sorted(max(a + b for a, b in zip(sg["cpu_compute_s"],
+                                                                                         sg["cpu_receive_s"]))
+                                                               for sg in segs)[len(segs) // 2],
                           "microbench": micro}))
 
 
@@ -155,6 +175,22 @@ def main() -> None:
             if base and row["n_neurons"] == n and "run_s_median" in row:
                 row["speedup"] = base["run_s_median"] / row["run_s_median"]
                 row["build_speedup"] = base["build_s"] / row["build_s"]
+    import numpy as np
+    for n in args.neurons:
+        base = next((r for r in rows if r["n_neurons"] == n and r["ranks"] == 1 and "run_s_median" in r), None)
+        for row in rows:
+            if not (base and row["n_neurons"] == n and "run_s_median" in row and row["ranks"] > 1):
+                continue
+            # load-robust estimate: CPU time of the busiest rank (engine + receive side, excluding time
+            # descheduled or polling in MPI) plus the collective's cost on an idle machine (micro-benchmark,
+            # interpolated at this run's bytes per window), against the 1-rank CPU time
+            mb = row.get("microbench") or []
+            if mb:
+                coll = float(np.interp(row["bytes_per_window"], [m["bytes_received"] for m in mb],
+                                       [m["allgatherv_us"] for m in mb])) * 1e-6
+                est = row["cpu_busy_s_max_rank_median"] + row["windows"] * coll
+                row["idle_estimate_run_s"] = est
+                row["idle_estimate_speedup"] = base["cpu_busy_s_max_rank_median"] / est
     micro = [m for r in rows for m in r.get("microbench", [])]
     res = {"date": date.today().isoformat(), "machine": machine(), "command": " ".join(sys.argv),
            "network": f"LIFDelta, in-degree {K_IN} (80 exc +0.8 mV, 20 inh -5.0 mV), delay 1.5 ms (= window)",

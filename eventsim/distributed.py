@@ -108,6 +108,8 @@ class DistributedRun:
         net._engine.xch[0][0] = 1 if self.size > 1 else 0
         self.exchange_s = 0.0          # wall time in the exchange collectives + scheduling received spikes
         self.comm_s = 0.0              # of which in the collectives themselves
+        self.cpu_compute_s = 0.0       # CPU time (this thread) in the engine, windows only
+        self.cpu_receive_s = 0.0       # CPU time sorting, scheduling and recording received spikes
         self.windows = 0
         self.bytes_sent = 0            # this rank's contribution to the exchanges
         self.bytes_received = 0        # what the exchanges delivered to this rank (all ranks' spikes)
@@ -172,7 +174,9 @@ class DistributedRun:
         try:
             while e.t < t_end:
                 t_next = min(e.t + self.window, t_end)
+                c0 = time.thread_time()
                 e.run_until(t_next, self._on_local, None, on_exchange=self._on_exchange)
+                self.cpu_compute_s += time.thread_time() - c0
                 t_x = time.perf_counter()
                 sent = self._sent
                 times = np.concatenate([t for t, _ in sent]) if sent else np.zeros(0)
@@ -180,6 +184,7 @@ class DistributedRun:
                 sent.clear()
                 all_t, all_i = self._allgather(times, ids)
                 self.comm_s += time.perf_counter() - t_x
+                c0 = time.thread_time()
                 order = np.lexsort((all_i, all_t))
                 all_t, all_i = all_t[order], all_i[order]
                 while e.queue[4][0] + all_t.size + 8 > e.queue[0].size:
@@ -200,6 +205,7 @@ class DistributedRun:
                         rec.maybe_flush()
                     if bar is not None:
                         bar.update(t_next - bar.n)
+                self.cpu_receive_s += time.thread_time() - c0
                 if guard is not None:
                     guard.check(self.spikes_exchanged, e.t)
                     guard.check_recorded(self._rec_count, recorded_nodes, e.t)
