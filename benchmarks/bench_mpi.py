@@ -124,7 +124,8 @@ def worker(n: int, duration: float, reps: int) -> None:
                           "exchange_ms_per_window": mid["exchange_ms_per_window"],
                           "collective_ms_per_window": mid["collective_ms_per_window"],
                           "exchange_fraction": mid["exchange_ms_per_window"] * mid["windows"] / 1e3 / med,
-                          "cpu_compute_s_per_rank": mid["cpu_compute_s"], "cpu_receive_s_per_rank": mid["cpu_receive_s"],
+                          "cpu_compute_s_per_rank": mid["cpu_compute_s"],
+                          "cpu_receive_s_per_rank": mid["cpu_receive_s"],
                           "cpu_busy_s_max_rank_median": sorted(max(a + b for a, b in zip(sg["cpu_compute_s"],
                                                                                          sg["cpu_receive_s"]))
                                                                for sg in segs)[len(segs) // 2],

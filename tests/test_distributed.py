@@ -42,7 +42,6 @@ def test_partitioned_runs_are_bit_identical(tmp_path):
 
 
 def test_zero_min_delay_is_refused():
-    from mpi4py import MPI
     import eventsim as es
     from eventsim.distributed import DistributedRun, min_delay
     from eventsim.models import LIFDelta
