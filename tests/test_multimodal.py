@@ -195,3 +195,17 @@ def test_projection_weights_set_rejects_negative():
     assert np.allclose(pw.get(), 0.25) and pw.matrix().shape == (6, 5)
     with pytest.raises(EventsimError):
         pw.set(-1.0)
+
+
+def test_audio_features_from_an_shd_layout_file(tmp_path):
+    """Encoded audio in the SHD layout (ours or the real SHD files) feeds the audio ensemble the same way."""
+    import eventsim.datasets as ds
+    rng = np.random.default_rng(2)
+    times = [np.sort(rng.uniform(0, 400, 30)) for _ in range(3)]
+    units = [rng.integers(0, 4, 30) for _ in range(3)]
+    ds.write_shd(tmp_path / "x.h5", times, units, [1, 2, 3], speakers=[0, 0, 1], n_units=4, time_dtype=np.float64)
+    shd = ds.read_shd(tmp_path / "x.h5")
+    f = audio_features(shd.times_ms, shd.units, replace(TINY_AUDIO, n_channels=shd.n_units))
+    assert np.allclose(f, audio_features(times, units, TINY_AUDIO))
+    m = Multimodal(n_image=0, n_audio=3, audio_params=FAST, audio=TINY_AUDIO)
+    assert m.present(audio=f[0])["aud"].shape == (3,)

@@ -96,7 +96,7 @@ def main() -> None:
         print(f"  val gain {g:g}: {val[f'gain_{g:g}']}", flush=True)
     C.scale_cross(f, 1.0, base)
     t_eval = time.perf_counter() - t0
-    best = max(GAINS, key=lambda g: (val[f"gain_{g:g}"]["fused_acc"], -g))
+    best = max([g for g in GAINS if g > 0], key=lambda g: (val[f"gain_{g:g}"]["fused_acc"], -g))
 
     # cross-modal weights as class-by-class blocks
     W = f.cross_matrices()

@@ -1,0 +1,50 @@
+"""Validation-only tuning of the audio ensemble alone (FSDD train indices 10-49, validation 5-9).
+
+    python benchmarks/multimodal/tune_audio.py [ntr=2000] [epochs=1] [n=100] [AudioParams or DCParams k=v ...]
+
+Trains an audio-only ensemble on `ntr` shuffled training utterances per epoch, freezes it,
+assigns labels from its responses to all 2000 training utterances and prints the validation
+accuracy (the test split is never touched). Used for the table in README.md.
+"""
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common as C  # noqa: E402
+from eventsim.models.diehl_cook import assign_labels, classify  # noqa: E402
+from eventsim.models.multimodal import AudioParams, Multimodal  # noqa: E402
+
+
+def main():
+    args = dict(a.split("=", 1) for a in sys.argv[1:])
+    epochs, ntr, n = int(args.pop("epochs", 1)), int(args.pop("ntr", 2000)), int(args.pop("n", 100))
+    ap = C.set_overrides(C.AUDIO, [f"{k}={args.pop(k)}" for k in list(args) if k in AudioParams.__dataclass_fields__])
+    dp = C.set_overrides(C.AUDIO_PARAMS, [f"{k}={v}" for k, v in args.items()])
+    sp = C.fsdd_splits(ap, which=("train", "val"))
+    Xtr, ytr, _ = sp["train"]
+    Xva, yva, _ = sp["val"]
+    rng = np.random.default_rng(0)
+    kw = dict(n_image=0, n_audio=n, audio_params=dp, audio=ap)
+    m = Multimodal(seed=0, **kw)
+    t0 = time.time()
+    for _ in range(epochs):
+        info = m.train(audio=Xtr[rng.permutation(len(Xtr))[:ntr]])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "w.h5")
+        m.save(path)
+        f = Multimodal.frozen_from(path, **kw)
+    ra = f.responses(audio=Xtr, cross="off")["aud"]
+    rv = f.responses(audio=Xva, cross="off")["aud"]
+    a = assign_labels(ra, ytr)
+    print(f"{' '.join(sys.argv[1:])}: train {100 * np.mean(classify(ra, a) == ytr):.1f} %  "
+          f"VALIDATION {100 * np.mean(classify(rv, a) == yva):.1f} %  retries {info['retries']['aud']}  "
+          f"neurons per class {np.bincount(a + 1, minlength=11)[1:].tolist()}  {time.time() - t0:.0f} s, "
+          f"load {C.load_avg()}")
+
+
+if __name__ == "__main__":
+    main()
