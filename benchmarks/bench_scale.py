@@ -44,8 +44,10 @@ def one(n: int, duration: float, seed: int) -> dict:
     rss_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     net.run(0.0)                                            # load the compiled loop
     t1 = time.perf_counter()
+    c1 = time.process_time()
     net.run(duration, chunk=max(duration / 20, 1.0), progress=False)
     run = time.perf_counter() - t1
+    run_cpu = time.process_time() - c1
     t, ids = cells.spikes()
     st = net.stats
     g = net.graph
@@ -55,8 +57,8 @@ def one(n: int, duration: float, seed: int) -> dict:
     n_sc = _scatter(ids + cells.offset, g.grp_ptr, g.grp_start, g.post, g.weight, acc)
     limit = time.perf_counter() - t2
     return {"n_neurons": n, "n_synapses": g.n_synapses, "duration_ms": duration, "build_s": build,
-            "run_s": run, "rate_hz": t.size / n / (duration / 1e3), "syn_events": st["syn_events"],
-            "events_per_s": st["syn_events"] / run, "graph_bytes_per_synapse": g.nbytes() / g.n_synapses,
+            "run_s": run, "run_cpu_s": run_cpu, "load_avg_after_run": list(os.getloadavg()), "rate_hz": t.size / n / (duration / 1e3), "syn_events": st["syn_events"],
+            "events_per_s": st["syn_events"] / run, "events_per_cpu_s": st["syn_events"] / run_cpu, "graph_bytes_per_synapse": g.nbytes() / g.n_synapses,
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30,
             "rss_after_build_gb": rss_build / 2**30,
             "rss_bytes_per_synapse": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / g.n_synapses,

@@ -440,7 +440,7 @@ def _restore_engine(net, ck: Checkpoint) -> None:
         if isinstance(ref, tuple) and len(ref) != len(value):
             raise EventsimError(f"checkpoint '{ck.path}': Engine.{name} has {len(value)} arrays, this "
                                 f"eventsim {len(ref)}: written by another version")
-        setattr(e, name, value)
+        setattr(e, name, neuron.aligned_copy(value) if name in ("P", "S") else value)
     for name, value in ck.scalars.items():
         setattr(e, name, type(getattr(e, name))(value) if hasattr(e, name) else value)
     e.refresh_classes()

@@ -29,6 +29,7 @@ import numpy as np
 from . import heap, neuron, plasticity
 from .neuron import EXACT, NEXT
 from .rng import STREAM_POISSON, uniform
+from .prefetch import prefetch
 
 CHECK, SOURCE, DELIVERY = 0, 1, 2
 ID_MASK = (1 << heap.ID_BITS) - 1
@@ -39,6 +40,7 @@ POISSON, ARRAY = 0, 1
 LAZY_HORIZON = 0.25
 # stats slots
 EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
+PREFETCH_AHEAD = 8      # synapses between a target's prefetch and its input
 
 
 @nb.njit(cache=True, inline="always")
@@ -251,7 +253,13 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
     hi = grp_start[g + 1]
     if pl[0][g] >= 0:
         plasticity.pre_arrival(pl, g, t, ep, post, weight, lo, hi)
+    pos = checks[2]
     for k in range(lo, hi):
+        if k + PREFETCH_AHEAD < hi:            # the target a few synapses ahead (see prefetch.py)
+            jn = post[k + PREFETCH_AHEAD]
+            prefetch(P, jn)
+            prefetch(S, jn)
+            prefetch(pos, jn)
         j = post[k]
         c = int(P[j, neuron.CLASS])
         neuron.factors(F, Ft, CT, c, t, ep)

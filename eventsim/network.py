@@ -81,7 +81,7 @@ class Population:
         ids = self._neuron_ids()
         eng_ = self.net._engine
         if name in neuron.PARAM_NAMES:
-            return eng_.P[ids, neuron.PARAM_NAMES.index(name)].copy()
+            return eng_.P[ids, neuron.param_column(name)].copy()
         if name in STATE_VARS:
             return eng_.state(ids)[:, STATE_VARS.index(name)]
         checks.known_key("parameter", name, neuron.PARAM_NAMES + STATE_VARS)
@@ -105,7 +105,7 @@ class Population:
                 checks.non_negative(f"{self.name}.{name}", arr)
             else:
                 checks.finite(f"{self.name}.{name}", arr)
-            self.net._engine.set_params(ids, neuron.PARAM_NAMES.index(name), arr)
+            self.net._engine.set_params(ids, neuron.param_column(name), arr)
 
     # sources -------------------------------------------------------------------------
     def set_rate(self, rate_hz) -> None:
@@ -450,13 +450,12 @@ class Network:
         n_neurons = sum(p.size for p in neurons)
         n_nodes = offset
         self._n_neurons = n_neurons
-        P = np.zeros((n_neurons, neuron.NP))
-        S = np.zeros((n_neurons, neuron.NS))
+        P = neuron.aligned_zeros((n_neurons, neuron.NP))
+        S = neuron.aligned_zeros((n_neurons, neuron.NS))
         v_init = np.empty(n_neurons)
-        n_user = len(neuron.PARAM_NAMES)
         for k, p in enumerate(neurons):
             sl = slice(p.offset, p.offset + p.size)
-            P[sl, :n_user] = p.model.parameter_table(p.size, self.seed, k + 1).T
+            P[sl, neuron.PARAM_COLUMNS] = p.model.parameter_table(p.size, self.seed, k + 1).T
             v0 = P[sl, neuron.V_REST] if p.v_init is None else realise(
                 f"population '{p.name}' v_init", p.v_init, self.seed, STREAM_INIT,
                 np.full(p.size, 1 << 20 | k), np.arange(p.size))

@@ -32,7 +32,9 @@ on-disk cache for a loop that calls kernels as globals; a loop that receives ker
 function arguments is recompiled in every process (measured with numba 0.68).
 
 Layout: parameters P[N, NP] and state S[N, NS], neuron-major, because events hit random
-neurons: one neuron's data then share two or three cache lines.
+neurons. Rows are 128 and 64 bytes on 64-byte-aligned arrays (`aligned_zeros`), and the eight
+parameters an input reads (class, delta, v_inf, k_e, k_i, inh_helps, v_th, tau_theta) fill the
+first cache line of a P row, so an input touches two cache lines: P's first and S's only.
 """
 from __future__ import annotations
 
@@ -41,12 +43,36 @@ import math
 import numba as nb
 import numpy as np
 
-# parameter columns (the first eleven are the user-facing ones, in PARAM_NAMES order)
-TAU_M, V_REST, V_RESET, V_TH, T_REF, TAU_E, TAU_I, I_BIAS, THETA_PLUS, TAU_THETA, DELTA = range(11)
-V_INF, K_E, K_I, CLASS, INH_HELPS = range(11, 16)
+# parameter columns: the first cache line (0-7) holds what every input reads, the second the rest
+CLASS, DELTA, V_INF, K_E, K_I, INH_HELPS, V_TH, TAU_THETA = range(8)
+TAU_M, V_REST, V_RESET, T_REF, TAU_E, TAU_I, I_BIAS, THETA_PLUS = range(8, 16)
 NP = 16
+# the user-facing parameters, and their columns
 PARAM_NAMES = ("tau_m", "v_rest", "v_reset", "v_th", "t_ref", "tau_syn_e", "tau_syn_i", "i_bias",
                "theta_plus", "tau_theta", "delta")
+PARAM_COLUMNS = (TAU_M, V_REST, V_RESET, V_TH, T_REF, TAU_E, TAU_I, I_BIAS, THETA_PLUS, TAU_THETA, DELTA)
+
+
+def param_column(name: str) -> int:
+    """Column of P holding the user-facing parameter `name` (one of PARAM_NAMES)."""
+    return PARAM_COLUMNS[PARAM_NAMES.index(name)]
+
+
+def aligned_zeros(shape: tuple[int, int]) -> np.ndarray:
+    """A zeroed float64 array whose data start on a 64-byte (cache-line) boundary."""
+    n = int(np.prod(shape))
+    raw = np.zeros(n + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + n].reshape(shape)
+
+
+def aligned_copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous, cache-line-aligned float64 copy of a (or a itself if it already is)."""
+    if a.flags.c_contiguous and a.dtype == np.float64 and a.ctypes.data % 64 == 0:
+        return a
+    out = aligned_zeros(a.shape)
+    out[...] = a
+    return out
 # state columns
 A, JE, JI, H, REF_END, NEXT, EXACT, NEXT_IGM = range(8)
 NS = 8

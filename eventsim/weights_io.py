@@ -127,7 +127,7 @@ def load(net, path: str, snapshot: int | str = -1, state: bool = True) -> None:
                 ids = pop.offset + pop.ids
                 e = net._engine
                 for name_ in ("v_th", "theta_plus", "tau_theta", "t_ref", "v_reset", "v_rest", "i_bias"):
-                    e.set_params(ids, neuron.PARAM_NAMES.index(name_), h[name_][()])
+                    e.set_params(ids, neuron.param_column(name_), h[name_][()])
                 cur = e.state(ids)
                 cur[:, 3] = h["theta"][()]
                 from .engine import restore
