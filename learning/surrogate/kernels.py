@@ -139,6 +139,69 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
             st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
 
 
+@nb.njit(cache=True)
+def _by_unit(ptr, idx, val, bt0, bt1, n_units):
+    """Regroup the events of buckets bt0..bt1-1 by unit (counting sort, stable in bt).
+    Returns (uptr [n_units+1], ubt, uval): the events of unit i are ubt/uval[uptr[i]:uptr[i+1]]."""
+    e0, e1 = ptr[bt0], ptr[bt1]
+    uptr = np.zeros(n_units + 1, np.int64)
+    for e in range(e0, e1):
+        uptr[idx[e] + 1] += 1
+    for i in range(n_units):
+        uptr[i + 1] += uptr[i]
+    fill = uptr[:-1].copy()
+    ubt = np.empty(e1 - e0, np.int64)
+    uval = np.empty(e1 - e0, np.float64)
+    for bt in range(bt0, bt1):
+        for e in range(ptr[bt], ptr[bt + 1]):
+            p = fill[idx[e]]
+            ubt[p] = bt
+            uval[p] = val[e]
+            fill[idx[e]] = p + 1
+    return uptr, ubt, uval
+
+
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _outer_accumulate(out, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc):
+    """out[i, :] += sum over events (i, bt) of w * gI[bt] for the recorded gI history.
+
+    gI[bt] is stored in the slot order of its sample b (slot k <-> neuron
+    live_idx[live_ptr[b] + k]) for the first g_len[bt] slots (the neurons live at bt).
+    Per (unit, sample) the events' rows are summed into `acc` (contiguous) and scattered
+    into row i of `out` once, so each row of `out` stays in cache across all samples and
+    the work is sum over events of the live count (no per-sample pass over out)."""
+    n_units = uptr.shape[0] - 1
+    for i in range(n_units):
+        e = uptr[i]
+        while e < uptr[i + 1]:
+            b = ubt[e] // T
+            n = 0
+            while e < uptr[i + 1] and ubt[e] // T == b:
+                bt = ubt[e]
+                w = uval[e]
+                g0 = g_off[bt]
+                m = g_len[bt]
+                for k in range(n, m):
+                    acc[k] = 0.0
+                n = max(n, m)
+                for k in range(m):
+                    acc[k] += w * g_val[g0 + k]
+                e += 1
+            l0 = live_ptr[b]
+            for k in range(n):
+                out[i, live_idx[l0 + k]] += acc[k]
+
+
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _outer_step(out, ptr, idx, val, bt, g, n):
+    """out[i, :n] += w * g[:n] for the events (i, w) of bucket bt."""
+    for e in range(ptr[bt], ptr[bt + 1]):
+        i = idx[e]
+        w = val[e]
+        for k in range(n):
+            out[i, k] += w * g[k]
+
+
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                       gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
@@ -151,13 +214,16 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     0 and it is skipped. Live neurons are kept in compact slots (slot k <-> neuron
     live[k], in order of becoming live), so every per-step loop runs over contiguous
     arrays of length n_live: the event-free recursion gi <- gv + beta*gi, gv <- alpha*gv
-    (two multiply-adds, no transcendental functions), the weight-gradient accumulation
-    over presynaptic events dWc[i, :n_live] += x_i gi[:n_live] (flushed into dW once per
-    sample) and dR likewise. The recurrent term R[j, :] . gi and the gradient sent to the
-    presynaptic layer W[i, :] . gi use full contiguous rows against gi scattered back to
-    neuron order (zero for neurons that are not live): copying R/W columns into slot
-    order when a neuron becomes live was measured to cost more than it saves."""
-    n_in = W.shape[0]
+    (two multiply-adds, no transcendental functions). At steps with presynaptic or
+    recurrent events, gi[:n_live] is appended to a history (g_val; memory ~ live entries)
+    and the slot order of each sample is kept (live_idx); after the sweep the weight
+    gradients dW += x gi^T and dR += S gi^T are formed from it by `_outer_accumulate`
+    (events grouped by presynaptic unit), so no dense per-sample buffer is flushed. If the
+    slot order is the neuron order (dense records, where every neuron is stored at the
+    last step), the outer products go straight into dW/dR at each step instead. The
+    recurrent term R[j, :] . gi and the gradient sent to the presynaptic layer
+    W[i, :] . gi use full contiguous rows against gi scattered back to neuron order
+    (zero for neurons that are not live)."""
     N = W.shape[1]
     gvc = np.zeros(N)
     gic = np.zeros(N)
@@ -167,18 +233,17 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     mark = np.full(N, -1, np.int64)
     live = np.empty(N, np.int64)
     slot = np.full(N, -1, np.int64)
-    dWc = np.zeros((n_in, N))
-    rows_w = np.empty(n_in, np.int64)
-    hit_w = np.zeros(n_in, np.bool_)
     gif = np.zeros(N)  # gi in neuron order (for the dense-row products with R and W)
-    NR = N if has_rec else 0
-    dRc = np.zeros((NR, NR))
-    rows_r = np.empty(NR, np.int64)
-    hit_r = np.zeros(NR, np.bool_)
+    bt0 = b0 * T
+    g_off = np.zeros((b1 - b0) * T, np.int64)
+    g_len = np.zeros((b1 - b0) * T, np.int64)
+    g_val = np.empty(max(16, (b1 - b0) * T * N // 16))
+    ng = 0
+    live_ptr = np.zeros(b1 - b0 + 1, np.int64)
+    live_idx = np.empty((b1 - b0) * N, np.int64)
     for b in range(b0, b1):
         nlive = 0
-        n_rw = 0
-        n_rr = 0
+        ident = True  # live[k] == k for every slot so far
         for t in range(T - 1, -1, -1):
             bt = b * T + t
             if nlive == 0 and st_ptr[bt + 1] == st_ptr[bt]:
@@ -194,25 +259,17 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                 if has_rec or has_low:
                     for k in range(nlive):
                         gif[live[k]] = gic[k]
-                for e in range(in_ptr[bt], in_ptr[bt + 1]):
-                    i = in_idx[e]
-                    w = in_val[e]
-                    if not hit_w[i]:
-                        hit_w[i] = True
-                        rows_w[n_rw] = i
-                        n_rw += 1
-                    for k in range(nlive):
-                        dWc[i, k] += w * gic[k]
-                if has_rec:
-                    for e in range(spk_ptr[bt], spk_ptr[bt + 1]):
-                        q = spk_idx[e]
-                        w = spk_val[e]
-                        if not hit_r[q]:
-                            hit_r[q] = True
-                            rows_r[n_rr] = q
-                            n_rr += 1
-                        for k in range(nlive):
-                            dRc[q, k] += w * gic[k]
+                if ident:  # slot order is neuron order (dense record): accumulate in place
+                    _outer_step(dW, in_ptr, in_idx, in_val, bt, gic, nlive)
+                    if has_rec:
+                        _outer_step(dR, spk_ptr, spk_idx, spk_val, bt, gic, nlive)
+                elif in_ptr[bt + 1] > in_ptr[bt] or (has_rec and spk_ptr[bt + 1] > spk_ptr[bt]):
+                    if ng + nlive > g_val.shape[0]:
+                        g_val = _grow_f(g_val, ng + nlive)
+                    g_off[bt - bt0] = ng
+                    g_len[bt - bt0] = nlive
+                    g_val[ng: ng + nlive] = gic[:nlive]
+                    ng += nlive
                 if has_low:
                     for a in range(low_ptr[bt], low_ptr[bt + 1]):
                         i = low_idx[a]
@@ -264,27 +321,27 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                     k = nlive
                     slot[j] = k
                     live[k] = j
+                    ident = ident and j == k
                     nlive += 1
                     gvc[k] = pend[j]
                     gic[k] = 0.0
                     ac[k] = alpha[j]
                     bc[k] = beta[j]
-        # flush the slot-ordered accumulators of this sample
-        for r in range(n_rw):
-            i = rows_w[r]
-            hit_w[i] = False
-            for k in range(nlive):
-                dW[i, live[k]] += dWc[i, k]
-                dWc[i, k] = 0.0
-        for r in range(n_rr):
-            q = rows_r[r]
-            hit_r[q] = False
-            for k in range(nlive):
-                dR[q, live[k]] += dRc[q, k]
-                dRc[q, k] = 0.0
+        # keep this sample's slot order for the weight gradients (nothing was recorded if
+        # it stayed the identity); reset the per-sample state
+        l0 = live_ptr[b - b0]
+        n_keep = 0 if ident else nlive
+        live_idx[l0: l0 + n_keep] = live[:n_keep]
+        live_ptr[b - b0 + 1] = l0 + n_keep
         for k in range(nlive):
             slot[live[k]] = -1
             gif[live[k]] = 0.0
+    acc_buf = np.empty(N)
+    uptr, ubt, uval = _by_unit(in_ptr, in_idx, in_val, bt0, b1 * T, W.shape[0])
+    _outer_accumulate(dW, uptr, ubt - bt0, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
+    if has_rec:
+        uptr, ubt, uval = _by_unit(spk_ptr, spk_idx, spk_val, bt0, b1 * T, N)
+        _outer_accumulate(dR, uptr, ubt - bt0, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
 
 
 @nb.njit(cache=True, parallel=True)
