@@ -172,24 +172,25 @@ def _outer_accumulate(out, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, li
     the work is sum over events of the live count (no per-sample pass over out)."""
     n_units = uptr.shape[0] - 1
     for i in range(n_units):
-        e = uptr[i]
-        while e < uptr[i + 1]:
+        e, e1 = uptr[i], uptr[i + 1]
+        row = out[i]
+        while e < e1:
             b = ubt[e] // T
-            n = 0
-            while e < uptr[i + 1] and ubt[e] // T == b:
-                bt = ubt[e]
+            b_end = (b + 1) * T
+            n = 0  # acc[:n] is in use
+            while e < e1 and ubt[e] < b_end:
                 w = uval[e]
-                g0 = g_off[bt]
-                m = g_len[bt]
-                for k in range(n, m):
-                    acc[k] = 0.0
-                n = max(n, m)
+                g = g_val[g_off[ubt[e]]: g_off[ubt[e]] + g_len[ubt[e]]]
+                m = g.shape[0]
+                if m > n:
+                    acc[n:m] = 0.0
+                    n = m
                 for k in range(m):
-                    acc[k] += w * g_val[g0 + k]
+                    acc[k] += w * g[k]
                 e += 1
-            l0 = live_ptr[b]
+            lv = live_idx[live_ptr[b]: live_ptr[b] + n]
             for k in range(n):
-                out[i, live_idx[l0 + k]] += acc[k]
+                row[lv[k]] += acc[k]
 
 
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
