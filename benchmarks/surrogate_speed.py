@@ -7,10 +7,12 @@ size the dense reference (band = inf, every (t, j) stored) and the sparse method
 B_th in {0.01, 0.05, 0.1, 0.25} run in the same process,
 with the same kernels (plus a vectorised numpy/BLAS dense BPTT on the same records,
 `dense_blas.py`, as a second dense baseline); times
-are the median of 3 repeats (after a warm-up call that also triggers numba compile).
+are CPU times (time.process_time, all threads of the process; the machine is shared, so
+wall time is not used), the median of --reps repeats after a warm-up call that also
+triggers numba compile. The 1-minute load average is recorded before each size.
 "Bytes stored for backward" counts every array kept between forward and backward (input
 events, hidden spike events, stored entries, readout trace). Writes
-benchmarks/results/surrogate_speed.json.
+benchmarks/surrogate/speed.json.
 """
 from __future__ import annotations
 
@@ -22,10 +24,15 @@ import platform
 import statistics
 import time
 
-import numpy as np
+# CPU time is compared, so the numpy/BLAS baseline runs single-threaded like the numba
+# kernels: idle OpenBLAS threads busy-wait and on a shared machine that inflated its CPU
+# time ~30x (N=400: 1.9 s with 2 threads vs 0.06 s with 1).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, synthetic_dataset
-from eventsim.learning.surrogate.dense_blas import blas_backward, readout_grad, to_dense
+import numpy as np  # noqa: E402
+
+from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, synthetic_dataset  # noqa: E402
+from eventsim.learning.surrogate.dense_blas import blas_backward, readout_grad, to_dense  # noqa: E402
 
 
 def _run(model: SNN, batch, method: str, band: float, reps: int) -> dict:
@@ -33,8 +40,8 @@ def _run(model: SNN, batch, method: str, band: float, reps: int) -> dict:
     tb, tf, res = [], [], None
     for _ in range(reps):
         res = model.loss_and_grad(batch, method=method, band=band)
-        tb.append(res.stats["t_backward_s"])
-        tf.append(res.stats["t_forward_s"])
+        tb.append(res.stats["cpu_backward_s"])
+        tf.append(res.stats["cpu_forward_s"])
     return {"t_backward_s": statistics.median(tb), "t_forward_s": statistics.median(tf),
             "bytes_backward": res.stats["bytes_backward"], "stored_entries": res.stats["stored_entries"],
             "spikes": res.stats["spikes"], "grads": res.grads, "loss": res.loss}
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--arch", choices=("rec1", "ff2"), default="rec1")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "surrogate_speed.json"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "surrogate", "speed.json"))
     args = ap.parse_args(argv)
     n_in, T, density = 700, 100, 0.05
     data = synthetic_dataset(args.batch, 20, n_in, T, density, seed=0)
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                   else [LayerSpec(N, tau_mem=20.0, tau_syn=5.0), LayerSpec(N, tau_mem=20.0, tau_syn=5.0)])
         spec = NetworkSpec(n_in=n_in, layers=layers, n_out=20, n_steps=T, readout="max")
         model = SNN(spec, init="fluctuation", seed=1, input_rate=density)
+        load = os.getloadavg()[0]
+        print(f"N={N}: load average (1 min) {load:.2f}")
         dense = _run(model, batch, "dense", math.inf, args.reps)
         total = args.batch * T * sum(l.size for l in layers)
         print(f"N={N} dense: backward {dense['t_backward_s']:.3f}s, forward {dense['t_forward_s']:.3f}s, "
@@ -65,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"n_hidden": N, "method": "dense", "band": None, "t_backward_s": dense["t_backward_s"],
                      "t_forward_s": dense["t_forward_s"], "bytes_backward": dense["bytes_backward"],
                      "active_fraction": 1.0, "spike_rate_per_step": sum(dense["spikes"]) / total,
-                     "speedup": 1.0, "memory_ratio": 1.0, "grad_cosine_vs_dense": 1.0})
+                     "speedup": 1.0, "memory_ratio": 1.0, "grad_cosine_vs_dense": 1.0, "load_1min": load})
         recs, U = model.forward(batch, band=math.inf, store_all=True)
         dn, gU = to_dense(model, batch, recs), readout_grad(model, batch, U)
         blas_backward(model, dn, gU)
@@ -84,14 +93,15 @@ def main(argv: list[str] | None = None) -> int:
                    "active_fraction": sum(sp["stored_entries"]) / total,
                    "spike_rate_per_step": sum(sp["spikes"]) / total,
                    "speedup": dense["t_backward_s"] / sp["t_backward_s"],
-                   "speedup_vs_blas": tbl / sp["t_backward_s"],
+                   "speedup_vs_blas": tbl / sp["t_backward_s"], "load_1min": os.getloadavg()[0],
                    "memory_ratio": sp["bytes_backward"] / dense["bytes_backward"], "grad_cosine_vs_dense": cos}
             rows.append(row)
             print(f"  B_th={band:<5} backward {row['t_backward_s']:.4f}s (x{row['speedup']:.1f} vs dense loops, x{row['speedup_vs_blas']:.1f} vs BLAS), "
                   f"{row['bytes_backward'] / 1e6:.2f} MB ({100 * row['memory_ratio']:.1f}% of dense), "
                   f"active {100 * row['active_fraction']:.2f}%, cos(g, g_dense)={cos:.3f}")
     meta = {"n_in": n_in, "n_steps": T, "input_density": density, "batch": args.batch, "reps": args.reps,
-            "arch": args.arch, "statistic": "median", "machine": platform.platform(),
+            "arch": args.arch, "statistic": "median CPU time (process_time)", "command": "python3.11 benchmarks/surrogate_speed.py "
+            + " ".join(argv if argv is not None else __import__("sys").argv[1:]), "machine": platform.platform(),
             "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
