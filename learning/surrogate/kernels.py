@@ -45,8 +45,8 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
     of W per event). Returns (spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
     st_ea, st_eb); st_eb is empty without synaptic current."""
     N = W.shape[1]
-    cap_s = max(16, B * T * N // 20)
-    cap_a = B * T * N if store_all else max(16, B * T * N // 10)
+    cap_s = max(16, B * T * N // 64)  # grown by doubling when needed
+    cap_a = B * T * N if store_all else max(16, B * T * N // 64)
     spk_ptr = np.zeros(B * T + 1, np.int64)
     spk_idx = np.empty(cap_s, np.int32)
     spk_val = np.empty(cap_s, np.float64)
@@ -88,15 +88,19 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 x = V[j] - theta[j]
                 if smooth:
                     s = 1.0 / (1.0 + math.exp(-smooth_k * x))
-                    g = smooth_k * s * (1.0 - s)
                 else:
                     s = 1.0 if x >= 0.0 else 0.0
-                    g = surrogate_value(sg_kind, x, sg_slope, sg_scale, float(t - last[j]))
                 inb = abs(x) < band
                 if store_all or inb:
+                    g = 0.0  # the surrogate is only evaluated where it is stored
+                    if inb:
+                        if smooth:
+                            g = smooth_k * s * (1.0 - s)
+                        else:
+                            g = surrogate_value(sg_kind, x, sg_slope, sg_scale, float(t - last[j]))
                     st_idx[na] = j
                     st_v[na] = V[j]
-                    st_sg[na] = g if inb else 0.0
+                    st_sg[na] = g
                     st_ea[na] = ea[j]
                     if has_syn:
                         st_eb[na] = eb[j]
