@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
 import numpy as np
 
 from .errors import check_range
@@ -22,6 +23,9 @@ class Adam:
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
              trainable: set[str] | None = None) -> None:
+        """In place, with no temporaries: the parameters and moments are touched once
+        per step (numpy temporaries the size of every weight matrix churned the heap and
+        made the next forward pass page-fault and miss the cache)."""
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t
@@ -30,11 +34,20 @@ class Adam:
                 continue
             m = self.m.setdefault(name, np.zeros_like(g))
             v = self.v.setdefault(name, np.zeros_like(g))
-            m *= self.beta1
-            m += (1.0 - self.beta1) * g
-            v *= self.beta2
-            v += (1.0 - self.beta2) * g * g
-            params[name] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            _adam_update(params[name].reshape(-1), np.ascontiguousarray(g).reshape(-1), m.reshape(-1),
+                         v.reshape(-1), self.lr, self.beta1, self.beta2, self.eps, c1, c2)
+
+
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check), so the loop vectorises
+def _adam_update(p, g, m, v, lr, b1, b2, eps, c1, c2):
+    """Same arithmetic, in the same order, as the textbook numpy expression
+    m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  p -= lr (m/c1) / (sqrt(v/c2) + eps)."""
+    for k in range(p.shape[0]):
+        mk = m[k] * b1 + (1.0 - b1) * g[k]
+        vk = v[k] * b2 + (1.0 - b2) * g[k] * g[k]
+        m[k] = mk
+        v[k] = vk
+        p[k] -= lr * (mk / c1) / (math.sqrt(vk / c2) + eps)
 
 
 def clamp_params(params: dict[str, np.ndarray], *, theta_min: float = 1e-3, decay_min: float = 1e-3,
