@@ -274,6 +274,8 @@ class Multimodal:
         if image is not None:
             if self.img is None:
                 raise EventsimError("image given but the network has no image ensemble (n_image = 0)")
+            if np.size(image) != N_INPUT:
+                raise EventsimError(f"image has {np.size(image)} pixels; expected {N_INPUT} (28 x 28)")
             shown["img"] = (self.img, image)
         if audio is not None:
             if self.aud is None:

@@ -174,6 +174,8 @@ def test_tiny_network_bad_arguments():
         m.present()
     with pytest.raises(EventsimError, match=r"shape \(3,\)"):
         m.present(audio=np.ones(3))
+    with pytest.raises(EventsimError, match="expected 784"):
+        m.present(image=np.ones((20, 20)))
     with pytest.raises(EventsimError, match="cross = 'on'"):
         m.present(imgs[0], cross="on")
     with pytest.raises(EventsimError, match="pairs must match"):
