@@ -23,10 +23,21 @@ def _batch(n_in: int = 5, n_steps: int = 30, seed: int = 2) -> EventBatch:
     return synthetic_dataset(4, 3, n_in, n_steps, 0.2, seed=seed).batch(range(4))
 
 
+@pytest.fixture(params=["buffered", "history"])
+def weight_grad_strategy(request, monkeypatch):
+    """The sparse backward forms dW/dR either in per-sample slot-ordered buffers (small
+    layers, as in these tiny tests) or from the recorded gI history (large layers):
+    BUFFER_MAX = 0 forces the history so both code paths are checked."""
+    from eventsim.learning.surrogate import kernels
+    if request.param == "history":
+        monkeypatch.setattr(kernels, "BUFFER_MAX", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("rec", [False, True])
 @pytest.mark.parametrize("syn", [False, True])
 @pytest.mark.parametrize("kind", ["fast_sigmoid", "triangle", "stdb"])
-def test_sparse_equals_dense_band_truncated(rec: bool, syn: bool, kind: str) -> None:
+def test_sparse_equals_dense_band_truncated(rec: bool, syn: bool, kind: str, weight_grad_strategy: str) -> None:
     model, batch = _model(rec, syn, kind, detach=not rec), _batch()
     reg = Regularizer(0.1, 0.02)
     rs = model.loss_and_grad(batch, method="sparse", band=0.3, reg=reg)

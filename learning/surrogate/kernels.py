@@ -24,6 +24,12 @@ import numpy as np
 from .surrogates import surrogate_value
 
 
+# Weight-gradient entries (n_in*N + N*N) up to which a layer's backward accumulates dW/dR
+# in per-sample slot-ordered buffers (flushed with n_in*N work per sample) instead of the
+# gI history; measured crossover (n_in 700, batch 16): between N=200 and N=400.
+BUFFER_MAX = 1 << 18
+
+
 @nb.njit(cache=True)
 def _grow_i(a: np.ndarray, n: int) -> np.ndarray:
     out = np.empty(max(2 * a.shape[0], n), dtype=a.dtype)
@@ -197,6 +203,16 @@ def _outer_accumulate(out, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, li
                 row[lv[k]] += acc[k]
 
 
+@nb.njit(cache=True)
+def _flush_slots(out, buf, live, n):
+    """out[:, live[k]] += buf[:, k] for k < n, and zero buf[:, :n]."""
+    for i in range(buf.shape[0]):
+        row = out[i]
+        for k in range(n):
+            row[live[k]] += buf[i, k]
+            buf[i, k] = 0.0
+
+
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _outer_step(out, ptr, idx, val, bt, g, n):
     """out[i, :n] += w * g[:n] for the events (i, w) of bucket bt."""
@@ -210,7 +226,7 @@ def _outer_step(out, ptr, idx, val, bt, g, n):
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                       gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                      alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset,
+                      alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered,
                       dW, dR, dth, dal, dbe, gs_low):
     """Reverse sweep over samples b0..b1-1, accumulating into the given outputs.
 
@@ -225,7 +241,9 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     gradients dW += x gi^T and dR += S gi^T are formed from it by `_outer_accumulate`
     (events grouped by presynaptic unit), so no dense per-sample buffer is flushed. If the
     slot order is the neuron order (dense records, where every neuron is stored at the
-    last step), the outer products go straight into dW/dR at each step instead. The
+    last step), the outer products go straight into dW/dR at each step instead; for small
+    layers (dW and dR together at most BUFFER_MAX entries) they go into slot-ordered
+    buffers flushed once per sample, which is cheaper there than the history. The
     recurrent term R[j, :] . gi and the gradient sent to the presynaptic layer
     W[i, :] . gi use full contiguous rows against gi scattered back to neuron order
     (zero for neurons that are not live)."""
@@ -246,6 +264,8 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     ng = 0
     live_ptr = np.zeros(b1 - b0 + 1, np.int64)
     live_idx = np.empty((b1 - b0) * N, np.int64)
+    dWc = np.zeros((W.shape[0], N) if buffered else (0, 0))
+    dRc = np.zeros((N, N) if buffered and has_rec else (0, 0))
     for b in range(b0, b1):
         nlive = 0
         ident = True  # live[k] == k for every slot so far
@@ -264,10 +284,10 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                 if has_rec or has_low:
                     for k in range(nlive):
                         gif[live[k]] = gic[k]
-                if ident:  # slot order is neuron order (dense record): accumulate in place
-                    _outer_step(dW, in_ptr, in_idx, in_val, bt, gic, nlive)
+                if ident or buffered:  # accumulate at once, in neuron or in slot order
+                    _outer_step(dW if ident else dWc, in_ptr, in_idx, in_val, bt, gic, nlive)
                     if has_rec:
-                        _outer_step(dR, spk_ptr, spk_idx, spk_val, bt, gic, nlive)
+                        _outer_step(dR if ident else dRc, spk_ptr, spk_idx, spk_val, bt, gic, nlive)
                 elif in_ptr[bt + 1] > in_ptr[bt] or (has_rec and spk_ptr[bt + 1] > spk_ptr[bt]):
                     if ng + nlive > g_val.shape[0]:
                         g_val = _grow_f(g_val, ng + nlive)
@@ -338,9 +358,15 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
         n_keep = 0 if ident else nlive
         live_idx[l0: l0 + n_keep] = live[:n_keep]
         live_ptr[b - b0 + 1] = l0 + n_keep
+        if buffered and not ident:
+            _flush_slots(dW, dWc, live, nlive)
+            if has_rec:
+                _flush_slots(dR, dRc, live, nlive)
         for k in range(nlive):
             slot[live[k]] = -1
             gif[live[k]] = 0.0
+    if ng == 0:
+        return  # no history recorded (dense records or buffered accumulation)
     acc_buf = np.empty(N)
     uptr, ubt, uval = _by_unit(in_ptr, in_idx, in_val, bt0, b1 * T, W.shape[0])
     _outer_accumulate(dW, uptr, ubt - bt0, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
@@ -352,7 +378,7 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
 @nb.njit(cache=True, parallel=True)
 def _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                        gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, gs_low):
+                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered, gs_low):
     n_in = W.shape[0]
     N = W.shape[1]
     dWs = np.zeros((n_chunks, n_in, N))
@@ -363,7 +389,7 @@ def _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx
         b1 = (c + 1) * B // n_chunks
         _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                           gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                          alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset,
+                          alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered,
                           dWs[c], dRs[c], v3[c, 0], v3[c, 1], v3[c, 2], gs_low)
     return dWs.sum(axis=0), dRs.sum(axis=0), v3.sum(axis=0)
 
@@ -383,18 +409,19 @@ def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
     gs_low = np.zeros(low_idx.shape[0] if has_low else 0)
     beta_ = beta if has_syn else np.zeros(N)
     n_chunks = max(1, min(int(n_threads), B))
+    buffered = (W.shape[0] + (N if has_rec else 0)) * N <= BUFFER_MAX  # read at call time (tests vary it)
     if n_chunks == 1:
         dW = np.zeros(W.shape)
         dR = np.zeros(R.shape)
         dth, dal, dbe = np.zeros(N), np.zeros(N), np.zeros(N)
         _backward_samples(0, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                           gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                          alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset,
+                          alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered,
                           dW, dR, dth, dal, dbe, gs_low)
         return dW, dR, dth, dal, dbe, gs_low
     dW, dR, v3 = _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea,
                                     st_eb, gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                                    alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, gs_low)
+                                    alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered, gs_low)
     return dW, dR, v3[0].copy(), v3[1].copy(), v3[2].copy(), gs_low
 
 
