@@ -6,7 +6,7 @@
     python benchmarks/multimodal/evaluate.py --experiment degraded-image    # pixel noise / dropout 25/50/75 %
     python benchmarks/multimodal/evaluate.py --experiment degraded-audio    # white noise 10/0/-5 dB SNR
 
-Each writes results/<tag>_<experiment>.json and a PNG. Test data: the first --n-test t10k images;
+Each writes results/<tag>_<experiment>[_n<N> unless --n-test 2000].json and a PNG. Test data: the first --n-test t10k images;
 FSDD test split (indices 0-4, 250 utterances). Multimodal pairs: each test image is paired with a
 test utterance of its class (cycling through the 25 per class, fixed seed). Unimodal: one
 ensemble's input alone with cross-modal input off (its own label assignment). "late fusion" sums
@@ -149,7 +149,7 @@ def main() -> None:
     ex = args.experiment
     doc = {"experiment": ex, "tag": args.tag, "n_test_images": args.n_test, "n_test_utterances": int(ev.ate.size),
            "cross_gain": ev.gain, "loadavg_at_start": load0}
-    out = os.path.join(C.RESULTS, f"{args.tag}_{ex}")
+    out = os.path.join(C.RESULTS, f"{args.tag}_{ex}" + ("" if args.n_test == 2000 else f"_n{args.n_test}"))
     if ex in ("unimodal-image", "unimodal-audio", "multimodal"):
         res = ev.condition("clean", "clean")
         pred = res.pop("_pred")
