@@ -9,10 +9,11 @@ Structure
 - Audio ensemble: the same circuit on n_bins x n_channels Poisson inputs whose rates are a
   time-normalised cochleagram of the utterance (see `audio_features`).
 - Cross-modal projections img_exc -> aud_exc and aud_exc -> img_exc: all-to-all, excitatory
-  only, initial weight 0, power-law STDP with a long presynaptic trace (learning.crossmodal).
-  They are real plastic synapses of the event loop: while a same-class pair is shown, image
-  neurons of class c and audio neurons of class c fire in the same presentation and their
-  connections grow; the rest decays towards 0.
+  only, equal small initial weights (CrossParams.w_init), power-law STDP with a long presynaptic
+  trace, incoming sum per neuron normalised before each learning presentation
+  (learning.crossmodal). They are real plastic synapses of the event loop: while a same-class
+  pair is shown, image neurons of class c and audio neurons of class c fire in the same
+  presentation and their connections grow; the rest decays towards 0.
 
 Audio inputs (`audio_features`)
 -------------------------------
@@ -20,13 +21,14 @@ The cochlea front end (eventsim.datasets.cochlea) turns a wav into spikes of n_c
 gammatone channels. A Diehl & Cook layer learns rate patterns (prototypes), so each utterance
 becomes a rate image: the span between the lo_pct and hi_pct percentiles of its spike times is
 cut into n_bins equal bins (time-normalised, so slow and fast speakers align), spikes are counted
-per (bin, channel), raised to `power` (2: more contrast, sparser rate images) and scaled so that the largest is 1, like
-an image's brightest pixel. Input i then fires at feature_i * rate_hz * intensity / base intensity
+per (bin, channel), raised to `power` (2: more contrast, sparser rate images) and scaled so
+that the largest is 1, like an image's brightest pixel. Input i then fires at feature_i * rate_hz * intensity / base intensity
 Hz during the 350 ms presentation (rate_hz = 63.75, MNIST's brightest pixel), so the retry rule
-(more intensity if fewer than min_spikes) works as for images. The peak scaling matters: the
-STDP rule potentiates an input only if its trace exceeds x_tar = 0.4 at post spikes, which needs
-rates of ~40 Hz or more (tau_pre = 20 ms); spreading a fixed total rate over 256 dense inputs
-(~25 Hz each) depressed every weight and the layer fell silent (55 % on validation).
+(more intensity if fewer than min_spikes) works as for images. Why peak scaling: the STDP
+rule potentiates an input only if its trace exceeds x_tar = 0.4 at post spikes, which needs
+rates of ~30 Hz or more (nearest-spike trace, tau_pre = 20 ms); spreading MNIST's total rate
+over 256 dense inputs (~25 Hz each) gave 54-55 % on validation with many retries, peak-scaled
+squared counts 63-65 % (benchmarks/multimodal/README.md).
 
 Schedule and read-out
 ---------------------
@@ -35,7 +37,8 @@ Schedule and read-out
 "fixed" keeps cross input but undoes its STDP changes, "learn" lets it learn. Between
 presentations Python only normalises, switches rates and copies weights; the event loop runs
 in numba. Read-out: per-ensemble label assignment (`assign_labels` of diehl_cook) from
-responses to training samples shown alone with cross input off; per-ensemble class scores
+responses to training samples shown with cross input off (the ensembles are then
+independent); per-ensemble class scores
 (mean count of each class's neurons); the combined prediction sums the two score vectors, each
 normalised to sum 1 (`fuse`).
 """
