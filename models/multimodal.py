@@ -44,8 +44,6 @@ normalised to sum 1 (`fuse`).
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -193,8 +191,6 @@ class Ensemble:
                     delay=p.delay_lateral, name=f"{name}_inh_exc")
         self.normalizer = WeightNormalizer(net, self.p_in, p.norm_total * s)
         self.input_w = ProjectionWeights(net, self.p_in)
-        self.v_th_base = float(p.exc_v_th)
-        self.folded = np.zeros(self.n)
         self._n_seen = 0
 
     def new_counts(self) -> np.ndarray:
@@ -247,7 +243,6 @@ class Multimodal:
             self.cross_norm = [WeightNormalizer(net, p, cross.norm_total * cross.w_scale)
                                for p in (self.p_ia, self.p_ai)] if cross.norm_total > 0 else []
         self.log = TrainLog()
-        self._t_fold = 0.0
 
     @property
     def ensembles(self) -> list[Ensemble]:
@@ -334,32 +329,8 @@ class Multimodal:
         return counts
 
     # training -------------------------------------------------------------------------------
-    def fold_theta(self) -> None:
-        """Move each exc population's adaptive threshold theta into v_th (see
-        DiehlCook.fold_theta: same firing threshold, much faster crossing tests)."""
-        import h5py
-        fd, path = tempfile.mkstemp(suffix=".h5")
-        os.close(fd)
-        os.unlink(path)
-        try:
-            self.net.save_weights(path)
-            with h5py.File(path, "r+") as f:
-                name = sorted(f["snapshots"].keys())[-1]
-                for e in self.ensembles:
-                    tau = e.p.tau_theta
-                    decay = np.exp(-(self.net.t - self._t_fold) / tau) if np.isfinite(tau) else 1.0
-                    h = f[f"snapshots/{name}/populations/{e.exc.name}"]
-                    e.folded = e.folded * decay + h["theta"][()]
-                    h["v_th"][...] = e.v_th_base + e.folded
-                    h["theta"][...] = 0.0
-            self.net.load_weights(path, -1, state=True)
-            self._t_fold = self.net.t
-        finally:
-            if os.path.exists(path):
-                os.unlink(path)
-
     def train(self, images: np.ndarray | None = None, audio: np.ndarray | None = None, cross: str = "learn",
-              inputs: str = "learn", log_every: int = 0, fold_every: int = 100, callback=None,
+              inputs: str = "learn", log_every: int = 0, callback=None,
               every: int = 0) -> dict:
         """Present samples (pairs if both are given, same length) with learning.
         callback(self, k) runs after every `every` samples. Returns timing and retries."""
@@ -372,8 +343,6 @@ class Multimodal:
             self.present(None if images is None else images[k], None if audio is None else audio[k],
                          cross=cross, inputs=inputs)
             self.log.samples += 1
-            if fold_every and self.log.samples % fold_every == 0:
-                self.fold_theta()
             if log_every and (k + 1) % log_every == 0:
                 el = time.perf_counter() - t0
                 print(f"  trained {k + 1}/{n}  {(k + 1) / el:.1f} samples/s wall, "
@@ -416,14 +385,12 @@ class Multimodal:
 
     @classmethod
     def frozen_from(cls, path: str, snapshot: int | str = -1, seed: int = 1, **kw) -> "Multimodal":
-        """A non-plastic network (same constructor arguments) with weights loaded from a weight file
-        and each exc population's saved theta folded into v_th (threshold frozen)."""
+        """A non-plastic network (same constructor arguments) with weights and thresholds (theta)
+        loaded from a weight file; theta is frozen (theta_plus = 0, tau_theta = inf)."""
         m = cls(seed=seed, plastic=False, **kw)
-        m.net.load_weights(path, snapshot, state=False)
+        m.net.load_weights(path, snapshot)
         for e in m.ensembles:
-            theta = saved_population(path, e.exc.name, "theta", snapshot)
-            v_th = saved_population(path, e.exc.name, "v_th", snapshot)
-            e.exc.set(v_th=v_th + theta)
+            e.exc.set(theta_plus=0.0, tau_theta=np.inf)
         return m
 
 
