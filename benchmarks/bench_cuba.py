@@ -89,7 +89,7 @@ def run_plastic(duration: float, seed: int) -> dict:
     st = net.stats
     pl = net._engine.plast
     n_plastic = int(pl[6].size)
-    extra = pl[6].nbytes + pl[7].nbytes
+    extra = pl[6].nbytes                     # the post index (pl[7] is grp_start, shared)
     return {"simulator": "eventsim", "model": "LIFExp + additive STDP", "build_s": build, "compile_s": None,
             "run_s": run, "n_spikes": st["spikes"], "mean_rate_hz": st["spikes"] / 4000 / (duration / 1e3),
             "syn_events": st["syn_events"], "events_per_s": st["syn_events"] / run,

@@ -78,9 +78,9 @@ def compact(net, keep: np.ndarray) -> int:
         plastic = np.flatnonzero(grp_rule[syn_group] >= 0)
         targets = new.post[plastic]
         order = np.argsort(targets, kind="stable")
-        psyn, pgrp = plasticity.index_arrays(plastic[order], syn_group, new.post.size, sizes.size)
+        psyn = plasticity.index_array(plastic[order], new.post.size)
         pptr = np.concatenate(([0], np.cumsum(np.bincount(targets, minlength=e.n_neurons)))).astype(np.int64)
-        e.plast = (grp_rule, pl[1], gx, pl[3], pl[4], pptr, psyn, pgrp)
+        e.plast = (grp_rule, pl[1], gx, pl[3], pl[4], pptr, psyn, new.grp_start)
     else:
         e.plast = plasticity.empty(e.n_neurons, int(kept_groups.sum()))
     net.graph = new

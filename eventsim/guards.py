@@ -75,7 +75,7 @@ def estimate_memory(n_neurons: int, n_synapses: int, n_groups: int | None = None
         "queue": max(1024, 4 * n_nodes + 4 * max_group + 16) * QUEUE_ENTRY_BYTES,
         "buffers": max(buffer_size, 2 * max_group + 8) * 16,
         "plasticity": (n_groups * 4 + (n_neurons + 1) * 8
-                       + (n_plastic_groups * 24 + n_neurons * 40 + n_plastic_synapses * 16
+                       + (n_plastic_groups * 24 + n_neurons * 40 + n_plastic_synapses * 8
                           if n_plastic_synapses else 0)),
     }
     return MemoryEstimate(parts, n_synapses * BUILD_BYTES_PER_SYNAPSE)

@@ -87,18 +87,32 @@ def pre_arrival(pl, g, t, t0, post, weight, lo, hi):
     gx[g, 2] = t
 
 
+@nb.njit(cache=True, inline="always")
+def _group_of(grp_start, k):
+    """The delay group g with grp_start[g] <= k < grp_start[g + 1] (binary search)."""
+    lo = 0
+    hi = grp_start.size - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if grp_start[mid] <= k:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 @nb.njit(cache=True, _nrt=False)
 def post_spike(pl, j, t, t0, weight):
     """Spike of neuron j at t (epoch t0): potentiate its plastic inputs, then update its post
     traces."""
-    grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp = pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]
+    grp_rule, rules, gx, ny, ntau, pptr, psyn, grp_start = pl[0], pl[1], pl[2], pl[3], pl[4], pl[5], pl[6], pl[7]
     g1 = _g(t, t0, ntau[j, 0])
     g2 = _g(t, t0, ntau[j, 1])
     y2 = ny[j, 1] / g2
     mode = 0.0
     for e in range(pptr[j], pptr[j + 1]):
         k = psyn[e]
-        g = pgrp[e]
+        g = _group_of(grp_start, k)
         p = rules[grp_rule[g]]
         mode = p[MODE]
         x1 = _decay(gx[g, 0], gx[g, 2], t, p[TAU_PLUS])
@@ -143,15 +157,14 @@ def trace_taus(pl: tuple) -> np.ndarray:
 def empty(n_neurons: int, n_groups: int) -> tuple:
     """Plasticity arrays for a network without plastic synapses."""
     return (np.full(n_groups, -1, np.int32), np.zeros((1, NRULE)), np.zeros((0, 3)), np.zeros((0, 2)),
-            np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+            np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
 
 
-def index_arrays(psyn: np.ndarray, syn_group: np.ndarray, n_syn: int, n_groups: int) -> tuple:
-    """Post-index arrays (synapse position, group) as int32 when they fit: 8 bytes per plastic
-    synapse on top of its 8 static bytes."""
-    syn_t = np.int32 if n_syn < 2**31 else np.int64
-    grp_t = np.int32 if n_groups < 2**31 else np.int64
-    return psyn.astype(syn_t), syn_group[psyn].astype(grp_t)
+def index_array(psyn: np.ndarray, n_syn: int) -> np.ndarray:
+    """The post index (positions of plastic synapses, grouped by target) as int32 when it fits:
+    4 bytes per plastic synapse on top of its 8 static bytes. A synapse's delay group is found
+    from grp_start by binary search at the (rarer) postsynaptic spikes instead of being stored."""
+    return psyn.astype(np.int32 if n_syn < 2**31 else np.int64)
 
 
 def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_neurons: int,
@@ -168,7 +181,8 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
     plastic = np.flatnonzero(grp_rule[syn_group] >= 0) if syn_group.size else np.zeros(0, np.int64)
     targets = post[plastic]
     order = np.argsort(targets, kind="stable")
-    psyn, pgrp = index_arrays(plastic[order], syn_group, post.size, n_groups)
+    psyn = index_array(plastic[order], post.size)
+    pgrp = syn_group[psyn]
     pptr = np.concatenate(([0], np.cumsum(np.bincount(targets, minlength=n_neurons)))).astype(np.int64)
     ntau = np.ones((n_neurons, 2))
     seen = np.zeros(n_neurons, bool)
@@ -182,4 +196,4 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
     gx = np.zeros((n_groups, 3))
     gx[:, 2] = -np.inf
     ny = np.zeros((n_neurons, 2))         # epoch coefficients of y1, y2 (0: never fired)
-    return grp_rule, rules, gx, ny, ntau, pptr, psyn, pgrp
+    return grp_rule, rules, gx, ny, ntau, pptr, psyn, np.asarray(grp_start, np.int64)
