@@ -45,6 +45,7 @@ normalised to sum 1 (`fuse`).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,7 @@ def audio_features(times_ms, units, params: AudioParams = AudioParams()) -> np.n
         raise EventsimError(f"len(times_ms) = {len(times_ms)} != len(units) = {len(units)}")
     K, C = params.n_bins, params.n_channels
     out = np.zeros((len(times_ms), K, C))
+    silent = 0
     for i, (t, u) in enumerate(zip(times_ms, units)):
         t = np.asarray(t, np.float64)
         u = np.asarray(u, np.int64)
@@ -104,12 +106,16 @@ def audio_features(times_ms, units, params: AudioParams = AudioParams()) -> np.n
             raise EventsimError(f"sample {i}: unit id {int(u.max())}: allowed range is "
                                 f"[0, AudioParams.n_channels - 1 = {C - 1}]")
         if t.size == 0:
+            silent += 1
             continue
         a, b = np.percentile(t, [params.lo_pct, params.hi_pct])
         if b <= a:
             b = a + 1.0
         k = np.clip(((t - a) / (b - a) * K).astype(np.int64), 0, K - 1)
         np.add.at(out[i], (k, u), 1.0)
+    if silent:
+        warnings.warn(f"audio_features: {silent} of {len(times_ms)} samples have no spikes; their features are all "
+                      f"zero (the audio ensemble gets no input for them)", stacklevel=2)
     if params.power != 1.0:
         out = out ** params.power
     out = out.reshape(len(times_ms), K * C)
