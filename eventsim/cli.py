@@ -75,16 +75,9 @@ def _run(args: argparse.Namespace) -> int:
     else:
         cfg = cfgmod.load(args.config or cfgmod.builtin_path("default"))
         config_name = args.config or "default"
-    args.out = args.out or "out"
-    if args.duration is not None:
-        cfg["duration"] = args.duration
-    duration = float(checks.non_negative("duration (ms)", cfg.get("duration", 1000.0)))
-    chunk = float(checks.positive("chunk (ms)", cfg.get("chunk", 100.0)))
+    duration, chunk = _run_settings(args, cfg)
     every = None if args.checkpoint_every is None else float(checks.positive("--checkpoint-every (ms)",
                                                                             args.checkpoint_every))
-    if args.max_rate is not None:
-        checks.positive("--max-rate (Hz)", args.max_rate)
-    checks.positive("--flush-interval (s)", args.flush_interval)
     if every is not None:
         chunk = min(chunk, every)
     os.makedirs(args.out, exist_ok=True)
@@ -148,6 +141,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_settings(args: argparse.Namespace, cfg: dict) -> tuple[float, float]:
+    """Apply --out/--duration defaults and validate the run flags; returns (duration, chunk) in ms."""
+    from . import checks
+    args.out = args.out or "out"
+    if args.duration is not None:
+        cfg["duration"] = args.duration
+    duration = float(checks.non_negative("duration (ms)", cfg.get("duration", 1000.0)))
+    chunk = float(checks.positive("chunk (ms)", cfg.get("chunk", 100.0)))
+    if args.max_rate is not None:
+        checks.positive("--max-rate (Hz)", args.max_rate)
+    checks.positive("--flush-interval (s)", args.flush_interval)
+    return duration, chunk
+
+
 def _report(args: argparse.Namespace, summary: dict, log_path: str) -> None:
     """Per-population statistics from the log, raster plot, summary.json and the printed summary."""
     from .analysis import population_rate, spike_stats
@@ -193,7 +200,6 @@ def _run_mpi(args: argparse.Namespace, comm) -> int:
     """`eventsim run` under mpiexec with more than one rank: a DistributedRun; rank 0 writes the one
     SONATA log (from the spikes every window's Allgather brings it), summary.json and the plot."""
     global _QUIET_ERRORS
-    from . import checks
     from . import config as cfgmod
     from .distributed import DistributedRun
     size, rank = comm.Get_size(), comm.Get_rank()
@@ -205,14 +211,7 @@ def _run_mpi(args: argparse.Namespace, comm) -> int:
                                 f"hold one process's state; run without mpiexec to checkpoint or resume")
     cfg = cfgmod.load(args.config or cfgmod.builtin_path("default"))
     config_name = args.config or "default"
-    args.out = args.out or "out"
-    if args.duration is not None:
-        cfg["duration"] = args.duration
-    duration = float(checks.non_negative("duration (ms)", cfg.get("duration", 1000.0)))
-    checks.positive("chunk (ms)", cfg.get("chunk", 100.0))
-    if args.max_rate is not None:
-        checks.positive("--max-rate (Hz)", args.max_rate)
-    checks.positive("--flush-interval (s)", args.flush_interval)
+    duration, _ = _run_settings(args, cfg)
     log_path = os.path.join(args.out, "spikes.h5")
 
     def agreed(fn):

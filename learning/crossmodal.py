@@ -16,7 +16,7 @@ sum (`norm_total`) before each learning presentation, so that they compete: with
 pairs are rarely co-active (only one to three neurons of a class win a presentation) and every
 weight stayed near 0 (measured: class-block means of 0.001-0.01 w_max after 200 pairs).
 
-`ProjectionWeights` reads and writes one projection's weights in the engine's CSR between runs
+`eventsim.learning.weights.ProjectionWeights` reads and writes one projection's weights in the engine's CSR between runs
 (used to switch cross-modal input off for unimodal read-outs, and to hold it at zero while the
 unimodal ensembles learn). `class_blocks` averages a weight matrix over class-by-class blocks.
 """
@@ -59,51 +59,9 @@ class CrossParams:
         checks.non_negative("CrossParams.mu", self.mu)
 
     def rule(self) -> PowerLawSTDP:
-        """The rule in mV (same conversion as DCParams.rule)."""
-        s = self.w_scale
-        return PowerLawSTDP(tau_plus=self.tau_pre, tau_minus=self.tau_post, w_min=0.0, w_max=self.w_max * s,
-                            eta_post=self.eta_post * s ** (1.0 - self.mu), eta_pre=self.eta_pre * s,
-                            x_tar=self.x_tar, mu=self.mu, nearest=True)
-
-
-class ProjectionWeights:
-    """Read/write access to one projection's weights (mV) in the engine's CSR, between runs.
-
-    The synapse selection is cached and recomputed if the graph object is replaced (pruning)."""
-
-    def __init__(self, net, proj):
-        self.net = net
-        self.proj = proj
-        self._graph = None
-
-    def _selection(self):
-        net = self.net
-        net._ensure_built()
-        g = net.graph
-        if self._graph is not g:
-            groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
-            self.syn = np.flatnonzero(groups == self.proj.index)
-            self._graph = g
-        return g, self.syn
-
-    def get(self) -> np.ndarray:
-        """Weights in CSR order (float32 copy)."""
-        g, syn = self._selection()
-        return g.weight[syn].copy()
-
-    def set(self, w) -> None:
-        """Set all weights (scalar or an array in CSR order, as returned by get())."""
-        g, syn = self._selection()
-        w = np.broadcast_to(np.asarray(w, np.float32), syn.shape)
-        checks.non_negative(f"{self.proj.name} weights", w)
-        g.weight[syn] = w
-
-    def matrix(self) -> np.ndarray:
-        """Dense [n_pre, n_post] weight matrix (mV)."""
-        pre, post, w = self.proj.weights()
-        out = np.zeros((self.proj.pre.size, self.proj.post.size))
-        out[pre, post] = w
-        return out
+        """The power-law rule in mV (PowerLawSTDP.scaled)."""
+        return PowerLawSTDP.scaled(self.w_scale, self.w_max, self.tau_pre, self.tau_post, self.eta_post,
+                                   self.eta_pre, self.x_tar, self.mu)
 
 
 def class_blocks(w: np.ndarray, assign_pre: np.ndarray, assign_post: np.ndarray, n_classes: int = 10,
@@ -129,4 +87,4 @@ def order_by_class(assignments: np.ndarray) -> np.ndarray:
     return np.argsort(a, kind="stable")
 
 
-__all__ = ["CrossParams", "ProjectionWeights", "class_blocks", "order_by_class"]
+__all__ = ["CrossParams", "class_blocks", "order_by_class"]

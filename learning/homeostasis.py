@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from eventsim import checks
+from eventsim.learning.weights import ProjectionWeights
 
 
 class WeightNormalizer:
@@ -25,29 +26,18 @@ class WeightNormalizer:
         tgt = np.asarray(target, dtype=np.float64)
         checks.non_negative("normalisation target", tgt)
         self.target = tgt
-        self._graph = None
-
-    def _selection(self):
-        net = self.net
-        net._ensure_built()
-        g = net.graph
-        if self._graph is not g:
-            groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
-            self.syn = np.flatnonzero(groups == self.proj.index)
-            self.post = g.post[self.syn].astype(np.int64) - self.proj.post.offset
-            self._graph = g
-        return g, self.syn, self.post
+        self.weights = ProjectionWeights(net, proj)
 
     def sums(self) -> np.ndarray:
         """Current sum of incoming weights per post neuron (local ids), float64."""
-        g, syn, post = self._selection()
+        g, syn, post = self.weights.selection()
         return np.bincount(post, weights=g.weight[syn].astype(np.float64), minlength=self.proj.post.size)
 
     def __call__(self) -> np.ndarray:
         """Rescale in place; returns the per-neuron factors applied (1 where a neuron has no
         input weight). Weights may exceed a plasticity rule's w_max afterwards; the rule clips
         them at their next update, as in Diehl & Cook's code."""
-        g, syn, post = self._selection()
+        g, syn, post = self.weights.selection()
         total = self.sums()
         target = np.broadcast_to(self.target, total.shape)
         factor = np.ones_like(total)

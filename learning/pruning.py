@@ -10,21 +10,14 @@ import numpy as np
 from eventsim import checks
 from eventsim.compaction import compact
 from eventsim.errors import EventsimError
-
-
-def _synapses_of(net, proj) -> np.ndarray:
-    """CSR positions of a projection's synapses."""
-    net._ensure_built()
-    g = net.graph
-    groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
-    return np.flatnonzero(groups == proj.index)
+from eventsim.learning.weights import synapses_of
 
 
 def prune_fraction(net, proj, fraction: float) -> int:
     """Per post neuron, remove the `fraction` of its synapses in `proj` with the smallest
     weights (the ones STDP marked as uncorrelated). Returns the number removed."""
     checks.in_range("prune fraction", fraction, 0.0, 1.0, high_open=True)
-    syn = _synapses_of(net, proj)
+    syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
     order = np.lexsort((g.weight[syn], post))          # by post, then weight ascending
@@ -43,7 +36,7 @@ def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
     """Remove synapses of `proj` whose weight is below `threshold` (times the post neuron's
     largest weight in `proj` if relative). Warns when a neuron loses every input of `proj`."""
     checks.finite("prune threshold", threshold)
-    syn = _synapses_of(net, proj)
+    syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
     w = g.weight[syn].astype(np.float64)
@@ -68,7 +61,7 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
     """Round the weights of `proj` to `levels` evenly spaced values in [w_min, w_max] (default:
     the projection's plasticity bounds, else its current range). Returns the levels."""
     levels = checks.count("quantisation levels k", levels, 2)
-    syn = _synapses_of(net, proj)
+    syn = synapses_of(net, proj)
     g = net.graph
     if proj.plasticity is not None:
         vec = proj.plasticity.vector()

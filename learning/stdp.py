@@ -139,3 +139,13 @@ class PowerLawSTDP(_Rule):
         checks.finite(f"{name}.x_tar", self.x_tar)
         checks.non_negative(f"{name}.mu", self.mu)
         return self._vector(pk.POWER, self.eta_post, self.eta_pre, self.x_tar, self.mu, int(self.nearest))
+
+    @classmethod
+    def scaled(cls, w_scale: float, w_max: float, tau_pre: float, tau_post: float, eta_post: float,
+               eta_pre: float, x_tar: float, mu: float) -> "PowerLawSTDP":
+        """The rule for weights in mV from parameters in dimensionless units (w = w_scale * u,
+        w_min = 0): eta_pre' = eta_pre * s and eta_post' = eta_post * s^(1 - mu) make it act on
+        w / s exactly as the dimensionless rule acts on u."""
+        s = w_scale
+        return cls(tau_plus=tau_pre, tau_minus=tau_post, w_min=0.0, w_max=w_max * s,
+                   eta_post=eta_post * s ** (1.0 - mu), eta_pre=eta_pre * s, x_tar=x_tar, mu=mu, nearest=True)

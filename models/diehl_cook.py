@@ -96,10 +96,9 @@ class DCParams:
     max_retries: int = 5              # at most this many re-presentations per digit
 
     def rule(self) -> PowerLawSTDP:
-        s = self.w_scale
-        return PowerLawSTDP(tau_plus=self.tau_pre, tau_minus=self.tau_post, w_min=0.0, w_max=self.w_max * s,
-                            eta_post=self.eta_post * s ** (1.0 - self.mu), eta_pre=self.eta_pre * s,
-                            x_tar=self.x_tar, mu=self.mu, nearest=True)
+        """The power-law rule in mV (PowerLawSTDP.scaled from these D&C units)."""
+        return PowerLawSTDP.scaled(self.w_scale, self.w_max, self.tau_pre, self.tau_post, self.eta_post,
+                                   self.eta_pre, self.x_tar, self.mu)
 
 
 def input_rates(image: np.ndarray, intensity: float) -> np.ndarray:

@@ -52,7 +52,8 @@ import numpy as np
 
 import eventsim as es
 from eventsim.errors import EventsimError
-from eventsim.learning.crossmodal import CrossParams, ProjectionWeights
+from eventsim.learning.crossmodal import CrossParams
+from eventsim.learning.weights import ProjectionWeights
 from eventsim.learning.homeostasis import WeightNormalizer
 from eventsim.models import AdaptiveLIFExp, LIFExp
 from eventsim.models.diehl_cook import DCParams, N_INPUT, input_rates, saved_population

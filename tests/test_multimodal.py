@@ -6,7 +6,8 @@ import pytest
 
 import eventsim as es
 from eventsim.errors import EventsimError
-from eventsim.learning.crossmodal import CrossParams, ProjectionWeights, class_blocks, order_by_class
+from eventsim.learning.crossmodal import CrossParams, class_blocks, order_by_class
+from eventsim.learning.weights import ProjectionWeights
 from eventsim.models import LIFDelta
 from eventsim.models.diehl_cook import DCParams
 from eventsim.models.multimodal import (AudioParams, Multimodal, audio_features, class_scores, fuse,

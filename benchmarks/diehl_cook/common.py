@@ -1,16 +1,14 @@
 """Shared helpers of the Diehl & Cook experiments: data, splits, JSON results."""
 from __future__ import annotations
 
-import json
 import os
-import platform
-import time
-from dataclasses import asdict
-
-import numpy as np
+import sys
 
 from eventsim.datasets import load_mnist
 from eventsim.models.diehl_cook import split_train_val
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from results_json import write_results  # noqa: E402
 
 DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,19 +25,4 @@ def data(seed: int = 0):
 
 
 def write_json(name: str, doc: dict) -> str:
-    path = os.path.join(RESULTS, name)
-    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), **doc}
-    with open(path + ".tmp", "w") as fh:
-        json.dump(doc, fh, indent=1, default=_default)
-    os.replace(path + ".tmp", path)
-    return path
-
-
-def _default(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating)):
-        return o.item()
-    if hasattr(o, "__dataclass_fields__"):
-        return asdict(o)
-    return repr(o)
+    return write_results(RESULTS, name, doc)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import platform
-import subprocess
-import time
+import sys
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -21,6 +19,9 @@ import numpy as np
 import eventsim.datasets as ds
 from eventsim.models.diehl_cook import DCParams, split_train_val
 from eventsim.models.multimodal import AudioParams, audio_features
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from results_json import git_commit, load_avg, write_results  # noqa: E402,F401 (load_avg: used by the scripts)
 
 DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,39 +83,8 @@ def fsdd_splits(audio: AudioParams = AUDIO, snr_db: float | None = None, which=(
     return {w: (feats[sel[w]], enc.labels[sel[w]].astype(np.int64), enc.speaker_ids[sel[w]]) for w in which}
 
 
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def load_avg() -> str:
-    try:
-        return open("/proc/loadavg").read().strip()
-    except OSError:
-        return "?"
-
-
 def write_json(name: str, doc: dict) -> str:
-    path = os.path.join(RESULTS, name)
-    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), "git_commit": git_commit(),
-           "loadavg_at_end": load_avg(), **doc}
-    with open(path + ".tmp", "w") as fh:
-        json.dump(doc, fh, indent=1, default=_default)
-    os.replace(path + ".tmp", path)
-    return path
-
-
-def _default(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating)):
-        return o.item()
-    if hasattr(o, "__dataclass_fields__"):
-        return asdict(o)
-    return repr(o)
+    return write_results(RESULTS, name, doc, git_commit=git_commit(), loadavg_at_end=load_avg())
 
 
 # model construction and read-out shared by the experiment scripts ------------------------------

@@ -1,0 +1,51 @@
+"""Writing experiment results as JSON (shared by the experiment folders under benchmarks/)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def git_commit() -> str | None:
+    """The checked-out commit, or None outside a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def load_avg() -> str:
+    """/proc/loadavg as text ('?' where it does not exist)."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return fh.read().strip()
+    except OSError:
+        return "?"
+
+
+def write_results(results_dir: str, name: str, doc: dict, **extra) -> str:
+    """Write {written, host, **extra, **doc} to results_dir/name atomically; returns the path."""
+    path = os.path.join(results_dir, name)
+    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), **extra, **doc}
+    with open(path + ".tmp", "w") as fh:
+        json.dump(doc, fh, indent=1, default=_default)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def _default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    if hasattr(o, "__dataclass_fields__"):
+        return asdict(o)
+    return repr(o)

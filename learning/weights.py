@@ -1,0 +1,57 @@
+"""One projection's synapses in the engine's CSR, for work between runs (normalisation,
+pruning, direct weight access). Never used inside the event loop."""
+from __future__ import annotations
+
+import numpy as np
+
+from eventsim import checks
+
+
+def synapses_of(net, proj) -> np.ndarray:
+    """CSR positions of a projection's synapses (builds the network if needed)."""
+    net._ensure_built()
+    g = net.graph
+    groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
+    return np.flatnonzero(groups == proj.index)
+
+
+class ProjectionWeights:
+    """Read/write access to one projection's weights (mV) in the engine's CSR, between runs.
+
+    The synapse selection is cached and recomputed when the graph object is replaced (pruning
+    and compaction replace `net.graph`)."""
+
+    def __init__(self, net, proj):
+        self.net = net
+        self.proj = proj
+        self._graph = None
+
+    def selection(self):
+        """(graph, CSR positions, local post ids) of the projection's synapses."""
+        net = self.net
+        net._ensure_built()
+        g = net.graph
+        if self._graph is not g:
+            self.syn = synapses_of(net, self.proj)
+            self.post = g.post[self.syn].astype(np.int64) - self.proj.post.offset
+            self._graph = g
+        return g, self.syn, self.post
+
+    def get(self) -> np.ndarray:
+        """Weights in CSR order (float32 copy)."""
+        g, syn, _ = self.selection()
+        return g.weight[syn].copy()
+
+    def set(self, w) -> None:
+        """Set all weights (scalar or an array in CSR order, as returned by get())."""
+        g, syn, _ = self.selection()
+        w = np.broadcast_to(np.asarray(w, np.float32), syn.shape)
+        checks.non_negative(f"{self.proj.name} weights", w)
+        g.weight[syn] = w
+
+    def matrix(self) -> np.ndarray:
+        """Dense [n_pre, n_post] weight matrix (mV); 0 where there is no synapse."""
+        pre, post, w = self.proj.weights()
+        out = np.zeros((self.proj.pre.size, self.proj.post.size))
+        out[pre, post] = w
+        return out
