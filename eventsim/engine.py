@@ -51,7 +51,7 @@ def _potential(P, S, j, F, c):
             + P[j, neuron.K_I] * S[j, neuron.JI] * F[c, neuron.IGI])
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _queue_check(S, checks, P, j, t_check, exact, ep):
     """Key neuron j's entry in the check heap at t_check."""
     S[j, NEXT] = t_check
@@ -60,7 +60,7 @@ def _queue_check(S, checks, P, j, t_check, exact, ep):
     heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _push_check(P, S, checks, j, t, v, F, c, ep):
     """After neuron j's state changed at t: push a lower bound on its next crossing if that
     can come before its live entry (cheap test first, then the bound, which needs a log)."""

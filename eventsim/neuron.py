@@ -113,7 +113,7 @@ def _g(t, t0, tau):
     return math.exp((t - t0) / tau)
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def factors(F, Ft, CT, c, t, t0):
     """Fill row c of the factor cache for time t, at most once per event time (a delivery group
     shares it). Kernels then read F[c, GM] etc."""
@@ -167,7 +167,7 @@ def set_physical(P, S, j, t, t0, v, ie, ii, theta):
     S[j, A] = _membrane_coefficient(P, S, j, t_from, P[j, V_RESET] if t_from > t else v, t0)
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def apply_input(P, S, j, t, w, F, c, t0):
     """Input of weight w (mV) at time t; row c of F holds the factors at t. Returns
     (at_threshold, v): at_threshold when a voltage jump reaches threshold (the engine then
@@ -198,7 +198,7 @@ def apply_input(P, S, j, t, w, F, c, t0):
     return False, v
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def may_cross_before_next(P, S, j, t, v, F, c):
     """False if neuron j (state at t, potential v) provably cannot reach threshold before its
     live queue entry at S[j, NEXT]: the envelope U + (v - U) exp(-(t' - t)/tau_m), with U the
@@ -239,7 +239,7 @@ def _i_max(P, S, j, F, c):
     return i_max if i_max > 0.0 else 0.0
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def lower_bound(P, S, j, t, v, F, c):
     """A lower bound on the next threshold crossing of neuron j (state at t, potential v).
 
@@ -301,7 +301,7 @@ def rebase(P, S, n, t0_old, t0_new):
         S[j, NEXT_IGM] *= math.exp(d / P[j, TAU_M])
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def next_igm(P, j, t_next, t0):
     """1 / G_m(t_next), stored with a queued check; 0 for inf or beyond float range."""
     x = (t_next - t0) / P[j, TAU_M]
