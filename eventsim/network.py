@@ -188,6 +188,28 @@ class Projection:
             return int(np.diff(g.grp_start)[g.grp_proj == self.index].sum())
         return int(self.pre_local.size)
 
+    def set_plasticity(self, rule) -> None:
+        """Replace the learning rule of a plastic projection between runs (a learning-rate or
+        target schedule). The new rule must be the same kind with the same time constants,
+        trace mode and weight bounds, because traces and weights carry over unchanged."""
+        if self.plasticity is None:
+            raise EventsimError(f"{self.name}: set_plasticity needs a projection made plastic at connect time")
+        if not hasattr(rule, "vector"):
+            raise EventsimError(f"{self.name}: plasticity must be a rule from eventsim.learning, got {rule!r}")
+        new, old = rule.vector(), self.plasticity.vector()
+        fixed = (plasticity_mod.KIND, plasticity_mod.TAU_PLUS, plasticity_mod.TAU_MINUS, plasticity_mod.W_MIN,
+                 plasticity_mod.W_MAX, plasticity_mod.TAU_X, plasticity_mod.TAU_Y, plasticity_mod.MODE)
+        names = ("kind", "tau_plus", "tau_minus", "w_min", "w_max", "tau_x", "tau_y", "nearest")
+        for col, nm in zip(fixed, names):
+            if new[col] != old[col]:
+                raise EventsimError(f"{self.name}: set_plasticity may change learning rates and targets only; "
+                                    f"{nm} differs ({old[col]:g} -> {new[col]:g})")
+        self.plasticity = rule
+        net = self.net
+        if net is not None and net._engine is not None:
+            row = [pr.index for pr in net.projections if pr.plasticity is not None].index(self.index)
+            net._engine.plast[1][row] = new
+
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Current synapses (pre local id, post local id, weight mV), after any learning."""
         net = self.net

@@ -83,7 +83,7 @@ def pre_arrival(pl, g, t, t0, post, weight, lo, hi):
     x1 = _decay(gx[g, 0], gx[g, 2], t, p[TAU_PLUS])
     gx[g, 0] = 1.0 if p[MODE] != 0.0 else x1 + 1.0
     if kind == TRIPLET:
-        gx[g, 1] = x2 + 1.0
+        gx[g, 1] = 1.0 if p[MODE] != 0.0 else x2 + 1.0
     gx[g, 2] = t
 
 
@@ -133,7 +133,7 @@ def post_spike(pl, j, t, t0, weight):
         weight[k] = _clip(w, p)
     y1 = ny[j, 0] / g1
     ny[j, 0] = (1.0 if mode != 0.0 else y1 + 1.0) * g1
-    ny[j, 1] = (y2 + 1.0) * g2
+    ny[j, 1] = (1.0 if mode != 0.0 else y2 + 1.0) * g2
 
 
 @nb.njit(cache=True, _nrt=False)

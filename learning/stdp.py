@@ -86,11 +86,14 @@ def nearest_spike(**kw) -> PairSTDP:
 
 @dataclass(frozen=True)
 class TripletSTDP(_Rule):
-    """Triplet STDP (Pfister & Gerstner 2006), all-to-all traces r1, r2 (pre) and o1, o2 (post).
+    """Triplet STDP (Pfister & Gerstner 2006), traces r1, r2 (pre) and o1, o2 (post).
 
         at a post spike:   w += r1 * (a2_plus + a3_plus * o2(t-))
         at a pre arrival:  w -= o1 * (a2_minus + a3_minus * r2(t-))
-    Defaults: the visual-cortex all-to-all fit of Pfister & Gerstner (2006), Table 4.
+    Traces accumulate (all-to-all interactions) or, with nearest=True, every trace is reset to 1
+    at its neuron's spike (Pfister & Gerstner's nearest-spike model; also the rule of Diehl &
+    Cook's released code: a2_plus = a3_minus = 0). Defaults: the visual-cortex all-to-all fit of
+    Pfister & Gerstner (2006), Table 4.
     """
     tau_plus: float = 16.8
     tau_minus: float = 33.7
@@ -100,6 +103,7 @@ class TripletSTDP(_Rule):
     a3_plus: float = 6.2e-3
     a2_minus: float = 7e-3
     a3_minus: float = 2.3e-4
+    nearest: bool = False
 
     def vector(self) -> np.ndarray:
         self._check_common()
@@ -108,8 +112,8 @@ class TripletSTDP(_Rule):
             checks.positive(f"{name}.{key}", getattr(self, key))
         for key in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
             checks.non_negative(f"{name}.{key}", getattr(self, key))
-        return self._vector(pk.TRIPLET, self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus, 0,
-                            self.tau_x, self.tau_y)
+        return self._vector(pk.TRIPLET, self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus,
+                            int(self.nearest), self.tau_x, self.tau_y)
 
     def post_taus(self) -> tuple[float, float]:
         return self.tau_minus, self.tau_y

@@ -44,7 +44,7 @@ import numpy as np
 
 import eventsim as es
 from eventsim.learning.homeostasis import WeightNormalizer
-from eventsim.learning.stdp import PowerLawSTDP
+from eventsim.learning.stdp import PowerLawSTDP, TripletSTDP
 from eventsim.models import AdaptiveLIFExp, LIFExp
 
 N_INPUT = 784
@@ -81,13 +81,19 @@ class DCParams:
     w_init_max: float = 0.3
     w_max: float = 1.0
     norm_total: float = 78.0
-    # power-law STDP (Diehl & Cook 2015, eq. 3), in D&C weight units
+    # STDP, in D&C weight units. stdp = "power_law": the paper's eq. 3,
+    #   post spike: dw = eta_post (x_pre - x_tar) (w_max - w)^mu,  pre arrival: dw = -eta_pre y_post;
+    # stdp = "triplet": the rule of Diehl & Cook's released code (nearest-spike traces reset to 1),
+    #   post spike: dw = eta_post x_pre y2_post(t-),  pre arrival: dw = -eta_pre y_post,
+    #   with y2 the slower (tau_post2) post trace: potentiation needs a second post spike.
+    stdp: str = "power_law"
     tau_pre: float = 20.0
     tau_post: float = 20.0
+    tau_post2: float = 40.0           # triplet only
     eta_post: float = 0.01
     eta_pre: float = 0.0001
-    x_tar: float = 0.4
-    mu: float = 0.2
+    x_tar: float = 0.4                # power law only
+    mu: float = 0.2                   # power law only
     # presentation schedule
     t_present: float = 350.0
     t_rest: float = 150.0
@@ -95,10 +101,18 @@ class DCParams:
     min_spikes: int = 5
     max_retries: int = 5              # at most this many re-presentations per digit
 
-    def rule(self) -> PowerLawSTDP:
-        """The power-law rule in mV (PowerLawSTDP.scaled from these D&C units)."""
-        return PowerLawSTDP.scaled(self.w_scale, self.w_max, self.tau_pre, self.tau_post, self.eta_post,
-                                   self.eta_pre, self.x_tar, self.mu)
+    def rule(self, eta_factor: float = 1.0) -> PowerLawSTDP | TripletSTDP:
+        """The STDP rule in mV (weights w_scale * u), learning rates times eta_factor."""
+        s = self.w_scale
+        if self.stdp == "power_law":
+            return PowerLawSTDP.scaled(s, self.w_max, self.tau_pre, self.tau_post, self.eta_post * eta_factor,
+                                       self.eta_pre * eta_factor, self.x_tar, self.mu)
+        if self.stdp == "triplet":
+            return TripletSTDP(tau_plus=self.tau_pre, tau_minus=self.tau_post, tau_x=self.tau_pre,
+                               tau_y=self.tau_post2, a2_plus=0.0, a3_plus=self.eta_post * eta_factor * s,
+                               a2_minus=self.eta_pre * eta_factor * s, a3_minus=0.0, w_min=0.0,
+                               w_max=self.w_max * s, nearest=True)
+        raise es.EventsimError(f"DCParams.stdp must be 'power_law' or 'triplet' (got {self.stdp!r})")
 
 
 def input_rates(image: np.ndarray, intensity: float) -> np.ndarray:
@@ -205,6 +219,20 @@ class DiehlCook:
                 print(f"  responses {k + 1}/{len(images)}  {(k + 1) / (time.perf_counter() - t0):.1f} /s",
                       flush=True)
         return out
+
+    def set_learning(self, eta_factor: float = 1.0, theta_plus: float | None = None) -> None:
+        """A training schedule step: STDP learning rates become eta_factor times the parameter
+        set's (eta_pre and eta_post alike); theta_plus (mV per spike), if given, replaces the
+        adaptive-threshold increment. Takes effect from the next presentation."""
+        if not self.plastic:
+            raise es.EventsimError("set_learning needs a plastic network (this one is frozen)")
+        if not (np.isfinite(eta_factor) and eta_factor >= 0):
+            raise es.EventsimError(f"eta_factor must be a finite number >= 0 (got {eta_factor})")
+        self.p_in.set_plasticity(self.p.rule(eta_factor))
+        if theta_plus is not None:
+            if not (np.isfinite(theta_plus) and theta_plus >= 0):
+                raise es.EventsimError(f"theta_plus must be a finite number >= 0 mV (got {theta_plus})")
+            self.exc.set(theta_plus=float(theta_plus))
 
     # weights ----------------------------------------------------------------------------
     def input_weights(self) -> np.ndarray:

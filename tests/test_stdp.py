@@ -82,6 +82,48 @@ def test_triplet_term_adds_potentiation_for_post_pre_post():
     assert proj.weights()[2][0] - 0.5 == pytest.approx(expected, rel=1e-6)
 
 
+def test_nearest_triplet_resets_traces_to_one():
+    """Nearest-spike triplet (Pfister & Gerstner; Diehl & Cook's code): posts at 90, 100, 120 and a
+    pre arrival at 110. All-to-all: o2(120-) = e^(-20/tau_y) + e^(-30/tau_y); nearest: only the
+    last post counts, o2(120-) = e^(-20/tau_y)."""
+    def run(nearest):
+        rule = TripletSTDP(a2_plus=0.0, a3_plus=0.05, a2_minus=0.0, a3_minus=0.0, w_max=1.0, nearest=nearest)
+        net = es.Network(seed=0)
+        cell = net.population(1, LIFDelta(v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=1.0), v_init=-70.0)
+        force = net.spike_source(1, times=[89.0, 99.0, 119.0], ids=[0, 0, 0])
+        pre = net.spike_source(1, times=[109.0], ids=[0])
+        net.connect(force, cell, es.one_to_one(), weight=100.0, delay=1.0)
+        proj = net.connect(pre, cell, es.one_to_one(), weight=0.5, delay=1.0, plasticity=rule)
+        net.run(200.0)
+        return proj.weights()[2][0] - 0.5
+    r1 = np.exp(-10 / 16.8)
+    assert run(False) == pytest.approx(r1 * 0.05 * (np.exp(-20 / 125.0) + np.exp(-30 / 125.0)), rel=1e-6)
+    assert run(True) == pytest.approx(r1 * 0.05 * np.exp(-20 / 125.0), rel=1e-6)
+
+
+def test_set_plasticity_changes_rates_between_runs_and_rejects_other_rules():
+    """A learning-rate schedule: eta 0 freezes the weights from the next run on; changing the
+    kind, time constants or bounds is refused."""
+    net = es.Network(seed=0)
+    cells = net.population(3, LIFDelta(v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=1.0), v_init=-70.0)
+    src = net.poisson(20, 50.0)
+    rule = PowerLawSTDP(eta_post=0.01, eta_pre=0.002, w_max=5.0)
+    proj = net.connect(src, cells, es.all_to_all(), weight=3.0, delay=1.0, plasticity=rule)
+    static = net.connect(src, cells, es.all_to_all(), weight=0.5)
+    net.run(300.0)
+    w1 = proj.weights()[2]
+    assert np.any(w1 != 3.0) and cells.spikes()[0].size > 0
+    proj.set_plasticity(PowerLawSTDP(eta_post=0.0, eta_pre=0.0, w_max=5.0))
+    net.run(300.0)
+    assert cells.spikes()[0].size > 0 and np.array_equal(proj.weights()[2], w1)
+    with pytest.raises(es.EventsimError, match="kind differs"):
+        proj.set_plasticity(additive(w_max=5.0))
+    with pytest.raises(es.EventsimError, match="w_max differs"):
+        proj.set_plasticity(PowerLawSTDP(w_max=4.0))
+    with pytest.raises(es.EventsimError, match="made plastic at connect time"):
+        static.set_plasticity(rule)
+
+
 def test_weights_stay_within_bounds_and_bad_rules_are_rejected():
     rule = additive(lambda_=0.5, w_max=1.0)
     dw = window(rule, w0=0.9)

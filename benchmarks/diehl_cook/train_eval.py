@@ -40,7 +40,7 @@ def parse_set(items):
     for s in items:
         k, v = s.split("=")
         cur = getattr(DCParams(), k)
-        kw[k] = int(float(v)) if isinstance(cur, int) else float(v)
+        kw[k] = v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
     return kw
 
 
@@ -134,6 +134,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default=None)
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides, e.g. theta_plus=0.25")
+    ap.add_argument("--eta-decay", type=float, default=1.0,
+                    help="learning rates are multiplied by this at the start of every pass after the first")
+    ap.add_argument("--theta-decay", type=float, default=1.0,
+                    help="theta_plus is multiplied by this at the start of every pass after the first")
     a = ap.parse_args()
     kw = parse_set(a.set)
     p = replace(DCParams(), **kw)
@@ -149,7 +153,7 @@ def main():
     doc = {"experiment": "Diehl & Cook 2015 on eventsim (current-based AdaptiveLIFExp)", "n_exc": a.n,
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
-           "train_samples": total, "epochs": a.epochs, "weights_file": os.path.relpath(wpath, HERE),
+           "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay, "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     m = DiehlCook(a.n, p, seed=a.seed)
     m.net.build()
@@ -160,7 +164,10 @@ def main():
     t_start = time.perf_counter()
     done = 0
     while done < total:
-        k = min(a.every, total - done)
+        epoch = done // len(Xtr)
+        if done % len(Xtr) == 0 and epoch > 0:
+            m.set_learning(a.eta_decay ** epoch, p.theta_plus * a.theta_decay ** epoch)
+        k = min(a.every, total - done, (epoch + 1) * len(Xtr) - done)
         out = m.train(Xtr[order[done:done + k]])
         done += k
         wall_train[0] += out["wall_s"]
@@ -173,6 +180,7 @@ def main():
                "train_samples_per_cpu_s": out["samples_per_cpu_s"],
                "retries": out["retries"], "mean_theta_mV": float(np.mean(m.exc.get("theta"))),
                "train_exc_spikes_per_sample": float(out["counts"].sum(1).mean()),
+               "eta_factor": a.eta_decay ** epoch, "theta_plus": p.theta_plus * a.theta_decay ** epoch,
                "wall_s": time.perf_counter() - t_start}
         doc["learning_curve"].append(row)
         doc["train"] = {"wall_s": wall_train[0], "samples_per_s": done / wall_train[0],
