@@ -210,10 +210,37 @@ def may_cross_before_next(P, S, j, t, v, F, c):
     v_th = P[j, V_TH] + _theta_floor(P, S, j, F, c, S[j, NEXT] - t)
     if v >= v_th:
         return True
-    if u <= v_th:
+    u2, v2 = _decay_bound(P, S, j, F, c)
+    if u <= v_th or max(u2, v2) < v_th:
         return False
     r = F[c, GM] * S[j, NEXT_IGM]          # exp(-(NEXT - t)/tau_m); 0 when NEXT is inf
-    return u + (v - u) * r >= v_th
+    return min(u + (v - u) * r, u2 + (v2 - u2) * r if v2 < u2 else v2) >= v_th
+
+
+@nb.njit(cache=True, inline="always")
+def _decay_bound(P, S, j, F, c):
+    """A second envelope u2 + (v2 - u2) exp(-h/tau_m) >= V(t + h) for all h >= 0, which (unlike
+    the constant-drive envelope) knows that the synaptic currents decay. With V - v_inf =
+    a e^(-h/tau_m) + b_e e^(-h/tau_e) + b_i e^(-h/tau_i): a term b e^(-h/tau) with b <= 0 is
+    bounded by 0; with b > 0 by b e^(-h/tau_m) if tau < tau_m (k < 0), else by b. So
+    v2 = v_inf + a + (positive fast terms) + (positive slow terms) and u2 = v_inf + (positive
+    slow terms). Tight when tau_syn << tau_m (an input then moves V by only |k| I)."""
+    slow = S[j, A] * F[c, IGM]
+    const = 0.0
+    b = P[j, K_E] * S[j, JE] * F[c, IGE]
+    if b > 0.0:
+        if P[j, K_E] < 0.0:
+            slow += b
+        else:
+            const += b
+    b = P[j, K_I] * S[j, JI] * F[c, IGI]
+    if b > 0.0:
+        if P[j, K_I] < 0.0:
+            slow += b
+        else:
+            const += b
+    u2 = P[j, V_INF] + const
+    return u2, u2 + slow
 
 
 @nb.njit(cache=True, inline="always")
@@ -249,30 +276,40 @@ def lower_bound(P, S, j, t, v, F, c):
     ref_end = S[j, REF_END]
     if ref_end > t:
         return ref_end, False
-    i_max = _i_max(P, S, j, F, c)
-    u = P[j, V_INF] + i_max
+    exact = S[j, JE] == 0.0 and S[j, JI] == 0.0 and S[j, H] == 0.0
+    lb = _relaxation_bound(P, S, j, t, v, P[j, V_INF] + _i_max(P, S, j, F, c), F, c)
+    if exact or lb == np.inf:
+        return lb, exact
+    u2, v2 = _decay_bound(P, S, j, F, c)
+    return max(lb, _relaxation_bound(P, S, j, t, v2, u2, F, c)), False
+
+
+@nb.njit(cache=True, inline="always")
+def _relaxation_bound(P, S, j, t, v, u, F, c):
+    """The first time the envelope u + (v - u) exp(-(t' - t)/tau_m) can reach the threshold
+    v_th + theta, with theta >= theta(t) (1 - (t' - t) / tau_theta)."""
     v_th = P[j, V_TH]
     theta = S[j, H] * F[c, IGT] if S[j, H] != 0.0 else 0.0
     if v >= v_th + theta:
-        return t, False
-    if u <= v_th:
-        return np.inf, False
+        return t
+    top = max(u, v)                        # the envelope never exceeds this
+    if top <= v_th:
+        return np.inf
     tau_m = P[j, TAU_M]
-    exact = S[j, JE] == 0.0 and S[j, JI] == 0.0 and S[j, H] == 0.0
-    if theta == 0.0:
-        return t + tau_m * math.log((u - v) / (u - v_th)), exact
+    if theta == 0.0:                       # here v < v_th < u: a rising envelope
+        return t + tau_m * math.log((u - v) / (u - v_th))
     tau_th = P[j, TAU_THETA]
-    if u <= v_th + theta:                  # no crossing until theta has decayed to u - v_th
+    if top <= v_th + theta:                # no crossing until theta has decayed to top - v_th
         if tau_th == np.inf:
-            return np.inf, False
-        return t + tau_th * math.log(theta / (u - v_th)), False
+            return np.inf
+        return t + tau_th * math.log(theta / (top - v_th))
     lb = t + tau_m * math.log((u - v) / (u - v_th - theta))
     if tau_th != np.inf:                   # theta may decay meanwhile: use its floor up to lb
         floor = v_th + theta * max(0.0, 1.0 - (lb - t) / tau_th)
         if v >= floor:
-            return t, False
+            return t
         lb = t + tau_m * math.log((u - v) / (u - floor))
-    return lb, False
+    return lb
 
 
 @nb.njit(cache=True, _nrt=False)

@@ -112,6 +112,24 @@ def test_adaptive_threshold_matches_rk4_and_freezes():
     assert np.all(np.diff(isi) > 0)            # adaptation lengthens the intervals
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_crossing_bounds_hold_for_mixed_time_constants_and_fast_threshold_decay(seed):
+    """The crossing tests bound V by two envelopes (constant drive; decaying currents). Exercise
+    both where each is tight or wrong-footed: a fast excitatory current (tau_e << tau_m), a slow
+    inhibitory one (tau_i > tau_m) and a threshold that decays faster than the membrane
+    (tau_theta < tau_m), against a fine RK4 reference."""
+    p = dict(tau_m=20.0, v_rest=-65.0, v_reset=-68.0, v_th=-55.0, t_ref=1.0, tau_syn_e=1.0, tau_syn_i=40.0,
+             i_bias=9.0, theta_plus=6.0, tau_theta=4.0)
+    rng = np.random.default_rng(seed)
+    t_in = np.sort(rng.uniform(1.0, 180.0, 120))
+    w_in = rng.choice([60.0, 90.0, 150.0, -6.0], 120)
+    inputs = list(zip(t_in, w_in))
+    t = one_neuron(AdaptiveLIFExp(**p), -65.0, inputs, 200.0)
+    ref = rk4_lif(p, -65.0, inputs, 200.0, dt=2e-3)
+    assert t.size == ref.size and t.size >= 5
+    assert np.max(np.abs(t - ref)) < 1e-6
+
+
 def test_frozen_threshold_stops_adaptation():
     net = es.Network(seed=0)
     cell = net.population(1, AdaptiveLIFExp(tau_m=10.0, v_rest=-65.0, v_reset=-70.0, v_th=-55.0, t_ref=1.0,
