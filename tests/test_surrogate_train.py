@@ -47,6 +47,22 @@ def test_nan_loss_stops_and_keeps_last_good(tmp_path) -> None:
         np.testing.assert_array_equal(loaded.params[k], v)
 
 
+def test_rouse_revives_dead_neurons() -> None:
+    """Neurons whose thresholds are far out of reach never spike and get no gradient (sparse
+    band); rouse lowers their thresholds after each epoch until they fire again."""
+    ds = synthetic_dataset(60, 3, 20, 30, 0.08, seed=1)
+    hists = {}
+    for rouse in (0.0, 0.5):
+        model = SNN(_spec(rec=False), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+        model.params["h0.theta"][:8] *= 8.0             # 8 silent units (besides the naturally silent ones)
+        hists[rouse] = train(model, ds, TrainConfig(epochs=6, batch_size=20, lr=1e-3, band=0.1, rouse=rouse))
+    assert hists[0.0].dead_frac[-1][0] >= 8 / 32 and hists[0.0].roused[-1] == [0]
+    assert hists[0.5].roused[0][0] >= 8
+    assert hists[0.5].dead_frac[-1][0] <= hists[0.0].dead_frac[-1][0] - 0.15
+    with pytest.raises(SurrogateConfigError, match="rouse"):
+        TrainConfig(rouse=1.0).validate()
+
+
 def test_adam_minimises_quadratic() -> None:
     p = {"x": np.array([3.0, -2.0])}
     opt = Adam(lr=0.1)

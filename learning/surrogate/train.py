@@ -38,6 +38,9 @@ class TrainConfig:
     band_max: float = 8.0              # upper limit of that widening (threshold units)
     progress: bool = False             # tqdm progress bar over minibatches
     threads: int = 1                   # sample-parallel backward (numba prange) when > 1
+    rouse: float = 0.0                 # after each epoch, thresholds of hidden neurons that never spiked
+                                       # in it are multiplied by (1 - rouse): dead units get no gradient
+                                       # (none of their V reaches the band), so they are revived instead
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -54,6 +57,7 @@ class TrainConfig:
         check_range("min_active", self.min_active, 0.0, 1.0)
         if not self.band_max > 0:
             raise SurrogateConfigError(f"band_max={self.band_max!r} is out of range; allowed (0, inf] (<= band: no widening)")
+        check_range("rouse", self.rouse, 0.0, 1.0, hi_open=True)
         if int(self.checkpoint_every) < 1:
             raise SurrogateConfigError(f"checkpoint_every={self.checkpoint_every} is out of range; allowed >= 1")
 
@@ -73,6 +77,20 @@ class History:
     active_frac: list[list[float]] = field(default_factory=list)   # per epoch, per layer: stored / (B*T*N)
     band_used: list[list[float]] = field(default_factory=list)     # per epoch, per layer: mean band
     widened_steps: list[int] = field(default_factory=list)          # per epoch: steps with a widened band
+    roused: list[list[int]] = field(default_factory=list)           # per epoch, per layer: thresholds lowered
+
+
+def rouse_dead(model: SNN, counts: list[np.ndarray], factor: float) -> list[int]:
+    """Lower the threshold of every hidden neuron without a spike in `counts` by `factor`
+    (theta *= 1 - factor), then clamp; returns how many per layer (all 0 when factor is 0)."""
+    out = []
+    for k, c in enumerate(counts):
+        dead = (c == 0) if factor > 0 else np.zeros(c.shape, bool)
+        model.params[f"h{k}.theta"][dead] *= 1.0 - factor
+        out.append(int(dead.sum()))
+    if factor > 0:
+        clamp_params(model.params)
+    return out
 
 
 def evaluate(model: SNN, data: EventDataset, batch_size: int = 64) -> float:
@@ -156,6 +174,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             bar.close()
         nb_ = max(1, len(losses))
         hist.dead_frac.append([float(np.mean(c == 0)) for c in counts])
+        hist.roused.append(rouse_dead(model, counts, cfg.rouse))
         hist.active_frac.append([float(a / s) for a, s in zip(stored, slots)])
         hist.band_used.append([float(b / nb_) for b in bands])
         hist.widened_steps.append(widened)
