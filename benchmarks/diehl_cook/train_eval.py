@@ -138,12 +138,16 @@ def main():
                     help="learning rates are multiplied by this at the start of every pass after the first")
     ap.add_argument("--theta-decay", type=float, default=1.0,
                     help="theta_plus is multiplied by this at the start of every pass after the first")
+    ap.add_argument("--final-only", action="store_true",
+                    help="skip training: redo the final evaluation of an earlier run with this tag (same --set)")
     a = ap.parse_args()
     kw = parse_set(a.set)
     p = replace(DCParams(), **kw)
     tag = a.tag or f"dc_n{a.n}"
     os.makedirs(RUNS, exist_ok=True)
     wpath = os.path.join(RUNS, f"{tag}_weights.h5")
+    if a.final_only:
+        return final_only(a, p, tag, wpath)
     if os.path.exists(wpath):
         os.remove(wpath)
     (Xtr, ytr), (Xva, yva), (Xte, yte) = data()
@@ -187,14 +191,33 @@ def main():
                         "samples_per_cpu_s": done / stats_train["cpu_s"], **stats_train}
         print(json.dumps(row), flush=True)
         write_json(f"{tag}.json", doc)
-    # final: reload from HDF5, labels from all training images, validation and t10k
+    doc["total_wall_s"] = time.perf_counter() - t_start
+    finish(doc, a, p, tag, wpath, (Xtr, ytr), (Xva, yva), (Xte, yte))
+
+
+def finish(doc, a, p, tag, wpath, train, val, test):
+    """Final evaluation: reload from HDF5, labels from all training images, validation and t10k."""
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = train, val, test
     fin = frozen_eval(wpath, a.n, p, -1, Xtr, ytr, Xva, yva, Xte[:a.test], yte[:a.test])
     doc["final"] = {"reloaded_from": os.path.relpath(wpath, HERE), "assign_images": len(Xtr), **fin}
     doc["figures"] = figures(doc, wpath, a.n, p, tag)
-    doc["total_wall_s"] = time.perf_counter() - t_start
     print(write_json(f"{tag}.json", doc))
     print(f"N={a.n}: val {fin['val_acc']:.4f}  t10k[:{a.test}] {fin['test_acc']:.4f}  "
           f"train {doc['train']['samples_per_cpu_s']:.1f} samples per cpu-s")
+
+
+def final_only(a, p, tag, wpath):
+    """--final-only: the final evaluation of the last snapshot of an earlier run (its JSON is kept
+    and gets a new "final" section)."""
+    path = os.path.join(RESULTS, f"{tag}.json")
+    if not (os.path.exists(wpath) and os.path.exists(path)):
+        raise SystemExit(f"--final-only needs {wpath} and {path} from an earlier run with --tag {tag}")
+    with open(path) as f:
+        doc = json.load(f)
+    if doc.get("overrides", {}) != parse_set(a.set):
+        raise SystemExit(f"--set must repeat the run's overrides {doc.get('overrides')}")
+    doc["final_note"] = "final evaluation redone with --final-only on the last saved snapshot"
+    finish(doc, a, p, tag, wpath, *data())
 
 
 if __name__ == "__main__":
