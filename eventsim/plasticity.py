@@ -52,6 +52,18 @@ def _g(t, t0, tau):
 
 
 @nb.njit(cache=True, inline="always")
+def _wpow(x, mu):
+    """max(x, 0) ** mu without a pow() call for the common exponents 0 (additive) and 1
+    (multiplicative)."""
+    x = max(x, 0.0)
+    if mu == 0.0:
+        return 1.0
+    if mu == 1.0:
+        return x
+    return x ** mu
+
+
+@nb.njit(cache=True, inline="always")
 def _clip(w, p):
     return min(max(w, p[W_MIN]), p[W_MAX])
 
@@ -74,7 +86,7 @@ def pre_arrival(pl, g, t, t0, post, weight, lo, hi):
         if kind == PAIR:
             w_max = p[W_MAX]
             w_hat = w / w_max
-            w = w_max * (w_hat - p[P2] * p[P1] * max(w_hat, 0.0) ** p[P4] * y1)
+            w = w_max * (w_hat - p[P2] * p[P1] * _wpow(w_hat, p[P4]) * y1)
         elif kind == TRIPLET:
             w -= y1 * (p[P3] + p[P4] * x2)
         else:
@@ -123,13 +135,13 @@ def post_spike(pl, j, t, t0, weight):
                 continue
             w_max = p[W_MAX]
             w_hat = w / w_max
-            w = w_max * (w_hat + p[P1] * max(1.0 - w_hat, 0.0) ** p[P3] * x1)
+            w = w_max * (w_hat + p[P1] * _wpow(1.0 - w_hat, p[P3]) * x1)
         elif kind == TRIPLET:
             if x1 == 0.0:
                 continue
             w += x1 * (p[P1] + p[P2] * y2)
         else:
-            w += p[P1] * (x1 - p[P3]) * max(p[W_MAX] - w, 0.0) ** p[P4]
+            w += p[P1] * (x1 - p[P3]) * _wpow(p[W_MAX] - w, p[P4])
         weight[k] = _clip(w, p)
     y1 = ny[j, 0] / g1
     ny[j, 0] = (1.0 if mode != 0.0 else y1 + 1.0) * g1
