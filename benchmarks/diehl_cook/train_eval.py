@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
 
 from eventsim.analysis import plots  # noqa: E402
-from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_labels, classify,  # noqa: E402
-                                        confusion)
+from eventsim.models.diehl_cook import (DCParams, DiehlCook, N_INPUT, accuracy, assign_labels,  # noqa: E402
+                                        classify, confusion)
 from eventsim.weights_io import read_projection, snapshots  # noqa: E402
 
 RUNS = os.path.join(HERE, "runs")
@@ -138,6 +138,11 @@ def main():
                     help="learning rates are multiplied by this at the start of every pass after the first")
     ap.add_argument("--theta-decay", type=float, default=1.0,
                     help="theta_plus is multiplied by this at the start of every pass after the first")
+    ap.add_argument("--prune", type=float, default=0.0,
+                    help="at every snapshot, per neuron, remove this fraction of the remaining input synapses "
+                         "(smallest STDP-learned weights; they leave the CSR)")
+    ap.add_argument("--quantize", type=int, default=0,
+                    help="at every snapshot, round the surviving input weights to this many levels in [0, w_max]")
     ap.add_argument("--final-only", action="store_true",
                     help="skip training: redo the final evaluation of an earlier run with this tag (same --set)")
     a = ap.parse_args()
@@ -157,7 +162,8 @@ def main():
     doc = {"experiment": "Diehl & Cook 2015 on eventsim (current-based AdaptiveLIFExp)", "n_exc": a.n,
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
-           "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay, "weights_file": os.path.relpath(wpath, HERE),
+           "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
+           "prune_per_snapshot": a.prune, "quantize_levels": a.quantize, "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     m = DiehlCook(a.n, p, seed=a.seed)
     m.net.build()
@@ -177,6 +183,7 @@ def main():
         wall_train[0] += out["wall_s"]
         for key in stats_train:
             stats_train[key] += out[key]
+        prune_row = prune_and_quantize(m, a.prune, a.quantize) if (a.prune or a.quantize) else {}
         m.save(wpath, f"{done} samples")
         ev = frozen_eval(wpath, a.n, p, -1, Xtr[:a.assign], ytr[:a.assign], Xva, yva)
         row = {"samples": done, "val_acc": ev["val_acc"], "silent_neurons": ev["silent_neurons"],
@@ -184,7 +191,7 @@ def main():
                "train_samples_per_cpu_s": out["samples_per_cpu_s"],
                "retries": out["retries"], "mean_theta_mV": float(np.mean(m.exc.get("theta"))),
                "train_exc_spikes_per_sample": float(out["counts"].sum(1).mean()),
-               "eta_factor": a.eta_decay ** epoch, "theta_plus": p.theta_plus * a.theta_decay ** epoch,
+               **prune_row, "eta_factor": a.eta_decay ** epoch, "theta_plus": p.theta_plus * a.theta_decay ** epoch,
                "wall_s": time.perf_counter() - t_start}
         doc["learning_curve"].append(row)
         doc["train"] = {"wall_s": wall_train[0], "samples_per_s": done / wall_train[0],
@@ -193,6 +200,19 @@ def main():
         write_json(f"{tag}.json", doc)
     doc["total_wall_s"] = time.perf_counter() - t_start
     finish(doc, a, p, tag, wpath, (Xtr, ytr), (Xva, yva), (Xte, yte))
+
+
+def prune_and_quantize(m, fraction, levels):
+    """One step of STDP-based pruning and weight quantisation (Rathi, Panda & Roy) during training.
+    Returns what the learning curve records: input synapses left, their share, the graph size."""
+    from eventsim.learning.pruning import prune_fraction, quantize
+    if fraction:
+        prune_fraction(m.net, m.p_in, fraction)
+    if levels:
+        quantize(m.net, m.p_in, levels, 0.0, m.p.w_max * m.p.w_scale)
+    n_in = m.p_in.n_synapses
+    return {"input_synapses": n_in, "input_fraction_kept": n_in / (N_INPUT * m.n),
+            "graph_bytes": int(m.net.graph.nbytes())}
 
 
 def finish(doc, a, p, tag, wpath, train, val, test):
