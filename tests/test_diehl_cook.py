@@ -152,3 +152,8 @@ def test_save_and_frozen_reload(tmp_path):
     np.testing.assert_allclose(g.exc.get("theta"), theta, rtol=1e-6)   # frozen (decay off)
     np.testing.assert_allclose(g.thresholds(), m.thresholds(), rtol=1e-12)
 
+
+def test_tuned_parameters_are_the_validated_ones_and_take_overrides():
+    t = DCParams.tuned()
+    assert (t.theta_plus, t.tau_theta, t.eta_post, t.eta_pre, t.inh_scale) == (0.5, 1.5e6, 0.005, 0.00005, 100.0)
+    assert DCParams.tuned(inh_scale=40.0).inh_scale == 40.0 and DCParams().inh_scale == 40.0
