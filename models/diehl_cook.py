@@ -104,7 +104,7 @@ class DCParams:
     @classmethod
     def tuned(cls, **overrides) -> "DCParams":
         """The settings chosen on the train5k validation split for this current-based version
-        (benchmarks/diehl_cook/README.md: N = 400, 6 passes, t10k 82.39 %). The defaults are the
+        (benchmarks/diehl_cook/README.md: N = 400, 6-10 passes, t10k 82.4-82.5 %). The defaults are the
         paper's values, with which most neurons stay silent on 4500 training images."""
         from dataclasses import replace
         chosen = dict(theta_plus=0.5, tau_theta=1.5e6, eta_post=0.005, eta_pre=0.00005, inh_scale=100.0)
