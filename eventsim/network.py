@@ -207,8 +207,7 @@ class Projection:
         self.plasticity = rule
         net = self.net
         if net is not None and net._engine is not None:
-            row = [pr.index for pr in net.projections if pr.plasticity is not None].index(self.index)
-            net._engine.plast[1][row] = new
+            net._engine.plast[1][net._plastic_projections().index(self)] = new
 
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Current synapses (pre local id, post local id, weight mV), after any learning."""
@@ -450,6 +449,10 @@ class Network:
     def _source_kind(self, pop: Population) -> int:
         return self._source_specs[pop.name][0]
 
+    def _plastic_projections(self) -> list[Projection]:
+        """The plastic projections in the order of the engine's rule rows (plasticity.assemble)."""
+        return [pr for pr in self.projections if pr.plasticity is not None]
+
     def _ensure_built(self) -> None:
         if self._engine is None:
             self.build()
@@ -494,7 +497,7 @@ class Network:
         g = builder.build_graph(n_nodes, specs, self.seed, local)
         for pr in self.projections:
             pr._edges = None
-        plastic = [pr for pr in self.projections if pr.plasticity is not None]
+        plastic = self._plastic_projections()
         if plastic:
             rules = np.array([pr.plasticity.vector() for pr in plastic])
             taus = np.array([pr.plasticity.post_taus() for pr in plastic], dtype=np.float64)

@@ -225,22 +225,20 @@ def _decay_bound(P, S, j, F, c):
     bounded by 0; with b > 0 by b e^(-h/tau_m) if tau < tau_m (k < 0), else by b. So
     v2 = v_inf + a + (positive fast terms) + (positive slow terms) and u2 = v_inf + (positive
     slow terms). Tight when tau_syn << tau_m (an input then moves V by only |k| I)."""
-    slow = S[j, A] * F[c, IGM]
-    const = 0.0
-    b = P[j, K_E] * S[j, JE] * F[c, IGE]
-    if b > 0.0:
-        if P[j, K_E] < 0.0:
-            slow += b
-        else:
-            const += b
-    b = P[j, K_I] * S[j, JI] * F[c, IGI]
-    if b > 0.0:
-        if P[j, K_I] < 0.0:
-            slow += b
-        else:
-            const += b
-    u2 = P[j, V_INF] + const
-    return u2, u2 + slow
+    se, ce = _current_term_bound(P[j, K_E], S[j, JE] * F[c, IGE])
+    si, ci = _current_term_bound(P[j, K_I], S[j, JI] * F[c, IGI])
+    u2 = P[j, V_INF] + (ce + ci)
+    return u2, u2 + (S[j, A] * F[c, IGM] + se + si)
+
+
+@nb.njit(cache=True, inline="always")
+def _current_term_bound(k, current):
+    """(slow, const) bound of one synaptic term b e^(-h/tau) of V, b = k * current: nothing if
+    b <= 0; b decaying with tau_m if it is faster than the membrane (k < 0); else b, constant."""
+    b = k * current
+    if b <= 0.0:
+        return 0.0, 0.0
+    return (b, 0.0) if k < 0.0 else (0.0, b)
 
 
 @nb.njit(cache=True, inline="always")

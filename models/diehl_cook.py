@@ -38,11 +38,12 @@ API: `DiehlCook(n, params, seed)`, `.train(images, ...)`, `.responses(images)`,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 import eventsim as es
+from eventsim import checks
 from eventsim.learning.homeostasis import WeightNormalizer
 from eventsim.learning.stdp import PowerLawSTDP, TripletSTDP
 from eventsim.models import AdaptiveLIFExp, LIFExp
@@ -106,7 +107,6 @@ class DCParams:
         """The settings chosen on the train5k validation split for this current-based version
         (benchmarks/diehl_cook/README.md: N = 400, 6-10 passes, t10k 82.4-82.5 %). The defaults are the
         paper's values, with which most neurons stay silent on 4500 training images."""
-        from dataclasses import replace
         chosen = dict(theta_plus=0.5, tau_theta=1.5e6, eta_post=0.005, eta_pre=0.00005, inh_scale=100.0)
         return replace(cls(), **{**chosen, **overrides})
 
@@ -235,12 +235,10 @@ class DiehlCook:
         adaptive-threshold increment. Takes effect from the next presentation."""
         if not self.plastic:
             raise es.EventsimError("set_learning needs a plastic network (this one is frozen)")
-        if not (np.isfinite(eta_factor) and eta_factor >= 0):
-            raise es.EventsimError(f"eta_factor must be a finite number >= 0 (got {eta_factor})")
+        checks.non_negative("eta_factor", eta_factor)
         self.p_in.set_plasticity(self.p.rule(eta_factor))
         if theta_plus is not None:
-            if not (np.isfinite(theta_plus) and theta_plus >= 0):
-                raise es.EventsimError(f"theta_plus must be a finite number >= 0 mV (got {theta_plus})")
+            checks.non_negative("theta_plus (mV)", theta_plus)
             self.exc.set(theta_plus=float(theta_plus))
 
     # weights ----------------------------------------------------------------------------

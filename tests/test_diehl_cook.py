@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import eventsim as es
+from eventsim import plasticity
 from eventsim.learning.homeostasis import WeightNormalizer, normalize_incoming
 from eventsim.models.diehl_cook import (N_INPUT, DCParams, DiehlCook, accuracy, assign_labels, classify,
                                         confusion, input_rates, split_train_val)
@@ -153,7 +154,18 @@ def test_save_and_frozen_reload(tmp_path):
     np.testing.assert_allclose(g.thresholds(), m.thresholds(), rtol=1e-12)
 
 
-def test_tuned_parameters_are_the_validated_ones_and_take_overrides():
-    t = DCParams.tuned()
-    assert (t.theta_plus, t.tau_theta, t.eta_post, t.eta_pre, t.inh_scale) == (0.5, 1.5e6, 0.005, 0.00005, 100.0)
-    assert DCParams.tuned(inh_scale=40.0).inh_scale == 40.0 and DCParams().inh_scale == 40.0
+def test_tuned_overrides_win_and_schedule_steps_are_checked():
+    """tuned(**kw) lets a caller override a chosen setting (a clash raised TypeError once);
+    set_learning scales the rule's rates and rejects bad values naming the field."""
+    assert DCParams.tuned(inh_scale=40.0).inh_scale == 40.0 and DCParams.tuned(mu=0.5).mu == 0.5
+    m = DiehlCook(5, DCParams.tuned(), seed=0)
+    m.net.build()
+    etas = [plasticity.P1, plasticity.P2]              # eta_post, eta_pre of the power-law rule
+    rate = m.net._engine.plast[1][0, etas].copy()
+    m.set_learning(0.5, theta_plus=0.1)
+    np.testing.assert_allclose(m.net._engine.plast[1][0, etas], 0.5 * rate)
+    np.testing.assert_allclose(m.exc.get("theta_plus"), 0.1)
+    with pytest.raises(es.EventsimError, match="eta_factor"):
+        m.set_learning(-1.0)
+    with pytest.raises(es.EventsimError, match="theta_plus"):
+        m.set_learning(1.0, theta_plus=np.inf)

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
 
 from eventsim.analysis import plots  # noqa: E402
+from eventsim.learning.pruning import prune_fraction, quantize  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, N_INPUT, accuracy, assign_labels,  # noqa: E402
                                         classify, confusion)
 from eventsim.weights_io import read_projection, snapshots  # noqa: E402
@@ -205,11 +206,10 @@ def main():
 def prune_and_quantize(m, fraction, levels):
     """One step of STDP-based pruning and weight quantisation (Rathi, Panda & Roy) during training.
     Returns what the learning curve records: input synapses left, their share, the graph size."""
-    from eventsim.learning.pruning import prune_fraction, quantize
     if fraction:
         prune_fraction(m.net, m.p_in, fraction)
     if levels:
-        quantize(m.net, m.p_in, levels, 0.0, m.p.w_max * m.p.w_scale)
+        quantize(m.net, m.p_in, levels)            # levels span the rule's bounds [0, w_max]
     n_in = m.p_in.n_synapses
     return {"input_synapses": n_in, "input_fraction_kept": n_in / (N_INPUT * m.n),
             "graph_bytes": int(m.net.graph.nbytes())}

@@ -83,14 +83,12 @@ class History:
 def rouse_dead(model: SNN, counts: list[np.ndarray], factor: float) -> list[int]:
     """Lower the threshold of every hidden neuron without a spike in `counts` by `factor`
     (theta *= 1 - factor), then clamp; returns how many per layer (all 0 when factor is 0)."""
-    out = []
+    if factor == 0:
+        return [0] * len(counts)
     for k, c in enumerate(counts):
-        dead = (c == 0) if factor > 0 else np.zeros(c.shape, bool)
-        model.params[f"h{k}.theta"][dead] *= 1.0 - factor
-        out.append(int(dead.sum()))
-    if factor > 0:
-        clamp_params(model.params)
-    return out
+        model.params[f"h{k}.theta"][c == 0] *= 1.0 - factor
+    clamp_params(model.params)
+    return [int(np.sum(c == 0)) for c in counts]
 
 
 def evaluate(model: SNN, data: EventDataset, batch_size: int = 64) -> float:
