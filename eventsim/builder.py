@@ -41,6 +41,13 @@ class Spec:
     sign: float                   # -1.0 to force inhibitory (|w| negated), else 1.0
 
     @property
+    def expected_synapses(self) -> int:
+        """About how many synapses the generator will produce (sizes the staging buffers)."""
+        n_pre, n_post = self.pre_map.size, self.post_map.size
+        return int({BERNOULLI: self.p * n_pre * n_post, INDEGREE: self.k * n_post, OUTDEGREE: self.k * n_pre,
+                    ALL: n_pre * n_post, ONE: n_post, EXPLICIT: self.ex_pre.size}[self.kind]) + 1
+
+    @property
     def constant_delay(self) -> bool:
         return self.delay[0] == CONSTANT and self.delay[5].size == 0
 
@@ -69,50 +76,111 @@ def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
     return draw(spec_code, a, b, low, high, seed, stream, ka, kb)
 
 
+STAGE = 1 << 24        # at most this many synapses are staged before they reach their rows
+ROW_BANDS = 1024       # rows are visited in this many bands of consecutive rows
+
+
 @nb.njit(cache=True, _nrt=False)
-def _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n, ka, kb,
-          wspec, dspec, seed, sign, lo, hi):
-    """Count (write=False) or place (write=True) synapse number n: view pre i -> view post j.
-    Only synapses onto global neurons in [lo, hi) (this rank's) are kept."""
+def _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base):
+    """Hand the staged synapses to their rows: cursor[pre] += 1 (count pass), and in the write
+    pass also post/weight/delay to position cursor[pre]. A stable partition into bands of
+    consecutive rows comes first, so that the random accesses of each band stay in the cache:
+    at 1e6 rows, direct increments and stores cost a DRAM miss each (DESIGN.md, "Builder")."""
+    s_pre, s_post, s_w, s_d, t_pre, t_post, t_w, t_d, band, state = stage
+    n = state[0]
+    shift = state[1]
+    band[:] = 0
+    for q in range(n):
+        band[(s_pre[q] >> shift) + 1] += 1
+    for b in range(1, band.size):
+        band[b] += band[b - 1]
+    for q in range(n):
+        b = s_pre[q] >> shift
+        r = band[b]
+        band[b] = r + 1
+        t_pre[r] = s_pre[q]
+        if write:
+            t_post[r] = s_post[q]
+            t_w[r] = s_w[q]
+            if d_arr.size:
+                t_d[r] = s_d[q]
+    for r in range(n):
+        g = t_pre[r]
+        pos = cursor[g]
+        cursor[g] = pos + 1
+        if write:
+            post_arr[pos] = t_post[r]
+            w_arr[pos] = t_w[r]
+            if d_arr.size:
+                d_arr[pos - d_base] = t_d[r]
+    state[0] = 0
+
+
+def new_stage(n_nodes: int, n_syn: int, var_delay: bool) -> tuple:
+    """Staging buffers for passes over projections of up to about n_syn synapses each: 24 bytes
+    per staged synapse (40 with per-synapse delays), at most STAGE synapses. Both passes share
+    them (the count pass uses the pre indices only)."""
+    size = max(1, min(STAGE, n_syn))
+    shift = max(0, int(np.ceil(np.log2(max(n_nodes, 1) / ROW_BANDS))))
+    nd = size if var_delay else 0
+    return (np.empty(size, np.int32), np.empty(size, np.int32), np.empty(size, np.float32), np.empty(nd),
+            np.empty(size, np.int32), np.empty(size, np.int32), np.empty(size, np.float32), np.empty(nd),
+            np.zeros((max(n_nodes - 1, 0) >> shift) + 2, np.int64), np.array([0, shift], np.int64))
+
+
+@nb.njit(cache=True, _nrt=False)
+def _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n, ka, kb, wspec, dspec, seed,
+          sign, lo, hi):
+    """Stage synapse number n: view pre i -> view post j (its weight and delay only in the write
+    pass). Only synapses onto global neurons in [lo, hi) (this rank's) are kept. Returns True
+    when the stage is full and must be flushed. pre_base >= 0: pre_map is pre_base + arange
+    (a population or slice), which spares a random read per synapse."""
     if not lo <= post_map[j] < hi:
-        return
-    g_pre = pre_map[i]
-    if not write:
-        counts[g_pre] += 1
-        return
-    pos = cursor[g_pre]
-    cursor[g_pre] = pos + 1
-    post_arr[pos] = post_map[j]
-    w = _value(wspec[0], wspec[1], wspec[2], wspec[3], wspec[4], wspec[5], seed, STREAM_WEIGHT, ka, kb, n)
-    w_arr[pos] = -abs(w) if sign < 0 else w
-    if d_arr.size:
-        d_arr[pos - d_base] = _value(dspec[0], dspec[1], dspec[2], dspec[3], dspec[4], dspec[5], seed,
-                                     STREAM_DELAY, ka, kb, n)
+        return False
+    q = fill[0]
+    s_pre[q] = pre_base + i if pre_base >= 0 else pre_map[i]
+    if write:
+        s_post[q] = post_map[j]
+        w = _value(wspec[0], wspec[1], wspec[2], wspec[3], wspec[4], wspec[5], seed, STREAM_WEIGHT, ka, kb, n)
+        s_w[q] = -abs(w) if sign < 0 else w
+        if s_d.size:
+            s_d[q] = _value(dspec[0], dspec[1], dspec[2], dspec[3], dspec[4], dspec[5], seed, STREAM_DELAY, ka, kb,
+                            n)
+    fill[0] = q + 1
+    return q + 1 == s_pre.size
 
 
 @nb.njit(cache=True)
-def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key,
-             counts, cursor, post_arr, w_arr, d_arr, d_base, wspec, dspec, sign, lo, hi):
-    """Run one projection's generator in count or write mode. Returns the synapse count.
+def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor, post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi):
+    """The generator loops of `generate`.
 
     Weights and delays are keyed by (key, post, ordinal within post), or by (key, pre, ordinal
     within pre) for fixed_outdegree, never by generation order across neurons."""
+    s_pre, s_post, s_w, s_d = stage[0], stage[1], stage[2], stage[3]
+    fill = stage[9]
     n_pre = pre_map.size
+    pre_base = pre_map[0] if n_pre else -1
+    for q in range(n_pre):
+        if pre_map[q] != pre_base + q:
+            pre_base = -1
+            break
     n_post = post_map.size
     n = 0
     if kind == EXPLICIT:
         ordinal = np.zeros(n_post, np.int64)
         for q in range(ex_pre.size):
             j = ex_post[q]
-            _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, ex_pre[q], j, n,
-                  (key << 40) | j, ordinal[j], wspec, dspec, seed, sign, lo, hi)
+            if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, ex_pre[q], j, n,
+                     (key << 40) | j, ordinal[j], wspec, dspec, seed, sign, lo, hi):
+                _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
             ordinal[j] += 1
             n += 1
         return n
     if kind == ONE:
         for j in range(n_post):
-            _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, j, j, n,
-                  (key << 40) | j, 0, wspec, dspec, seed, sign, lo, hi)
+            if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, j, j, n,
+                     (key << 40) | j, 0, wspec, dspec, seed, sign, lo, hi):
+                _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
             n += 1
         return n
     if kind == INDEGREE or kind == OUTDEGREE:
@@ -137,8 +205,9 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                     taken[x] = True
                     marks[got] = x
                 i, j = (o, x) if owner_is_pre else (x, o)
-                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, got, wspec, dspec, seed, sign, lo, hi)
+                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
+                         sa, got, wspec, dspec, seed, sign, lo, hi):
+                    _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
                 got += 1
                 n += 1
             if not multapses:
@@ -155,8 +224,9 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
             for i in range(n_pre):
                 if no_self and i == j:
                     continue
-                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, ordinal, wspec, dspec, seed, sign, lo, hi)
+                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
+                         sa, ordinal, wspec, dspec, seed, sign, lo, hi):
+                    _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
                 ordinal += 1
                 n += 1
         else:                                 # BERNOULLI
@@ -175,10 +245,23 @@ def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, e
                     break
                 if no_self and i == j:
                     continue
-                _emit(write, counts, cursor, post_arr, w_arr, d_arr, d_base, pre_map, post_map, i, j, n,
-                      sa, ordinal, wspec, dspec, seed, sign, lo, hi)
+                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
+                         sa, ordinal, wspec, dspec, seed, sign, lo, hi):
+                    _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
                 ordinal += 1
                 n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor,
+             post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi):
+    """Run one projection's generator: the count pass (write=False) adds each synapse to
+    cursor[pre]; the write pass puts it at post_arr/w_arr/d_arr[cursor[pre]++]. Both go through
+    the staging buffers `stage` (new_stage). Returns the number of synapses generated."""
+    n = _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor,
+                  post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi)
+    _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
     return n
 
 
@@ -218,10 +301,12 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int, local: tuple[int, in
     empty_f = np.zeros(0)
     empty_i32 = np.zeros(0, np.int32)
     empty_f32 = np.zeros(0, np.float32)
+    stage = new_stage(n_nodes, max([s.expected_synapses for s in specs], default=0),
+                      not all(s.constant_delay for s in specs))
     for q, s in enumerate(specs):
         generate(False, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
-                 seed, s.index + 1, counts[q], counts[q], empty_i32, empty_f32, empty_f, 0, s.weight, s.delay,
-                 s.sign, lo, hi)
+                 seed, s.index + 1, counts[q], empty_i32, empty_f32, empty_f, 0, stage, s.weight, s.delay, s.sign,
+                 lo, hi)
     # row layout: within each node, segments ordered by (constant delay or +inf, projection index)
     seg_delay = np.array([s.delay[1] if s.constant_delay else np.inf for s in specs])
     seg_order = np.lexsort((np.array([s.index for s in specs]), seg_delay)) if n_proj else np.zeros(0, int)
@@ -237,17 +322,14 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int, local: tuple[int, in
     for rank, q in enumerate(seg_order):
         s = specs[q]
         cursor = seg_start[rank].copy()
-        n_q = int(counts[q].sum())
         if s.constant_delay:
             d_arr, d_base = empty_f, 0
         else:                                 # positions of this projection are scattered over rows
             d_arr, d_base = np.empty(n_syn), 0
         generate(True, s.kind, s.p, s.k, s.no_self, s.multapses, s.pre_map, s.post_map, s.ex_pre, s.ex_post,
-                 seed, s.index + 1, counts[q], cursor, post, weight, d_arr, d_base, s.weight, s.delay, s.sign,
-                 lo, hi)
+                 seed, s.index + 1, cursor, post, weight, d_arr, d_base, stage, s.weight, s.delay, s.sign, lo, hi)
         if not s.constant_delay:
             var_delay[rank] = d_arr
-        del n_q
     # groups: one per non-empty (node, segment); segments with per-synapse delays are split
     seg_lo = seg_start                                           # [n_proj, n_nodes]
     seg_hi = seg_start + ordered
