@@ -42,10 +42,11 @@ class Spec:
 
     @property
     def expected_synapses(self) -> int:
-        """About how many synapses the generator will produce (sizes the staging buffers)."""
+        """About how many synapses the generator will produce (the mean for pairwise_bernoulli)."""
         n_pre, n_post = self.pre_map.size, self.post_map.size
-        return int({BERNOULLI: self.p * n_pre * n_post, INDEGREE: self.k * n_post, OUTDEGREE: self.k * n_pre,
-                    ALL: n_pre * n_post, ONE: n_post, EXPLICIT: self.ex_pre.size}[self.kind]) + 1
+        n = {BERNOULLI: self.p * n_pre * n_post, INDEGREE: self.k * n_post, OUTDEGREE: self.k * n_pre,
+             ALL: n_pre * n_post, ONE: min(n_pre, n_post), EXPLICIT: self.ex_pre.size}[self.kind]
+        return int(np.ceil(n))
 
     @property
     def constant_delay(self) -> bool:
@@ -114,6 +115,11 @@ def _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base):
             if d_arr.size:
                 d_arr[pos - d_base] = t_d[r]
     state[0] = 0
+
+
+def stage_bytes(n_syn: int, var_delay: bool) -> int:
+    """Bytes of the staging buffers new_stage allocates (what build() needs beyond the graph)."""
+    return max(1, min(STAGE, n_syn)) * (24 + (16 if var_delay else 0))
 
 
 def new_stage(n_nodes: int, n_syn: int, var_delay: bool) -> tuple:

@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import neuron
+from .builder import stage_bytes
 from .errors import EventsimError, SimulationError
 
 SYNAPSE_BYTES = 8           # int32 target + float32 weight
 GROUP_BYTES = 8 + 8 + 4     # start (int64), delay (float64), projection (int32)
 QUEUE_ENTRY_BYTES = 8 * 4   # time, code, aux, t0
 # transient bytes per synapse while building: the memory-lean builder (eventsim.builder) needs a
-# float64 delay per synapse for projections whose delays vary; counted for all (an upper bound)
+# float64 delay per synapse for projections whose delays vary; counted for all (an upper bound).
+# Its staging buffers (builder.stage_bytes, at most 640 MB) come on top.
 BUILD_BYTES_PER_SYNAPSE = 8
 
 
@@ -88,22 +90,7 @@ def _expected_synapses(pr) -> tuple[int, int, bool]:
     if spec is None:
         d = pr.delay
         return int(pr.n_synapses), int(pr.pre.size), bool(d.size == 0 or np.all(d == d[0]))
-    from . import builder
-    n_pre, n_post = int(np.size(pr.pre_view)), int(np.size(pr.post_view))
-    kind = spec.kind
-    if kind == builder.BERNOULLI:
-        n = spec.p * n_pre * n_post
-    elif kind == builder.INDEGREE:
-        n = spec.k * n_post
-    elif kind == builder.OUTDEGREE:
-        n = spec.k * n_pre
-    elif kind == builder.ALL:
-        n = n_pre * n_post
-    elif kind == builder.ONE:
-        n = min(n_pre, n_post)
-    else:
-        n = np.size(spec.ex_pre)
-    return int(np.ceil(n)), n_pre, bool(spec.constant_delay)
+    return spec.expected_synapses, int(np.size(pr.pre_view)), bool(spec.constant_delay)
 
 
 def estimate_network(net) -> MemoryEstimate:
@@ -123,18 +110,23 @@ def estimate_network(net) -> MemoryEstimate:
                               int(np.count_nonzero(pl[0] >= 0)), buffer_size)
         est.build_extra = 0
         return est
-    n_syn = n_groups = max_group = n_plastic = n_plastic_groups = 0
+    n_syn = n_groups = max_group = n_plastic = n_plastic_groups = max_proj = 0
+    var_delay = False
     for pr in net.projections:
         n, n_pre, constant = _expected_synapses(pr)
         n_syn += n
+        max_proj = max(max_proj, n)
+        var_delay |= not constant
         groups = min(n_pre, n) if constant else n
         n_groups += groups
         max_group = max(max_group, int(np.ceil(2.0 * n / max(n_pre, 1))) if constant else 1)
         if pr.plasticity is not None:
             n_plastic += n
             n_plastic_groups += groups
-    return estimate_memory(n_neurons, n_syn, n_groups, n_sources, n_source_spikes, max_group, n_plastic,
-                           n_plastic_groups, buffer_size)
+    est = estimate_memory(n_neurons, n_syn, n_groups, n_sources, n_source_spikes, max_group, n_plastic,
+                          n_plastic_groups, buffer_size)
+    est.build_extra += stage_bytes(max_proj, var_delay) if net.projections else 0
+    return est
 
 
 def scalar(name: str, value) -> float:
