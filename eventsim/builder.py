@@ -78,6 +78,7 @@ def _value(spec_code, a, b, low, high, arr, seed, stream, ka, kb, n):
 
 
 STAGE = 1 << 24        # at most this many synapses are staged before they reach their rows
+STAGE_PER_ROW = 16     # and at most this many per row of the graph: enough to fill a row's cache line per flush
 ROW_BANDS = 1024       # rows are visited in this many bands of consecutive rows
 
 
@@ -117,16 +118,21 @@ def _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base):
     state[0] = 0
 
 
-def stage_bytes(n_syn: int, var_delay: bool) -> int:
+def stage_size(n_nodes: int, n_syn: int) -> int:
+    """Synapses staged per flush for projections of up to about n_syn synapses on n_nodes rows."""
+    return max(1, min(STAGE, n_syn, max(STAGE_PER_ROW * n_nodes, 1 << 16)))
+
+
+def stage_bytes(n_nodes: int, n_syn: int, var_delay: bool) -> int:
     """Bytes of the staging buffers new_stage allocates (what build() needs beyond the graph)."""
-    return max(1, min(STAGE, n_syn)) * (24 + (16 if var_delay else 0))
+    return stage_size(n_nodes, n_syn) * (24 + (16 if var_delay else 0))
 
 
 def new_stage(n_nodes: int, n_syn: int, var_delay: bool) -> tuple:
     """Staging buffers for passes over projections of up to about n_syn synapses each: 24 bytes
-    per staged synapse (40 with per-synapse delays), at most STAGE synapses. Both passes share
-    them (the count pass uses the pre indices only)."""
-    size = max(1, min(STAGE, n_syn))
+    per staged synapse (40 with per-synapse delays), at most 16 per row and 2^24 in all. Both
+    passes share them (the count pass uses the pre indices only)."""
+    size = stage_size(n_nodes, n_syn)
     shift = max(0, int(np.ceil(np.log2(max(n_nodes, 1) / ROW_BANDS))))
     nd = size if var_delay else 0
     return (np.empty(size, np.int32), np.empty(size, np.int32), np.empty(size, np.float32), np.empty(nd),

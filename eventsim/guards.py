@@ -125,7 +125,7 @@ def estimate_network(net) -> MemoryEstimate:
             n_plastic_groups += groups
     est = estimate_memory(n_neurons, n_syn, n_groups, n_sources, n_source_spikes, max_group, n_plastic,
                           n_plastic_groups, buffer_size)
-    est.build_extra += stage_bytes(max_proj, var_delay) if net.projections else 0
+    est.build_extra += stage_bytes(n_neurons + n_sources, max_proj, var_delay) if net.projections else 0
     return est
 
 

@@ -76,7 +76,9 @@ class DCParams:
     exc_inh_scale: float = 60.0
     w_inh_exc: float = 17.0           # D&C units, times inh_scale
     inh_scale: float = 40.0           # V - E_i ~ 40 mV
-    delay_in: float = 1.0             # ms (D&C: uniform 0-10 ms; one delay keeps one group per input)
+    delay_in: float = 1.0             # ms, input -> excitatory delay
+    delay_in_max: float = 0.0         # ms; > delay_in: delays uniform on the 1 ms grid delay_in..delay_in_max
+                                      # (D&C: uniform 0-10 ms; a grid keeps <= 10 delay groups per input)
     delay_lateral: float = 0.1        # ms (D&C: none)
     # input weights and normalisation (D&C: uniform(0, 0.3), sum 78, w_max 1)
     w_init_max: float = 0.3
@@ -124,6 +126,17 @@ class DCParams:
         raise es.EventsimError(f"DCParams.stdp must be 'power_law' or 'triplet' (got {self.stdp!r})")
 
 
+def input_delays(p: DCParams, n: int, seed: int) -> float | np.ndarray:
+    """Input -> excitatory delays (ms): p.delay_in, or with p.delay_in_max > p.delay_in one per
+    synapse, uniform on the 1 ms grid between them (all_to_all generation order: post-major)."""
+    checks.positive("DCParams.delay_in (ms)", p.delay_in)
+    if p.delay_in_max <= p.delay_in:
+        return p.delay_in
+    steps = int(np.floor(p.delay_in_max - p.delay_in)) + 1
+    rng = np.random.default_rng([seed, 7])
+    return p.delay_in + rng.integers(0, steps, N_INPUT * n).astype(np.float64)
+
+
 def input_rates(image: np.ndarray, intensity: float) -> np.ndarray:
     """Poisson rates (Hz) of the 784 inputs for one image: pixel / 8 * intensity."""
     return np.asarray(image, np.float64).reshape(-1) / 8.0 * intensity
@@ -148,7 +161,8 @@ class DiehlCook:
         self.inp = net.poisson(N_INPUT, 0.0, name="input")
         s = p.w_scale
         self.p_in = net.connect(self.inp, self.exc, es.all_to_all(), weight=es.uniform(0.0, p.w_init_max * s),
-                                delay=p.delay_in, name="input_exc", plasticity=p.rule() if plastic else None)
+                                delay=input_delays(p, self.n, seed), name="input_exc",
+                                plasticity=p.rule() if plastic else None)
         self.p_ei = net.connect(self.exc, self.inh, es.one_to_one(), weight=p.w_exc_inh * p.exc_inh_scale,
                                 delay=p.delay_lateral, name="exc_inh")
         pre, post = np.meshgrid(np.arange(self.n), np.arange(self.n), indexing="ij")

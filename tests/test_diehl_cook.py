@@ -40,6 +40,27 @@ def test_builder_structure():
     assert np.all(frozen.exc.get("theta_plus") == 0.0) and np.all(np.isinf(frozen.exc.get("tau_theta")))
 
 
+def test_input_delays_on_a_1ms_grid_and_learning_runs_with_them():
+    m = DiehlCook(4, DCParams(delay_in=1.0, delay_in_max=10.0), seed=0)
+    d = m.p_in.delay
+    assert d.size == N_INPUT * 4
+    np.testing.assert_array_equal(np.unique(d), np.arange(1.0, 11.0))
+    m.net.build()
+    g = m.net.graph
+    first = m.inp.offset
+    assert g.grp_ptr[first + 1] - g.grp_ptr[first] == np.unique(d[m.p_in.pre_local == 0]).size   # a group per delay
+    pre0, post0, w0 = m.p_in.weights()
+    for _ in range(3):
+        m.present(digit())                                           # plastic groups with their own pre traces
+    pre1, post1, w1 = m.p_in.weights()
+    np.testing.assert_array_equal(pre0, pre1)
+    ratio = w1 / w0                                                  # normalisation alone: one factor per neuron
+    assert any(np.ptp(ratio[post1 == j]) > 1e-3 for j in range(4))
+    assert DiehlCook(4, DCParams(), seed=0).p_in.delay.size in (1, N_INPUT * 4)
+    with pytest.raises(es.EventsimError, match="delay_in"):
+        DiehlCook(4, DCParams(delay_in=0.0), seed=0)
+
+
 def test_rule_is_dc_rule_in_mV():
     p = DCParams(w_scale=50.0)
     r = p.rule()
