@@ -117,6 +117,12 @@ def load(net, path: str, snapshot: int | str = -1, state: bool = True) -> None:
             if np.unique(key_net).size != key_net.size:
                 raise EventsimError(f"projection '{pr.name}' has multapses with equal delays; "
                                     f"weights cannot be matched by (pre, post, delay)")
+            n_file = order.size
+            if np.count_nonzero(match) != n_file:
+                raise EventsimError(
+                    f"{n_file - np.count_nonzero(match)} of the {n_file} synapses of projection '{pr.name}' in "
+                    f"'{path}' have no (pre, post, delay) match in the network: it was created with other "
+                    f"connectivity or delays (a different seed?)")
             g.weight[sel[match]] = h["weight"][()][order[pos[match]]]
             keep[sel[~match]] = False
         if state and "populations" in s:

@@ -126,14 +126,16 @@ class DCParams:
         raise es.EventsimError(f"DCParams.stdp must be 'power_law' or 'triplet' (got {self.stdp!r})")
 
 
-def input_delays(p: DCParams, n: int, seed: int) -> float | np.ndarray:
+def input_delays(p: DCParams, n: int) -> float | np.ndarray:
     """Input -> excitatory delays (ms): p.delay_in, or with p.delay_in_max > p.delay_in one per
-    synapse, uniform on the 1 ms grid between them (all_to_all generation order: post-major)."""
+    synapse, uniform on the 1 ms grid between them (all_to_all generation order: post-major).
+    The draw depends on n only, not on the network seed: a frozen copy built with another seed
+    must have the same synapses to load the trained weights."""
     checks.positive("DCParams.delay_in (ms)", p.delay_in)
     if p.delay_in_max <= p.delay_in:
         return p.delay_in
     steps = int(np.floor(p.delay_in_max - p.delay_in)) + 1
-    rng = np.random.default_rng([seed, 7])
+    rng = np.random.default_rng([n, 7])
     return p.delay_in + rng.integers(0, steps, N_INPUT * n).astype(np.float64)
 
 
@@ -161,7 +163,7 @@ class DiehlCook:
         self.inp = net.poisson(N_INPUT, 0.0, name="input")
         s = p.w_scale
         self.p_in = net.connect(self.inp, self.exc, es.all_to_all(), weight=es.uniform(0.0, p.w_init_max * s),
-                                delay=input_delays(p, self.n, seed), name="input_exc",
+                                delay=input_delays(p, self.n), name="input_exc",
                                 plasticity=p.rule() if plastic else None)
         self.p_ei = net.connect(self.exc, self.inh, es.one_to_one(), weight=p.w_exc_inh * p.exc_inh_scale,
                                 delay=p.delay_lateral, name="exc_inh")

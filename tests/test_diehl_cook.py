@@ -40,8 +40,9 @@ def test_builder_structure():
     assert np.all(frozen.exc.get("theta_plus") == 0.0) and np.all(np.isinf(frozen.exc.get("tau_theta")))
 
 
-def test_input_delays_on_a_1ms_grid_and_learning_runs_with_them():
-    m = DiehlCook(4, DCParams(delay_in=1.0, delay_in_max=10.0), seed=0)
+def test_input_delays_on_a_1ms_grid_and_learning_runs_with_them(tmp_path):
+    p = DCParams(delay_in=1.0, delay_in_max=10.0)
+    m = DiehlCook(4, p, seed=0)
     d = m.p_in.delay
     assert d.size == N_INPUT * 4
     np.testing.assert_array_equal(np.unique(d), np.arange(1.0, 11.0))
@@ -56,6 +57,9 @@ def test_input_delays_on_a_1ms_grid_and_learning_runs_with_them():
     np.testing.assert_array_equal(pre0, pre1)
     ratio = w1 / w0                                                  # normalisation alone: one factor per neuron
     assert any(np.ptp(ratio[post1 == j]) > 1e-3 for j in range(4))
+    m.save(str(tmp_path / "w.h5"))
+    f = DiehlCook.frozen_from(str(tmp_path / "w.h5"), 4, p, seed=1)           # same delays with another seed
+    np.testing.assert_array_equal(np.sort(f.p_in.weights()[2]), np.sort(w1))
     assert DiehlCook(4, DCParams(), seed=0).p_in.delay.size in (1, N_INPUT * 4)
     with pytest.raises(es.EventsimError, match="delay_in"):
         DiehlCook(4, DCParams(delay_in=0.0), seed=0)

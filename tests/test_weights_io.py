@@ -58,3 +58,17 @@ def test_bad_weight_files(tmp_path):
     other.save_weights(path)
     with pytest.raises(es.EventsimError, match="connects 50 -> 20 neurons, the network 100 -> 20"):
         net.load_weights(path)
+
+
+def test_saved_synapses_missing_from_the_network_are_an_error(tmp_path):
+    """A network built with other delays (or connectivity) cannot take the saved weights: loading
+    must say so, not drop the unmatched synapses."""
+    path = str(tmp_path / "w.h5")
+    net, _ = make_net()
+    net.save_weights(path)
+    other = es.Network(seed=4)
+    inp = other.poisson(100, 80.0, name="inp")
+    exc = other.population(20, AdaptiveLIFExp(), name="exc")
+    other.connect(inp, exc, es.all_to_all(), weight=0.5, delay=2.0, name="inp_exc")
+    with pytest.raises(es.EventsimError, match="2000 of the 2000 synapses of projection 'inp_exc'.*no \\(pre, post, delay\\) match"):
+        other.load_weights(path)
