@@ -78,3 +78,30 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
     idx = np.clip(np.rint((w - lo) / (hi - lo) * (levels - 1)), 0, levels - 1).astype(np.int64)
     g.weight[syn] = grid[idx].astype(np.float32)
     return grid
+
+
+def quantize_per_neuron(net, proj, levels: int) -> np.ndarray:
+    """Round each post neuron's weights in `proj` to `levels` evenly spaced values between that
+    neuron's own smallest and largest weight (a k-entry codebook per neuron, as in per-channel
+    quantisation). Returns the codebooks [n_neurons, levels] (NaN rows for neurons without
+    synapses in `proj`, one repeated value where all of a neuron's weights are equal).
+
+    Unlike one grid for the whole projection, this keeps graded receptive fields graded: after
+    Diehl & Cook training with averaging STDP (x_tar = 0), 50 % pruning plus 4 shared levels in
+    [0, w_max] cost 4 points of validation accuracy, 4 levels per neuron 0.2 (benchmarks/diehl_cook)."""
+    levels = checks.count("quantisation levels k", levels, 2)
+    syn = synapses_of(net, proj)
+    g = net.graph
+    post = g.post[syn].astype(np.int64)
+    w = g.weight[syn].astype(np.float64)
+    lo = np.full(net._n_neurons, np.inf)
+    hi = np.full(net._n_neurons, -np.inf)
+    np.minimum.at(lo, post, w)
+    np.maximum.at(hi, post, w)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    idx = np.rint((w - lo[post]) / span[post] * (levels - 1))
+    g.weight[syn] = (lo[post] + idx * (hi[post] - lo[post]) / (levels - 1)).astype(np.float32)
+    has = np.isfinite(lo)
+    books = np.full((net._n_neurons, levels), np.nan)
+    books[has] = lo[has, None] + np.linspace(0.0, 1.0, levels)[None, :] * (hi[has] - lo[has])[:, None]
+    return books

@@ -140,6 +140,29 @@ def test_weights_stay_within_bounds_and_bad_rules_are_rejected():
         net.connect(a, a, es.all_to_all(), weight=2.0, plasticity=additive(w_max=1.0))
 
 
+def test_per_neuron_quantisation_uses_each_neurons_own_range():
+    from eventsim.learning.pruning import quantize_per_neuron
+    net = es.Network(seed=2)
+    inp = net.poisson(30, 10.0)
+    cells = net.population(4, LIFDelta())
+    cells_w = np.concatenate([np.linspace(0.0, 1.0, 30), np.linspace(2.0, 5.0, 30), np.full(30, 0.7),
+                              np.linspace(0.1, 0.4, 30)])            # generation order: post-major
+    proj = net.connect(inp, cells, es.all_to_all(), weight=cells_w, delay=1.0)
+    books = quantize_per_neuron(net, proj, 4)
+    np.testing.assert_allclose(books[cells.offset:cells.offset + 4],
+                               [[0, 1 / 3, 2 / 3, 1], [2, 3, 4, 5], [0.7] * 4, [0.1, 0.2, 0.3, 0.4]], atol=1e-12)
+    pre, post, w = proj.weights()
+    before = cells_w[30 * post + pre]                                 # synapse (pre i, post j) was number 30 j + i
+    for j in range(4):
+        sel = post == j
+        levels = books[cells.offset + j]
+        nearest = levels[np.argmin(np.abs(before[sel, None] - levels[None, :]), axis=1)]
+        np.testing.assert_allclose(w[sel], nearest, atol=1e-6)       # every weight went to its nearest level
+    assert np.all(np.isnan(books[:cells.offset]))                    # the inputs have no synapses here
+    with pytest.raises(es.EventsimError, match="quantisation levels k"):
+        quantize_per_neuron(net, proj, 1)
+
+
 def test_pruning_removes_synapses_from_csr_and_network_keeps_running():
     from eventsim.learning.pruning import prune_below, prune_fraction, quantize
     net = es.Network(seed=1)

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
 
 from eventsim.analysis import plots  # noqa: E402
-from eventsim.learning.pruning import prune_fraction, quantize  # noqa: E402
+from eventsim.learning.pruning import prune_fraction, quantize, quantize_per_neuron  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, N_INPUT, accuracy, assign_labels,  # noqa: E402
                                         classify, confusion)
 from eventsim.weights_io import read_projection, snapshots  # noqa: E402
@@ -143,7 +143,10 @@ def main():
                     help="at every snapshot, per neuron, remove this fraction of the remaining input synapses "
                          "(smallest STDP-learned weights; they leave the CSR)")
     ap.add_argument("--quantize", type=int, default=0,
-                    help="at every snapshot, round the surviving input weights to this many levels in [0, w_max]")
+                    help="at every snapshot, round the surviving input weights to this many levels")
+    ap.add_argument("--quantize-mode", choices=("neuron", "shared"), default="neuron",
+                    help="levels between each neuron's own smallest and largest weight (neuron), or one grid "
+                         "in the rule's bounds [0, w_max] for all (shared)")
     ap.add_argument("--final-only", action="store_true",
                     help="skip training: redo the final evaluation of an earlier run with this tag (same --set)")
     a = ap.parse_args()
@@ -164,7 +167,7 @@ def main():
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
            "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
-           "prune_per_snapshot": a.prune, "quantize_levels": a.quantize, "weights_file": os.path.relpath(wpath, HERE),
+           "prune_per_snapshot": a.prune, "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode, "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     m = DiehlCook(a.n, p, seed=a.seed)
     m.net.build()
@@ -184,7 +187,7 @@ def main():
         wall_train[0] += out["wall_s"]
         for key in stats_train:
             stats_train[key] += out[key]
-        prune_row = prune_and_quantize(m, a.prune, a.quantize) if (a.prune or a.quantize) else {}
+        prune_row = prune_and_quantize(m, a.prune, a.quantize, a.quantize_mode) if (a.prune or a.quantize) else {}
         m.save(wpath, f"{done} samples")
         ev = frozen_eval(wpath, a.n, p, -1, Xtr[:a.assign], ytr[:a.assign], Xva, yva)
         row = {"samples": done, "val_acc": ev["val_acc"], "silent_neurons": ev["silent_neurons"],
@@ -203,12 +206,14 @@ def main():
     finish(doc, a, p, tag, wpath, (Xtr, ytr), (Xva, yva), (Xte, yte))
 
 
-def prune_and_quantize(m, fraction, levels):
+def prune_and_quantize(m, fraction, levels, mode="neuron"):
     """One step of STDP-based pruning and weight quantisation (Rathi, Panda & Roy) during training.
     Returns what the learning curve records: input synapses left, their share, the graph size."""
     if fraction:
         prune_fraction(m.net, m.p_in, fraction)
-    if levels:
+    if levels and mode == "neuron":
+        quantize_per_neuron(m.net, m.p_in, levels)
+    elif levels:
         quantize(m.net, m.p_in, levels)            # levels span the rule's bounds [0, w_max]
     n_in = m.p_in.n_synapses
     return {"input_synapses": n_in, "input_fraction_kept": n_in / (N_INPUT * m.n),

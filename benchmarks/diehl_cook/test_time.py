@@ -1,0 +1,64 @@
+"""Presentation settings at evaluation time, on a trained network: validation only (never t10k).
+
+    python benchmarks/diehl_cook/test_time.py runs/n400_inh100_10ep_weights.h5 --n 400 \
+        --grid 1,2 0.5,2 0.25,2 1,4 0.5,4
+
+Each grid point is inhibition factor,intensity: the frozen network's inhibitory weights are
+multiplied by the factor and inputs fire at pixel / 8 * intensity Hz. Labels come from the 4500
+training images under the same setting. Two read-outs are scored on the 500 validation images:
+Diehl & Cook's mean response of each class's neurons ("mean"), and BindsNET's proportion
+weighting ("proportion": each neuron votes for every class by its share of that class's mean
+response). Writes results/test_time_<weights file stem>.json.
+"""
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import data, write_json  # noqa: E402
+from train_eval import parse_set  # noqa: E402
+
+from eventsim.models.diehl_cook import DCParams, DiehlCook, accuracy, assign_labels, classify  # noqa: E402
+
+
+def class_rates(responses: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean response [10, n] of each neuron to each class."""
+    return np.stack([responses[labels == c].mean(0) for c in range(10)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights")
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--grid", nargs="+", default=["1,2"], help="inhibition factor,intensity")
+    ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides the network was trained with")
+    a = ap.parse_args()
+    (Xtr, ytr), (Xva, yva), _ = data()
+    rows = []
+    for point in a.grid:
+        inh, intensity = (float(x) for x in point.split(","))
+        m = DiehlCook.frozen_from(a.weights, a.n, replace(DCParams(), **{**parse_set(a.set), "intensity": intensity}))
+        g = m.net.graph
+        of_proj = np.repeat(g.grp_proj, np.diff(g.grp_start))
+        g.weight[of_proj == m.p_ie.index] *= inh
+        t0 = time.perf_counter()
+        ra, rv = m.responses(Xtr), m.responses(Xva)
+        rates = class_rates(ra, ytr)
+        share = rates / np.maximum(rates.sum(0, keepdims=True), 1e-12)
+        row = {"inhibition_factor": inh, "intensity": intensity,
+               "val_mean": accuracy(classify(rv, assign_labels(ra, ytr)), yva),
+               "val_proportion": accuracy(np.argmax(rv @ share.T, 1), yva),
+               "val_exc_spikes": float(rv.sum(1).mean()), "val_active_neurons": float((rv > 0).sum(1).mean()),
+               "wall_s": time.perf_counter() - t0}
+        print(row, flush=True)
+        rows.append(row)
+    doc = {"weights": os.path.basename(a.weights), "n": a.n, "overrides": parse_set(a.set), "rows": rows}
+    print(write_json(f"test_time_{os.path.splitext(os.path.basename(a.weights))[0]}.json", doc))
+
+
+if __name__ == "__main__":
+    main()
