@@ -8,8 +8,10 @@ images and the first `--test` t10k images):
   baseline   the trained weights;
   pruned     per exc neuron, the `--fraction` (default 0.5) smallest input weights removed
              (learning.pruning.prune_fraction: they leave the CSR);
-  pruned+q4  then the remaining input weights rounded to 4 evenly spaced levels in [0, w_max]
-             (learning.pruning.quantize), w_max = the largest remaining weight;
+  pruned+q4  then the remaining input weights rounded to 4 evenly spaced levels: per neuron between
+             its own smallest and largest weight (--quantize-mode neuron, the default:
+             learning.pruning.quantize_per_neuron), or one grid in [0, w_max] with w_max the
+             largest remaining weight (shared: learning.pruning.quantize);
   q4         quantisation alone.
 For each: accuracy, input sparsity, net.graph.nbytes(), synaptic events per sample and per
 second of the test pass. Labels are re-assigned after each change (cheap: no retraining).
@@ -26,7 +28,7 @@ from common import HERE, data, write_json  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
 from dataclasses import replace  # noqa: E402
-from eventsim.learning.pruning import prune_fraction, quantize  # noqa: E402
+from eventsim.learning.pruning import prune_fraction, quantize, quantize_per_neuron  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_labels, classify,  # noqa: E402
                                         N_INPUT)
 
@@ -59,7 +61,17 @@ def main():
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--assign", type=int, default=1500, help="training images used for label assignment")
     ap.add_argument("--set", nargs="*", default=[])
+    ap.add_argument("--quantize-mode", choices=("neuron", "shared"), default="neuron")
+    ap.add_argument("--tag", default=None, help="results/prune_quant_<tag>.json (default: n<N>)")
     a = ap.parse_args()
+
+    def quantise(m):
+        if a.quantize_mode == "neuron":
+            books = quantize_per_neuron(m.net, m.p_in, a.levels)
+            return books[m.exc.offset:m.exc.offset + m.n]
+        _, _, w = m.p_in.weights()
+        return quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
+
     p = replace(DCParams(), **parse_set(a.set))
     (Xtr, ytr), (Xva, yva), (Xte, yte) = data()
     Xte, yte = Xte[:a.test], yte[:a.test]
@@ -76,23 +88,21 @@ def main():
     removed = prune_fraction(m.net, m.p_in, a.fraction)
     rows["pruned"] = {"removed": removed, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
     print("pruned", rows["pruned"], flush=True)
-    _, _, w = m.p_in.weights()
-    grid = quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
+    grid = quantise(m)
     rows["pruned_quantized"] = {"levels_mV": grid, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
     print("pruned+q", rows["pruned_quantized"], flush=True)
     m = fresh()
-    _, _, w = m.p_in.weights()
-    grid = quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
+    grid = quantise(m)
     rows["quantized"] = {"levels_mV": grid, **score(m, Xtr, ytr, Xva, yva, Xte, yte)}
     print("q", rows["quantized"], flush=True)
     doc = {"experiment": "post-training pruning (per-neuron fraction) and 4-level quantisation",
            "n_exc": a.n, "weights": os.path.relpath(os.path.abspath(a.weights), HERE), "fraction": a.fraction,
-           "levels": a.levels, "test_images": a.test,
+           "levels": a.levels, "quantize_mode": a.quantize_mode, "test_images": a.test,
            "assign_images": a.assign,
            "protocol": "labels re-assigned from the first assign_images training images after each change; "
                        "validation = 500 held-out train5k images; test = first test_images of t10k",
            "rows": rows}
-    print(write_json(f"prune_quant_n{a.n}.json", doc))
+    print(write_json(f"prune_quant_{a.tag or f'n{a.n}'}.json", doc))
 
 
 if __name__ == "__main__":
