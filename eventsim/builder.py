@@ -163,7 +163,8 @@ def _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, 
 
 
 @nb.njit(cache=True)
-def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor, post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi):
+def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor,
+              post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi):
     """The generator loops of `generate`.
 
     Weights and delays are keyed by (key, post, ordinal within post), or by (key, pre, ordinal

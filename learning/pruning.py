@@ -74,10 +74,14 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
     if not lo < hi:
         raise EventsimError(f"quantisation needs w_min < w_max (got {lo}, {hi})")
     grid = np.linspace(lo, hi, levels)
-    w = g.weight[syn].astype(np.float64)
-    idx = np.clip(np.rint((w - lo) / (hi - lo) * (levels - 1)), 0, levels - 1).astype(np.int64)
-    g.weight[syn] = grid[idx].astype(np.float32)
+    g.weight[syn] = grid[_level(g.weight[syn].astype(np.float64), lo, hi - lo, levels)].astype(np.float32)
     return grid
+
+
+def _level(w: np.ndarray, lo, span, levels: int) -> np.ndarray:
+    """Index of the nearest of `levels` evenly spaced values lo .. lo + span (scalars or per-weight
+    arrays; span > 0), clipped to the grid."""
+    return np.clip(np.rint((w - lo) / span * (levels - 1)), 0, levels - 1).astype(np.int64)
 
 
 def quantize_per_neuron(net, proj, levels: int) -> np.ndarray:
@@ -98,8 +102,7 @@ def quantize_per_neuron(net, proj, levels: int) -> np.ndarray:
     hi = np.full(net._n_neurons, -np.inf)
     np.minimum.at(lo, post, w)
     np.maximum.at(hi, post, w)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    idx = np.rint((w - lo[post]) / span[post] * (levels - 1))
+    idx = _level(w, lo[post], np.where(hi > lo, hi - lo, 1.0)[post], levels)
     g.weight[syn] = (lo[post] + idx * (hi[post] - lo[post]) / (levels - 1)).astype(np.float32)
     has = np.isfinite(lo)
     books = np.full((net._n_neurons, levels), np.nan)

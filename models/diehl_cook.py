@@ -298,9 +298,8 @@ def saved_population(path: str, population: str, name: str, snapshot: int | str 
 
 
 # label assignment and classification -------------------------------------------------------
-def assign_labels(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Class of each neuron: the one with the highest mean response (Diehl & Cook).
-    Neurons that never fired get -1."""
+def class_rates(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Mean response [n_classes, n] of each neuron to each class (0 for classes without samples)."""
     responses = np.asarray(responses, np.float64)
     labels = np.asarray(labels)
     rates = np.zeros((n_classes, responses.shape[1]))
@@ -308,6 +307,13 @@ def assign_labels(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10
         sel = labels == c
         if sel.any():
             rates[c] = responses[sel].mean(axis=0)
+    return rates
+
+
+def assign_labels(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Class of each neuron: the one with the highest mean response (Diehl & Cook).
+    Neurons that never fired get -1."""
+    rates = class_rates(responses, labels, n_classes)
     assign = np.argmax(rates, axis=0)
     assign[rates.max(axis=0) <= 0] = -1
     return assign
@@ -359,5 +365,5 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
     return rng.permutation(train), val
 
 
-__all__ = ["DCParams", "DiehlCook", "assign_labels", "classify", "accuracy", "confusion", "evaluate",
+__all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "accuracy", "confusion", "evaluate",
            "split_train_val", "input_rates", "saved_population", "N_INPUT"]

@@ -129,11 +129,18 @@ def _mixed_graph():
 
 
 def test_builder_staging_does_not_change_the_graph(monkeypatch):
-    """Synapses reach their rows through staging buffers flushed band by band; the graph must not
-    depend on how often the buffers fill (here every 97 synapses, over 5 row bands)."""
-    whole = _mixed_graph()
+    """Synapses reach their rows through staging buffers flushed band by band. One flush over one
+    band is direct placement in generation order (the builder before staging); the graph must be
+    the same with the default buffers and with buffers that fill every 97 synapses over 5 bands."""
+    monkeypatch.setattr(es.builder, "STAGE", 1 << 30)
+    monkeypatch.setattr(es.builder, "STAGE_PER_ROW", 1 << 30)
+    monkeypatch.setattr(es.builder, "ROW_BANDS", 1)
+    direct = _mixed_graph()
+    assert direct[3].size > 40_000                # hundreds of flushes per pass below
+    monkeypatch.undo()
+    for x, y in zip(direct, _mixed_graph()):
+        np.testing.assert_array_equal(x, y)
     monkeypatch.setattr(es.builder, "STAGE", 97)
     monkeypatch.setattr(es.builder, "ROW_BANDS", 5)
-    for x, y in zip(whole, _mixed_graph()):
+    for x, y in zip(direct, _mixed_graph()):
         np.testing.assert_array_equal(x, y)
-    assert whole[3].size > 40_000                 # hundreds of flushes per pass

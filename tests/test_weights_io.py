@@ -70,5 +70,6 @@ def test_saved_synapses_missing_from_the_network_are_an_error(tmp_path):
     inp = other.poisson(100, 80.0, name="inp")
     exc = other.population(20, AdaptiveLIFExp(), name="exc")
     other.connect(inp, exc, es.all_to_all(), weight=0.5, delay=2.0, name="inp_exc")
-    with pytest.raises(es.EventsimError, match="2000 of the 2000 synapses of projection 'inp_exc'.*no \\(pre, post, delay\\) match"):
+    with pytest.raises(es.EventsimError,
+                       match="2000 of the 2000 synapses of projection 'inp_exc'.*no \\(pre, post, delay\\) match"):
         other.load_weights(path)

@@ -22,12 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
-from eventsim.models.diehl_cook import DCParams, DiehlCook, accuracy, assign_labels, classify  # noqa: E402
-
-
-def class_rates(responses: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean response [10, n] of each neuron to each class."""
-    return np.stack([responses[labels == c].mean(0) for c in range(10)])
+from eventsim.learning.weights import synapses_of  # noqa: E402
+from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_labels, class_rates,  # noqa: E402
+                                        classify)
 
 
 def main() -> None:
@@ -42,9 +39,7 @@ def main() -> None:
     for point in a.grid:
         inh, intensity = (float(x) for x in point.split(","))
         m = DiehlCook.frozen_from(a.weights, a.n, replace(DCParams(), **{**parse_set(a.set), "intensity": intensity}))
-        g = m.net.graph
-        of_proj = np.repeat(g.grp_proj, np.diff(g.grp_start))
-        g.weight[of_proj == m.p_ie.index] *= inh
+        m.net.graph.weight[synapses_of(m.net, m.p_ie)] *= inh
         t0 = time.perf_counter()
         ra, rv = m.responses(Xtr), m.responses(Xva)
         rates = class_rates(ra, ytr)
