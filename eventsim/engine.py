@@ -380,6 +380,15 @@ class Engine:
         restore(self.P, self.S, ids, self.t, self.epoch[0], state)
         self.prime_neurons(ids)
 
+    def set_state(self, ids: np.ndarray, column: int, values: np.ndarray) -> None:
+        """Set one state variable (column of `state`: v, i_e, i_i, theta) of neurons ids at
+        the current time, keeping the others, then reschedule them."""
+        ids = np.asarray(ids, np.int64)
+        state = self.state(ids)
+        state[:, column] = values
+        restore(self.P, self.S, ids, self.t, self.epoch[0], state)
+        self.prime_neurons(ids)
+
     def run_until(self, t_stop: float, on_spikes, samp=None, on_exchange=None) -> None:
         """Process events up to t_stop (ms); `on_spikes(times, node_ids)` receives each buffer.
 

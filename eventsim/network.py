@@ -107,6 +107,21 @@ class Population:
                 checks.finite(f"{self.name}.{name}", arr)
             self.net._engine.set_params(ids, neuron.param_column(name), arr)
 
+    def set_state(self, **values) -> None:
+        """Set state variables at the current time, between runs: v (mV), i_e, i_i (mV, the
+        synaptic currents in voltage units) or theta (mV), e.g. set_state(v=-65.0, i_e=0.0, i_i=0.0).
+        A neuron in its refractory period stays clamped at v_reset until it ends."""
+        ids = self._neuron_ids()
+        for name, value in values.items():
+            checks.known_key("state variable", name, STATE_VARS)
+            try:
+                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
+            except (TypeError, ValueError):
+                raise EventsimError(f"{self.name}.{name} must be a number or {ids.size} numbers, "
+                                    f"got {value!r}") from None
+            checks.finite(f"{self.name}.{name}", arr)
+            self.net._engine.set_state(ids, STATE_VARS.index(name), arr)
+
     # sources -------------------------------------------------------------------------
     def set_rate(self, rate_hz) -> None:
         """Set Poisson rates (Hz, scalar or per source). Takes effect at the current time."""

@@ -102,6 +102,13 @@ class DCParams:
     t_rest: float = 150.0
     intensity: float = 2.0            # rate = pixel / 8 * intensity Hz
     min_spikes: int = 5
+    # If set, every rest period ends with the excitatory v at reset_v (mV), the inhibitory v at
+    # inh_v_rest and all synaptic currents at 0 (theta is kept). The paper's 150 ms rest lets its
+    # conductance-based neurons relax, and inhibition cannot pull them below E_inh = -100 mV. A
+    # current-based neuron has no such bound: under strong inhibition the losers end the rest
+    # 50-80 mV below rest, while the last winner, which its own inhibition spares, starts the
+    # next digit near rest.
+    reset_v: float | None = None
     max_retries: int = 5              # at most this many re-presentations per digit
 
     @classmethod
@@ -200,6 +207,9 @@ class DiehlCook:
             self.net.run(p.t_present, progress=False)
             self.inp.set_rate(0.0)
             self.net.run(p.t_rest, progress=False)
+            if p.reset_v is not None:
+                self.exc.set_state(v=p.reset_v, i_e=0.0, i_i=0.0)
+                self.inh.set_state(v=p.inh_v_rest, i_e=0.0, i_i=0.0)
             counts = self._new_counts()
             self.presentations += 1
             if counts.sum() >= p.min_spikes:
@@ -354,7 +364,9 @@ def evaluate(model: DiehlCook, assign_images, assign_labels_, test_images, test_
 
 
 def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split of indices: (train, validation), validation has n_val_per_class per class."""
+    """Stratified split of indices: (train, validation), validation has n_val_per_class per class.
+    Both come shuffled: the network carries state from one digit to the next, so a class-ordered
+    set (train5k is stored class by class) would score the carried-over response too."""
     rng = np.random.default_rng(seed)
     val = []
     for c in range(10):
@@ -362,7 +374,7 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
         val.append(rng.choice(idx, n_val_per_class, replace=False))
     val = np.sort(np.concatenate(val))
     train = np.setdiff1d(np.arange(labels.size), val)
-    return rng.permutation(train), val
+    return rng.permutation(train), rng.permutation(val)
 
 
 __all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "accuracy", "confusion", "evaluate",

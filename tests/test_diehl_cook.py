@@ -90,6 +90,19 @@ def test_presentations_run_learn_and_normalise():
     np.testing.assert_allclose(m.normalizer.sums(), m.p.norm_total * m.p.w_scale, rtol=1e-5)
 
 
+def test_reset_v_ends_each_rest_in_a_set_state_and_keeps_theta():
+    """With strong inhibition the losers end the 150 ms rest far below rest unless reset_v is set."""
+    imgs = np.stack([digit(), digit()])
+    held = DiehlCook(10, DCParams.tuned(inh_scale=400.0), seed=1)
+    held.train(imgs)
+    assert held.exc.get("v").min() < held.p.exc_v_rest - 20.0
+    m = DiehlCook(10, DCParams.tuned(inh_scale=400.0, reset_v=-80.0), seed=1)
+    m.train(imgs)
+    np.testing.assert_allclose(m.exc.get("v"), -80.0, atol=1e-12)
+    np.testing.assert_allclose(m.inh.get("v"), m.p.inh_v_rest, atol=1e-12)
+    assert np.all(m.exc.get("i_i") == 0.0) and m.exc.get("theta").max() > 0
+
+
 def test_normalizer_keeps_sums_and_ignores_other_projections():
     net = es.Network(seed=2)
     from eventsim.models import LIFExp
@@ -161,6 +174,10 @@ def test_split_is_stratified_and_disjoint():
     tr, va = split_train_val(y, 5, seed=0)
     assert np.intersect1d(tr, va).size == 0 and tr.size + va.size == y.size
     assert np.all(np.bincount(y[va]) == 5)
+    # labels sorted by class, as in train5k: neither part may come out class-ordered, since a
+    # digit's response carries over into the next one
+    for part in (tr, va):
+        assert np.mean(y[part][1:] == y[part][:-1]) < 0.3
 
 
 def test_save_and_frozen_reload(tmp_path):

@@ -195,3 +195,29 @@ def test_adaptive_threshold_is_used_by_the_cheap_crossing_tests():
     assert after["syn_events"] - before["syn_events"] > 10000
     assert (after["checks"] - before["checks"]) < 0.01 * (after["syn_events"] - before["syn_events"])
     assert after["spikes"] == before["spikes"] == 20
+
+
+def test_set_state_continues_exactly_from_the_new_state():
+    """set_state between runs: V then follows the analytic two-exponential solution from the
+    state that was set, a neuron set above threshold fires, and bad input is refused by name."""
+    net = es.Network(seed=0)
+    cell = net.population(3, LIFExp(tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_th=-50.0, t_ref=2.0,
+                                    tau_syn_e=5.0, tau_syn_i=5.0), v_init=-65.0)
+    src = net.poisson(2, 10.0, name="src")
+    net.run(5.0)
+    cell.set_state(v=[-70.0, -60.0, -49.0], i_e=2.0)
+    np.testing.assert_allclose(cell.get("v"), [-70.0, -60.0, -49.0])
+    net.run(10.0)
+    h = 10.0
+    decay = (math.exp(-h / 20.0) - math.exp(-h / 5.0)) * 5.0 / (20.0 - 5.0)
+    expect = -65.0 + (np.array([-70.0, -60.0]) + 65.0) * math.exp(-h / 20.0) + 2.0 * decay
+    np.testing.assert_allclose(cell.get("v")[:2], expect, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cell.get("i_e"), 2.0 * math.exp(-h / 5.0), rtol=1e-12)
+    t, ids = cell.spikes()
+    assert list(ids) == [2] and t[0] == pytest.approx(5.0)
+    with pytest.raises(es.EventsimError, match="state variable 'vv'"):
+        cell.set_state(vv=1.0)
+    with pytest.raises(es.EventsimError, match="v must be finite"):
+        cell.set_state(v=np.nan)
+    with pytest.raises(es.EventsimError, match="holds sources"):
+        src.set_state(v=-65.0)

@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--grid", nargs="+", default=["1,2"], help="inhibition factor,intensity")
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides the network was trained with")
+    ap.add_argument("--suffix", default="", help="appended to the JSON file name")
     a = ap.parse_args()
     (Xtr, ytr), (Xva, yva), _ = data()
     rows = []
@@ -52,7 +53,7 @@ def main() -> None:
         print(row, flush=True)
         rows.append(row)
     doc = {"weights": os.path.basename(a.weights), "n": a.n, "overrides": parse_set(a.set), "rows": rows}
-    print(write_json(f"test_time_{os.path.splitext(os.path.basename(a.weights))[0]}.json", doc))
+    print(write_json(f"test_time_{os.path.splitext(os.path.basename(a.weights))[0]}{a.suffix}.json", doc))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ def parse_set(items):
     for s in items:
         k, v = s.split("=")
         cur = getattr(DCParams(), k)
-        kw[k] = v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
+        if cur is None:
+            kw[k] = None if v.lower() == "none" else float(v)
+        else:
+            kw[k] = v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
     return kw
 
 
