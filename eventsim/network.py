@@ -87,6 +87,13 @@ class Population:
         checks.known_key("parameter", name, neuron.PARAM_NAMES + STATE_VARS)
         raise AssertionError  # unreachable
 
+    def _per_neuron(self, name: str, value, n: int) -> np.ndarray:
+        """value as n float64 numbers (a scalar is broadcast), or a clear error naming the field."""
+        try:
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
+        except (TypeError, ValueError):
+            raise EventsimError(f"{self.name}.{name} must be a number or {n} numbers, got {value!r}") from None
+
     def set(self, **params) -> None:
         """Change neuron parameters between runs, e.g. set(theta_plus=0.0, tau_theta=np.inf).
 
@@ -94,11 +101,7 @@ class Population:
         ids = self._neuron_ids()
         for name, value in params.items():
             checks.known_key("settable parameter", name, SETTABLE)
-            try:
-                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
-            except (TypeError, ValueError):
-                raise EventsimError(f"{self.name}.{name} must be a number or {ids.size} numbers, "
-                                    f"got {value!r}") from None
+            arr = self._per_neuron(name, value, ids.size)
             if name == "tau_theta":
                 checks.positive(f"{self.name}.tau_theta", arr, allow_inf=True)
             elif name in ("t_ref", "theta_plus"):
@@ -114,11 +117,7 @@ class Population:
         ids = self._neuron_ids()
         for name, value in values.items():
             checks.known_key("state variable", name, STATE_VARS)
-            try:
-                arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (ids.size,))
-            except (TypeError, ValueError):
-                raise EventsimError(f"{self.name}.{name} must be a number or {ids.size} numbers, "
-                                    f"got {value!r}") from None
+            arr = self._per_neuron(name, value, ids.size)
             checks.finite(f"{self.name}.{name}", arr)
             self.net._engine.set_state(ids, STATE_VARS.index(name), arr)
 

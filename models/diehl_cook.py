@@ -341,6 +341,14 @@ def classify(responses: np.ndarray, assignments: np.ndarray, n_classes: int = 10
     return np.argmax(scores, axis=1)
 
 
+def classify_proportion(responses: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Predicted class per sample by proportion weighting (as in BindsNET): each neuron votes for
+    every class with its share of that class in its mean responses `rates` [n_classes, n]
+    (from class_rates on the labelling images)."""
+    share = rates / np.maximum(rates.sum(axis=0, keepdims=True), 1e-12)
+    return np.argmax(np.asarray(responses, np.float64) @ share.T, axis=1)
+
+
 def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(pred) == np.asarray(labels)))
 
@@ -377,5 +385,5 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
     return rng.permutation(train), rng.permutation(val)
 
 
-__all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "accuracy", "confusion", "evaluate",
+__all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "classify_proportion", "accuracy", "confusion", "evaluate",
            "split_train_val", "input_rates", "saved_population", "N_INPUT"]

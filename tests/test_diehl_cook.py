@@ -9,8 +9,8 @@ import pytest
 import eventsim as es
 from eventsim import plasticity
 from eventsim.learning.homeostasis import WeightNormalizer, normalize_incoming
-from eventsim.models.diehl_cook import (N_INPUT, DCParams, DiehlCook, accuracy, assign_labels, classify,
-                                        confusion, input_rates, split_train_val)
+from eventsim.models.diehl_cook import (N_INPUT, DCParams, DiehlCook, accuracy, assign_labels, class_rates,
+                                        classify, classify_proportion, confusion, input_rates, split_train_val)
 
 
 def digit(seed=0):
@@ -167,6 +167,12 @@ def test_label_assignment_and_classification_on_synthetic_responses():
     # a class without neurons is never predicted
     pred = classify(np.array([[0, 0, 0, 0, 0]]), np.array([0, 0, 0, 0, 0]), n_classes=3)
     assert pred[0] == 0
+    # proportion weighting: neuron 1 fires for class 0 and class 1 alike (shares 1/2, 1/2), neuron 0
+    # only for class 0, so a response of neuron 1 alone is a tie and neuron 0 tips it to class 0
+    rates = class_rates(np.array([[2, 1, 0], [0, 1, 3]]), np.array([0, 1]), n_classes=2)
+    np.testing.assert_allclose(rates, [[2, 1, 0], [0, 1, 3]])
+    pred = classify_proportion(np.array([[1, 4, 0], [0, 4, 1], [0, 2, 0]]), rates)
+    np.testing.assert_array_equal(pred, [0, 1, 0])
 
 
 def test_split_is_stratified_and_disjoint():

@@ -24,7 +24,7 @@ from train_eval import parse_set  # noqa: E402
 
 from eventsim.learning.weights import synapses_of  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_labels, class_rates,  # noqa: E402
-                                        classify)
+                                        classify, classify_proportion)
 
 
 def main() -> None:
@@ -43,11 +43,9 @@ def main() -> None:
         m.net.graph.weight[synapses_of(m.net, m.p_ie)] *= inh
         t0 = time.perf_counter()
         ra, rv = m.responses(Xtr), m.responses(Xva)
-        rates = class_rates(ra, ytr)
-        share = rates / np.maximum(rates.sum(0, keepdims=True), 1e-12)
         row = {"inhibition_factor": inh, "intensity": intensity,
                "val_mean": accuracy(classify(rv, assign_labels(ra, ytr)), yva),
-               "val_proportion": accuracy(np.argmax(rv @ share.T, 1), yva),
+               "val_proportion": accuracy(classify_proportion(rv, class_rates(ra, ytr)), yva),
                "val_exc_spikes": float(rv.sum(1).mean()), "val_active_neurons": float((rv > 0).sum(1).mean()),
                "wall_s": time.perf_counter() - t0}
         print(row, flush=True)

@@ -30,7 +30,7 @@ from common import HERE, RESULTS, data, write_json  # noqa: E402
 from eventsim.analysis import plots  # noqa: E402
 from eventsim.learning.pruning import prune_fraction, quantize, quantize_per_neuron  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, N_INPUT, accuracy, assign_labels,  # noqa: E402
-                                        classify, confusion)
+                                        class_rates, classify, classify_proportion, confusion)
 from eventsim.weights_io import read_projection, snapshots  # noqa: E402
 
 RUNS = os.path.join(HERE, "runs")
@@ -54,7 +54,9 @@ def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None):
     ra = f.responses(Xa)
     asg = assign_labels(ra, ya)
     rv = f.responses(Xv)
-    out = {"val_acc": accuracy(classify(rv, asg), yv), "assign_images": len(Xa),
+    rates = class_rates(ra, ya)
+    out = {"val_acc": accuracy(classify(rv, asg), yv),
+           "val_acc_proportion": accuracy(classify_proportion(rv, rates), yv), "assign_images": len(Xa),
            "silent_neurons": int(np.sum(asg < 0)),
            "neurons_per_class": np.bincount(asg[asg >= 0], minlength=10).tolist(),
            "val_mean_exc_spikes": float(rv.sum(1).mean())}
@@ -65,6 +67,7 @@ def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None):
         dt = time.process_time() - t1
         pred = classify(rt, asg)
         out.update(test_acc=accuracy(pred, yt), test_images=len(Xt), confusion=confusion(pred, yt),
+                   test_acc_proportion=accuracy(classify_proportion(rt, rates), yt),
                    test_samples_per_cpu_s=len(Xt) / dt,
                    test_syn_events_per_cpu_s=(f.net.stats["syn_events"] - s0["syn_events"]) / dt,
                    test_mean_exc_spikes=float(rt.sum(1).mean()), retries_test=f.retries)
