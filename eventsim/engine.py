@@ -377,16 +377,13 @@ class Engine:
         state = self.state(ids)
         self.P[ids, column] = values
         self.refresh_classes()
-        restore(self.P, self.S, ids, self.t, self.epoch[0], state)
-        self.prime_neurons(ids)
+        self.set_state(ids, state)
 
-    def set_state(self, ids: np.ndarray, column: int, values: np.ndarray) -> None:
-        """Set one state variable (column of `state`: v, i_e, i_i, theta) of neurons ids at
-        the current time, keeping the others, then reschedule them."""
+    def set_state(self, ids: np.ndarray, state: np.ndarray) -> None:
+        """Give neurons ids the state (v, i_e, i_i, theta) [len(ids), 4], as `state` returns it,
+        at the current time, then reschedule them."""
         ids = np.asarray(ids, np.int64)
-        state = self.state(ids)
-        state[:, column] = values
-        restore(self.P, self.S, ids, self.t, self.epoch[0], state)
+        restore(self.P, self.S, ids, self.t, self.epoch[0], np.ascontiguousarray(state, np.float64))
         self.prime_neurons(ids)
 
     def run_until(self, t_stop: float, on_spikes, samp=None, on_exchange=None) -> None:

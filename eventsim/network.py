@@ -115,11 +115,13 @@ class Population:
         synaptic currents in voltage units) or theta (mV), e.g. set_state(v=-65.0, i_e=0.0, i_i=0.0).
         A neuron in its refractory period stays clamped at v_reset until it ends."""
         ids = self._neuron_ids()
+        state = self.net._engine.state(ids)
         for name, value in values.items():
             checks.known_key("state variable", name, STATE_VARS)
             arr = self._per_neuron(name, value, ids.size)
             checks.finite(f"{self.name}.{name}", arr)
-            self.net._engine.set_state(ids, STATE_VARS.index(name), arr)
+            state[:, STATE_VARS.index(name)] = arr
+        self.net._engine.set_state(ids, state)
 
     # sources -------------------------------------------------------------------------
     def set_rate(self, rate_hz) -> None:

@@ -136,9 +136,7 @@ def load(net, path: str, snapshot: int | str = -1, state: bool = True) -> None:
                     e.set_params(ids, neuron.param_column(name_), h[name_][()])
                 cur = e.state(ids)
                 cur[:, 3] = h["theta"][()]
-                from .engine import restore
-                restore(e.P, e.S, ids, e.t, e.epoch[0], cur)
-                e.prime_neurons(ids)
+                e.set_state(ids, cur)
     if not keep.all():
         compact(net, keep)
 

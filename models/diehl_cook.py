@@ -102,6 +102,7 @@ class DCParams:
     t_rest: float = 150.0
     intensity: float = 2.0            # rate = pixel / 8 * intensity Hz
     min_spikes: int = 5
+    max_retries: int = 5              # at most this many re-presentations per digit
     # If set, every rest period ends with the excitatory v at reset_v (mV), the inhibitory v at
     # inh_v_rest and all synaptic currents at 0 (theta is kept). The paper's 150 ms rest lets its
     # conductance-based neurons relax, and inhibition cannot pull them below E_inh = -100 mV. A
@@ -109,7 +110,6 @@ class DCParams:
     # 50-80 mV below rest, while the last winner, which its own inhibition spares, starts the
     # next digit near rest.
     reset_v: float | None = None
-    max_retries: int = 5              # at most this many re-presentations per digit
 
     @classmethod
     def tuned(cls, **overrides) -> "DCParams":
@@ -385,5 +385,5 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
     return rng.permutation(train), rng.permutation(val)
 
 
-__all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "classify_proportion", "accuracy", "confusion", "evaluate",
-           "split_train_val", "input_rates", "saved_population", "N_INPUT"]
+__all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "classify_proportion", "accuracy",
+           "confusion", "evaluate", "split_train_val", "input_rates", "saved_population", "N_INPUT"]

@@ -53,7 +53,10 @@ def main() -> None:
            "written": time.strftime("%Y-%m-%d %H:%M:%S")}
     print(json.dumps(row))
     path = os.path.join(RESULTS, "competition.json")
-    rows = json.load(open(path)) if os.path.exists(path) else []
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            rows = json.load(f)
     with open(path, "w") as f:
         json.dump(rows + [row], f, indent=1)
 

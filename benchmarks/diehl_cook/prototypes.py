@@ -32,14 +32,19 @@ def nearest_label_accuracy(scores_tr, y_tr, scores_va, y_va) -> float:
     return float(np.mean(labels[win_va] == y_va))
 
 
+def cluster_means(X: np.ndarray, assign: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """C [k, d] with row j replaced by the mean of the rows of X assigned to j (empty clusters keep theirs)."""
+    C = C.copy()
+    for j in np.unique(assign):
+        C[j] = X[assign == j].mean(0)
+    return C
+
+
 def kmeans(X: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    C = X[rng.choice(len(X), k, replace=False)].copy()
+    C = X[rng.choice(len(X), k, replace=False)]
     for _ in range(iters):
-        a = np.argmin((C ** 2).sum(1) - 2 * X @ C.T, 1)
-        for j in range(k):
-            if np.any(a == j):
-                C[j] = X[a == j].mean(0)
+        C = cluster_means(X, np.argmin((C ** 2).sum(1) - 2 * X @ C.T, 1), C)
     return C
 
 
@@ -59,10 +64,7 @@ def main() -> None:
     sim = Wc.T @ Wc
     np.fill_diagonal(sim, 0.0)
     # one Lloyd step from the learned fields: each becomes the mean of the images it wins (cosine)
-    win = np.argmax(Xtr @ Wc, 1)
-    L = Wc.copy()
-    for j in np.unique(win):
-        L[:, j] = Xtr[win == j].mean(0)
+    L = cluster_means(Xtr, np.argmax(Xtr @ Wc, 1), Wc.T).T
     L /= np.maximum(np.linalg.norm(L, axis=0, keepdims=True), 1e-12)
     C = kmeans(Xtr, a.n, a.iters, 0)
     doc = {"weights": os.path.basename(a.weights), "n": a.n,
