@@ -163,6 +163,34 @@ def test_per_neuron_quantisation_uses_each_neurons_own_range():
         quantize_per_neuron(net, proj, 1)
 
 
+def test_lloyd_quantisation_codebook_is_the_mean_of_its_weights_and_beats_uniform():
+    from eventsim.learning.pruning import quantize_per_neuron
+    rng = np.random.default_rng(3)
+    before = np.concatenate([rng.exponential(0.05, 200), rng.uniform(0.0, 1.0, 200)])  # bunched near 0, flat
+    errors = {}
+    for method in ("uniform", "lloyd"):
+        net = es.Network(seed=2)
+        inp = net.poisson(200, 10.0)
+        cells = net.population(2, LIFDelta())
+        proj = net.connect(inp, cells, es.all_to_all(), weight=before, delay=1.0)
+        books = quantize_per_neuron(net, proj, 4, method=method)[cells.offset:cells.offset + 2]
+        pre, post, w = proj.weights()
+        orig = before[200 * post + pre]
+        errors[method] = [np.mean((w[post == j] - orig[post == j]) ** 2) for j in range(2)]
+        for j in range(2):
+            sel = post == j
+            nearest = books[j][np.argmin(np.abs(orig[sel, None] - books[j][None, :]), axis=1)]
+            np.testing.assert_allclose(w[sel], nearest, atol=1e-6)    # every weight went to its nearest level
+            if method == "lloyd":                                      # and each level is its cell's mean
+                for level in np.unique(w[sel]):
+                    assert abs(level - orig[sel][w[sel] == level].mean()) < 1e-5
+    for j in range(2):
+        assert errors["lloyd"][j] < errors["uniform"][j]
+    assert errors["lloyd"][0] < 0.5 * errors["uniform"][0]           # the skewed neuron gains most
+    with pytest.raises(es.EventsimError, match="quantisation method"):
+        quantize_per_neuron(net, proj, 4, method="kmeans")
+
+
 def test_pruning_removes_synapses_from_csr_and_network_keeps_running():
     from eventsim.learning.pruning import prune_below, prune_fraction, quantize
     net = es.Network(seed=1)

@@ -10,8 +10,9 @@ images and the first `--test` t10k images):
              (learning.pruning.prune_fraction: they leave the CSR);
   pruned+q4  then the remaining input weights rounded to 4 evenly spaced levels: per neuron between
              its own smallest and largest weight (--quantize-mode neuron, the default:
-             learning.pruning.quantize_per_neuron), or one grid in [0, w_max] with w_max the
-             largest remaining weight (shared: learning.pruning.quantize);
+             learning.pruning.quantize_per_neuron), a Lloyd-Max codebook per neuron (--quantize-mode
+             lloyd), or one grid in [0, w_max] with w_max the largest remaining weight (shared:
+             learning.pruning.quantize);
   q4         quantisation alone.
 For each: accuracy, input sparsity, net.graph.nbytes(), synaptic events per sample and per
 second of the test pass. Labels are re-assigned after each change (cheap: no retraining).
@@ -61,13 +62,14 @@ def main():
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--assign", type=int, default=1500, help="training images used for label assignment")
     ap.add_argument("--set", nargs="*", default=[])
-    ap.add_argument("--quantize-mode", choices=("neuron", "shared"), default="neuron")
+    ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron")
     ap.add_argument("--tag", default=None, help="results/prune_quant_<tag>.json (default: n<N>)")
     a = ap.parse_args()
 
     def quantise(m):
-        if a.quantize_mode == "neuron":
-            books = quantize_per_neuron(m.net, m.p_in, a.levels)
+        if a.quantize_mode in ("neuron", "lloyd"):
+            books = quantize_per_neuron(m.net, m.p_in, a.levels,
+                                        method="lloyd" if a.quantize_mode == "lloyd" else "uniform")
             return books[m.exc.offset:m.exc.offset + m.n]
         _, _, w = m.p_in.weights()
         return quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))

@@ -48,8 +48,9 @@ def parse_set(items):
     return kw
 
 
-def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None):
-    f = DiehlCook.frozen_from(path, n, p, snapshot=snap)
+def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None, seed=1):
+    """Score one snapshot with frozen weights; `seed` draws the Poisson inputs of the evaluation."""
+    f = DiehlCook.frozen_from(path, n, p, snapshot=snap, seed=seed)
     t0 = time.perf_counter()
     ra = f.responses(Xa)
     asg = assign_labels(ra, ya)
@@ -150,9 +151,13 @@ def main():
                          "(smallest STDP-learned weights; they leave the CSR)")
     ap.add_argument("--quantize", type=int, default=0,
                     help="at every snapshot, round the surviving input weights to this many levels")
-    ap.add_argument("--quantize-mode", choices=("neuron", "shared"), default="neuron",
-                    help="levels between each neuron's own smallest and largest weight (neuron), or one grid "
-                         "in the rule's bounds [0, w_max] for all (shared)")
+    ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron",
+                    help="levels evenly spaced between each neuron's own smallest and largest weight (neuron), "
+                         "a Lloyd-Max codebook per neuron (lloyd), or one grid in the rule's bounds [0, w_max] "
+                         "for all (shared)")
+    ap.add_argument("--eval-seeds", type=int, default=1,
+                    help="repeat the final evaluation with this many Poisson input seeds (1, 2, ...) and report "
+                         "each score and their mean; the first seed is the single-seed score")
     ap.add_argument("--final-only", action="store_true",
                     help="skip training: redo the final evaluation of an earlier run with this tag (same --set)")
     a = ap.parse_args()
@@ -218,8 +223,8 @@ def prune_and_quantize(m, fraction, levels, mode="neuron"):
     Returns what the learning curve records: input synapses left, their share, the graph size."""
     if fraction:
         prune_fraction(m.net, m.p_in, fraction)
-    if levels and mode == "neuron":
-        quantize_per_neuron(m.net, m.p_in, levels)
+    if levels and mode in ("neuron", "lloyd"):
+        quantize_per_neuron(m.net, m.p_in, levels, method="lloyd" if mode == "lloyd" else "uniform")
     elif levels:
         quantize(m.net, m.p_in, levels)            # levels span the rule's bounds [0, w_max]
     n_in = m.p_in.n_synapses
@@ -232,6 +237,14 @@ def finish(doc, a, p, tag, wpath, train, val, test):
     (Xtr, ytr), (Xva, yva), (Xte, yte) = train, val, test
     fin = frozen_eval(wpath, a.n, p, -1, Xtr, ytr, Xva, yva, Xte[:a.test], yte[:a.test])
     doc["final"] = {"reloaded_from": os.path.relpath(wpath, HERE), "assign_images": len(Xtr), **fin}
+    if a.eval_seeds > 1:
+        runs = [fin] + [frozen_eval(wpath, a.n, p, -1, Xtr, ytr, Xva, yva, Xte[:a.test], yte[:a.test], seed=s)
+                        for s in range(2, a.eval_seeds + 1)]
+        keys = ("val_acc", "val_acc_proportion", "test_acc", "test_acc_proportion")
+        doc["final"]["eval_seeds"] = {"seeds": list(range(1, a.eval_seeds + 1)),
+                                      **{k: [r[k] for r in runs] for k in keys},
+                                      **{f"{k}_mean": float(np.mean([r[k] for r in runs])) for k in keys}}
+        print(json.dumps(doc["final"]["eval_seeds"]))
     doc["figures"] = figures(doc, wpath, a.n, p, tag)
     print(write_json(f"{tag}.json", doc))
     print(f"N={a.n}: val {fin['val_acc']:.4f}  t10k[:{a.test}] {fin['test_acc']:.4f}  "
