@@ -206,6 +206,11 @@ def test_tuned_overrides_win_and_schedule_steps_are_checked():
     """tuned(**kw) lets a caller override a chosen setting (a clash raised TypeError once);
     set_learning scales the rule's rates and rejects bad values naming the field."""
     assert DCParams.tuned(inh_scale=40.0).inh_scale == 40.0 and DCParams.tuned(mu=0.5).mu == 0.5
+    small, large = DCParams.tuned(100), DCParams.tuned(400)                 # the picks for N = 100 and 400
+    assert (small.inh_scale, small.reset_v) == (400.0, -100.0) and (large.inh_scale, large.reset_v) == (100.0, None)
+    assert DCParams.tuned(100, reset_v=None).reset_v is None
+    with pytest.raises(es.EventsimError, match="n_exc"):
+        DCParams.tuned(0)
     m = DiehlCook(5, DCParams.tuned(), seed=0)
     m.net.build()
     etas = [plasticity.P1, plasticity.P2]              # eta_post, eta_pre of the power-law rule

@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides on top of DCParams.tuned()")
     a = ap.parse_args()
     kw = parse_set(a.set)
-    m = DiehlCook(a.n, DCParams.tuned(**kw), seed=a.seed)
+    m = DiehlCook(a.n, DCParams.tuned(a.n, **kw), seed=a.seed)
     m.net.build()
     m.net.run(1.0)                                  # compile outside the timing
     (Xtr, _), _, _ = data()

@@ -149,6 +149,8 @@ def main():
     ap.add_argument("--prune", type=float, default=0.0,
                     help="at every snapshot, per neuron, remove this fraction of the remaining input synapses "
                          "(smallest STDP-learned weights; they leave the CSR)")
+    ap.add_argument("--prune-start", type=int, default=0,
+                    help="prune only at snapshots after this many training samples (let the fields settle first)")
     ap.add_argument("--quantize", type=int, default=0,
                     help="at every snapshot, round the surviving input weights to this many levels")
     ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron",
@@ -178,7 +180,7 @@ def main():
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
            "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
-           "prune_per_snapshot": a.prune, "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode,
+           "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     m = DiehlCook(a.n, p, seed=a.seed)
@@ -199,7 +201,8 @@ def main():
         wall_train[0] += out["wall_s"]
         for key in stats_train:
             stats_train[key] += out[key]
-        prune_row = prune_and_quantize(m, a.prune, a.quantize, a.quantize_mode) if (a.prune or a.quantize) else {}
+        fraction = a.prune if done > a.prune_start else 0.0
+        prune_row = prune_and_quantize(m, fraction, a.quantize, a.quantize_mode) if (a.prune or a.quantize) else {}
         m.save(wpath, f"{done} samples")
         ev = frozen_eval(wpath, a.n, p, -1, Xtr[:a.assign], ytr[:a.assign], Xva, yva)
         row = {"samples": done, "val_acc": ev["val_acc"], "silent_neurons": ev["silent_neurons"],
