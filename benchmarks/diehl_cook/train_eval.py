@@ -180,7 +180,8 @@ def main():
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
            "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
-           "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode,
+           "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "quantize_levels": a.quantize,
+           "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     m = DiehlCook(a.n, p, seed=a.seed)
