@@ -74,14 +74,8 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
     if not lo < hi:
         raise EventsimError(f"quantisation needs w_min < w_max (got {lo}, {hi})")
     grid = np.linspace(lo, hi, levels)
-    g.weight[syn] = grid[_level(g.weight[syn].astype(np.float64), lo, hi - lo, levels)].astype(np.float32)
+    g.weight[syn] = grid[_nearest(g.weight[syn].astype(np.float64), _midpoints(grid))].astype(np.float32)
     return grid
-
-
-def _level(w: np.ndarray, lo, span, levels: int) -> np.ndarray:
-    """Index of the nearest of `levels` evenly spaced values lo .. lo + span (scalars or per-weight
-    arrays; span > 0), clipped to the grid."""
-    return np.clip(np.rint((w - lo) / span * (levels - 1)), 0, levels - 1).astype(np.int64)
 
 
 def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterations: int = 30) -> np.ndarray:
@@ -115,14 +109,14 @@ def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterati
     has = np.isfinite(lo)
     books = np.full((n, levels), np.nan)
     books[has] = lo[has, None] + np.linspace(0.0, 1.0, levels)[None, :] * (hi[has] - lo[has])[:, None]
-    idx = _nearest(w, books[post])
+    idx = _nearest(w, _midpoints(books), post)
     for _ in range(iterations if method == "lloyd" else 0):
         cell = post * levels + idx
         count = np.bincount(cell, minlength=n * levels).reshape(n, levels)
         total = np.bincount(cell, weights=w, minlength=n * levels).reshape(n, levels)
         books = np.where(count > 0, total / np.maximum(count, 1), books)
         books.sort(axis=1)                     # NaN rows stay NaN (sorted last)
-        new = _nearest(w, books[post])
+        new = _nearest(w, _midpoints(books), post)
         if np.array_equal(new, idx):
             break
         idx = new
@@ -130,7 +124,16 @@ def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterati
     return books
 
 
-def _nearest(w: np.ndarray, book: np.ndarray) -> np.ndarray:
-    """Index of the nearest entry of each weight's own ascending codebook (rows of `book`)."""
-    mid = 0.5 * (book[:, 1:] + book[:, :-1])
-    return np.sum(w[:, None] > mid, axis=1).astype(np.int64)
+def _midpoints(book: np.ndarray) -> np.ndarray:
+    """Midpoints between consecutive entries of ascending codebooks (last axis: the levels)."""
+    return 0.5 * (book[..., 1:] + book[..., :-1])
+
+
+def _nearest(w: np.ndarray, mid: np.ndarray, post: np.ndarray | None = None) -> np.ndarray:
+    """Index of each weight's nearest codebook entry (a tie goes to the lower one), from the
+    midpoints `mid` of one codebook [levels - 1] or of one per neuron [n_neurons, levels - 1],
+    indexed by each weight's post neuron. Works level by level: O(n_weights) memory."""
+    idx = np.zeros(w.size, np.int64)
+    for j in range(mid.shape[-1]):
+        idx += w > (mid[j] if post is None else mid[post, j])
+    return idx

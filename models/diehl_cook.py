@@ -117,7 +117,7 @@ class DCParams:
         (benchmarks/diehl_cook/README.md). x_tar = 0 lets the rule average the digits a neuron wins
         (with x_tar > 0 it converges to binary masks), the paper's learning rates, stronger lateral
         inhibition and a faster adaptive threshold. For n_exc <= 100 also inhibition 400 with every
-        rest ending at reset_v = -100 mV (validation 82.8 % against 76.6 %; without the reset, strong
+        rest ending at reset_v = -100 mV (validation 82.8 % against 76.9 %; without the reset, strong
         inhibition lets the last winner win again). Larger networks use the N = 400 pick. The
         defaults are the paper's values, with which most neurons stay silent on 4500 training images."""
         n_exc = checks.count("n_exc", n_exc, 1)
