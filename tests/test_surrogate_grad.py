@@ -101,3 +101,39 @@ def test_numpy_blas_dense_reference_agrees() -> None:
     grads, _ = blas_backward(model, to_dense(model, batch, recs), readout_grad(model, batch, U))
     for name, g in res.grads.items():
         np.testing.assert_allclose(grads[name], g, rtol=0, atol=1e-9 * max(np.max(np.abs(g)), 1e-30), err_msg=name)
+
+
+@pytest.mark.parametrize("rec,syn,kind", [(False, True, "fast_sigmoid"), (True, False, "stdb")])
+def test_fallback_gives_each_silent_neuron_its_closest_approach(rec: bool, syn: bool, kind: str,
+                                                                weight_grad_strategy: str) -> None:
+    """fallback: every (sample, neuron) that never comes within the band stores exactly one
+    entry, at its closest approach to threshold; the sparse gradient then equals the dense
+    one with the surrogate kept at the same entries."""
+    model, batch = _model(rec, syn, kind, detach=not rec), _batch()
+    band, B, T = 0.05, batch.batch_size, model.spec.n_steps
+    plain = model.loss_and_grad(batch, method="sparse", band=band)
+    fb = model.loss_and_grad(batch, method="sparse", band=band, fallback=True)
+    dense = model.loss_and_grad(batch, method="dense", band=band, fallback=True)
+    recs_all, _ = model.forward(batch, band=math.inf, store_all=True)
+    recs_fb, _ = model.forward(batch, band=band, store_all=False, fallback=True)
+    for k, (full, got) in enumerate(zip(recs_all, recs_fb)):
+        n = model.spec.layers[k].size
+        x = (full.st_v - model.params[f"h{k}.theta"][full.st_idx]).reshape(B, T, n)
+        inband = np.abs(x) < band
+        silent = ~inband.any(axis=1)                              # [B, n]
+        assert silent.any() and (~silent).any()
+        bt = np.repeat(np.arange(B * T), np.diff(got.st_ptr))
+        stored = np.zeros((B, T, n), bool)
+        stored[bt // T, bt % T, got.st_idx] = True
+        assert np.array_equal(stored & inband, inband)            # the band entries are all still there
+        extra = stored & ~inband
+        assert np.array_equal(extra.sum(axis=1), silent.astype(int))   # one extra entry per silent pair
+        b_s, j_s = np.nonzero(silent)
+        t_best = np.argmin(np.abs(x[b_s, :, j_s]), axis=1)
+        assert np.all(extra[b_s, t_best, j_s])                    # ... at its closest approach
+        assert got.n_entries == plain.stats["stored_entries"][k] + int(silent.sum())
+    assert fb.stats["stored_entries"] == [r.n_entries for r in recs_fb]
+    for name, gd in dense.grads.items():
+        scale = np.max(np.abs(gd))
+        np.testing.assert_allclose(fb.grads[name], gd, rtol=0, atol=1e-9 * max(scale, 1e-30), err_msg=name)
+    assert not np.allclose(fb.grads["h0.W"], plain.grads["h0.W"])

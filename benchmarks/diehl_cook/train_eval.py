@@ -151,6 +151,9 @@ def main():
                          "(smallest STDP-learned weights; they leave the CSR)")
     ap.add_argument("--prune-start", type=int, default=0,
                     help="prune only at snapshots after this many training samples (let the fields settle first)")
+    ap.add_argument("--prune-stop", type=int, default=None,
+                    help="prune only at snapshots up to this many training samples; training after it lets the "
+                         "surviving weights recover (quantisation still runs at every snapshot)")
     ap.add_argument("--quantize", type=int, default=0,
                     help="at every snapshot, round the surviving input weights to this many levels")
     ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron",
@@ -180,7 +183,8 @@ def main():
            "params": asdict(p), "overrides": kw, "seed": a.seed,
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
            "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
-           "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "quantize_levels": a.quantize,
+           "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "prune_stop": a.prune_stop,
+           "quantize_levels": a.quantize,
            "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
@@ -202,7 +206,8 @@ def main():
         wall_train[0] += out["wall_s"]
         for key in stats_train:
             stats_train[key] += out[key]
-        fraction = a.prune if done > a.prune_start else 0.0
+        pruning_now = done > a.prune_start and (a.prune_stop is None or done <= a.prune_stop)
+        fraction = a.prune if pruning_now else 0.0
         prune_row = prune_and_quantize(m, fraction, a.quantize, a.quantize_mode) if (a.prune or a.quantize) else {}
         m.save(wpath, f"{done} samples")
         ev = frozen_eval(wpath, a.n, p, -1, Xtr[:a.assign], ytr[:a.assign], Xva, yva)

@@ -46,10 +46,14 @@ def _grow_f(a: np.ndarray, n: int) -> np.ndarray:
 
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, beta, has_syn,
-                  sg_kind, sg_slope, sg_scale, band, store_all, smooth, smooth_k):
+                  sg_kind, sg_slope, sg_scale, band, store_all, smooth, smooth_k, fallback=False):
     """Simulate one LIF layer for a batch. Only presynaptic events touch weights (a row
     of W per event). Returns (spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
-    st_ea, st_eb); st_eb is empty without synaptic current."""
+    st_ea, st_eb); st_eb is empty without synaptic current.
+
+    fallback: a neuron whose V never comes within the band during a sample gets the
+    surrogate at its closest approach to threshold (one entry per such sample and neuron;
+    in dense records the surrogate of that entry is set), so a silent neuron still learns."""
     N = W.shape[1]
     cap_s = max(16, B * T * N // 64)  # grown by doubling when needed
     cap_a = B * T * N if store_all else max(16, B * T * N // 64)
@@ -71,6 +75,14 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
     eb = np.zeros(N)
     f = np.zeros(N)
     last = np.zeros(N, np.int64)
+    track = fallback and not smooth
+    hits = np.zeros(N, np.int64)      # in-band steps of each neuron in this sample
+    best_x = np.full(N, np.inf)       # its closest approach |V - theta| ...
+    best_t = np.zeros(N, np.int64)    # ... the step, and the state there
+    best_v = np.zeros(N)
+    best_ea = np.zeros(N)
+    best_eb = np.zeros(N)
+    best_dt = np.zeros(N)
     for b in range(B):
         V[:] = 0.0
         I[:] = 0.0
@@ -78,6 +90,9 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
         eb[:] = 0.0
         f[:] = 0.0
         last[:] = -1
+        if track:
+            hits[:] = 0
+            best_x[:] = np.inf
         for t in range(T):
             bt = b * T + t
             if na + N > st_idx.shape[0]:
@@ -97,6 +112,16 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 else:
                     s = 1.0 if x >= 0.0 else 0.0
                 inb = abs(x) < band
+                if track:
+                    if inb:
+                        hits[j] += 1
+                    elif abs(x) < best_x[j]:
+                        best_x[j] = abs(x)
+                        best_t[j] = t
+                        best_v[j] = V[j]
+                        best_ea[j] = ea[j]
+                        best_eb[j] = eb[j]
+                        best_dt[j] = float(t - last[j])
                 if store_all or inb:
                     g = 0.0  # the surrogate is only evaluated where it is stored
                     if inb:
@@ -145,8 +170,84 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 if has_syn:
                     eb[j] = a * eb[j] + f[j]
                 V[j] = a * V[j] + I[j]
+        if track:
+            got = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t,
+                                best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg,
+                                st_ea, st_eb, na)
+            if got < 0:  # the arrays were too small: grow them and merge again
+                need = -got
+                st_idx = _grow_i(st_idx, need)
+                st_v = _grow_f(st_v, need)
+                st_sg = _grow_f(st_sg, need)
+                st_ea = _grow_f(st_ea, need)
+                if has_syn:
+                    st_eb = _grow_f(st_eb, need)
+                got = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x,
+                                    best_t, best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v,
+                                    st_sg, st_ea, st_eb, na)
+            na = got
     return (spk_ptr, spk_idx[:ns].copy(), spk_val[:ns].copy(), st_ptr, st_idx[:na].copy(),
             st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
+
+
+@nb.njit(cache=True)
+def _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t, best_v,
+                  best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb, na):
+    """After sample b: give each neuron without an in-band step its closest approach as a
+    stored entry. Dense records already hold that entry (its surrogate is set); sparse
+    records get it merged into the sample's buckets (time order kept). Returns the new
+    entry count, or minus the needed capacity if the arrays are too small (nothing done)."""
+    n_new = 0
+    for j in range(N):
+        if hits[j] == 0 and best_x[j] < np.inf:
+            n_new += 1
+    if n_new == 0:
+        return na
+    if store_all:
+        for j in range(N):
+            if hits[j] == 0 and best_x[j] < np.inf:
+                a = st_ptr[b * T + best_t[j]] + j       # dense buckets hold neurons 0..N-1 in order
+                st_sg[a] = surrogate_value(sg_kind, best_v[j] - theta[j], sg_slope, sg_scale, best_dt[j])
+        return na
+    if na + n_new > st_idx.shape[0]:
+        return -(na + n_new)
+    # fallback entries bucketed by step (counting sort)
+    cnt = np.zeros(T + 1, np.int64)
+    for j in range(N):
+        if hits[j] == 0 and best_x[j] < np.inf:
+            cnt[best_t[j] + 1] += 1
+    for t in range(T):
+        cnt[t + 1] += cnt[t]
+    fb = np.empty(n_new, np.int64)
+    fill = cnt[:T].copy()
+    for j in range(N):
+        if hits[j] == 0 and best_x[j] < np.inf:
+            fb[fill[best_t[j]]] = j
+            fill[best_t[j]] += 1
+    # move the sample's buckets back to front so that each step gains its fallback entries
+    end = na + n_new
+    for t in range(T - 1, -1, -1):
+        bt = b * T + t
+        lo, hi = st_ptr[bt], st_ptr[bt + 1]        # old bucket (entries only move up: copy downwards)
+        st_ptr[bt + 1] = end
+        for q in range(cnt[t + 1] - 1, cnt[t] - 1, -1):
+            j = fb[q]
+            end -= 1
+            st_idx[end] = j
+            st_v[end] = best_v[j]
+            st_sg[end] = surrogate_value(sg_kind, best_v[j] - theta[j], sg_slope, sg_scale, best_dt[j])
+            st_ea[end] = best_ea[j]
+            if has_syn:
+                st_eb[end] = best_eb[j]
+        for a in range(hi - 1, lo - 1, -1):
+            end -= 1
+            st_idx[end] = st_idx[a]
+            st_v[end] = st_v[a]
+            st_sg[end] = st_sg[a]
+            st_ea[end] = st_ea[a]
+            if has_syn:
+                st_eb[end] = st_eb[a]
+    return na + n_new
 
 
 @nb.njit(cache=True)

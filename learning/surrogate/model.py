@@ -158,7 +158,7 @@ class SNN:
 
     def forward(self, batch: EventBatch, *, band: float = math.inf, store_all: bool = True,
                 smooth_k: float | None = None, min_active: float = 0.0,
-                band_max: float = math.inf) -> tuple[list[LayerRecord], np.ndarray]:
+                band_max: float = math.inf, fallback: bool = False) -> tuple[list[LayerRecord], np.ndarray]:
         """Run the network; returns per-layer records and readout U [B, T, n_out].
 
         Empty-active-set handling (sparse mode): if a layer stores fewer than
@@ -166,7 +166,9 @@ class SNN:
         the band-truncated surrogate is 0 everywhere and no gradient would flow), its
         band is doubled and the layer re-recorded (spikes are unchanged: the band only
         selects what is stored), up to `band_max`. The band used per layer is in
-        `self.last_bands`."""
+        `self.last_bands`. fallback: each neuron that never comes within the band in a
+        sample also stores its closest approach to threshold (see `kernels.layer_forward`),
+        so silent neurons keep a gradient; dense records use the same entries."""
         self._check_batch(batch)
         if not band > 0:
             raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
@@ -188,7 +190,7 @@ class SNN:
                 out = K.layer_forward(B, T, ptr, idx, val, p[f"h{k}.W"], R, l.recurrent, p[f"h{k}.alpha"],
                                       p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
                                       float(sg.scale), bk, bool(store_all or smooth), smooth,
-                                      float(smooth_k or 0.0))
+                                      float(smooth_k or 0.0), bool(fallback))
                 rec = LayerRecord(*out)
                 if store_all or smooth or rec.n_entries >= need or bk >= band_max or math.isinf(bk):
                     break
@@ -215,13 +217,14 @@ class SNN:
     # ------------------------------------------------------------------ backward
     def loss_and_grad(self, batch: EventBatch, *, method: str = "sparse", band: float = 0.1,
                       reg: Regularizer | None = None, smooth_k: float | None = None, min_active: float = 0.0,
-                      band_max: float = math.inf, n_threads: int = 1) -> GradResult:
+                      band_max: float = math.inf, n_threads: int = 1, fallback: bool = False) -> GradResult:
         """Cross-entropy (+ spike regulariser) and its surrogate gradient.
 
         method='sparse' stores/visits only |V-theta| < band; method='dense' stores every
         (t, j) and uses the surrogate truncated to the same band (band=inf: ordinary
         BPTT). smooth_k replaces the Heaviside by sigmoid(smooth_k * x) in the forward
         (test-only; forces dense). min_active/band_max: empty-active-set handling (see
+        `forward`). fallback: closest-approach entries for neurons that miss the band (see
         `forward`). n_threads > 1 runs the backward over sample chunks in parallel."""
         if method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={method!r} is invalid; allowed ('sparse', 'dense')")
@@ -232,7 +235,7 @@ class SNN:
         B, T = batch.batch_size, spec.n_steps
         t0, c0 = time.perf_counter(), time.process_time()
         recs, U = self.forward(batch, band=band, store_all=(method == "dense"), smooth_k=smooth_k,
-                               min_active=min_active, band_max=band_max)
+                               min_active=min_active, band_max=band_max, fallback=fallback)
         t1, c1 = time.perf_counter(), time.process_time()
         logits, am = self.logits(U)
         with np.errstate(invalid="ignore", over="ignore"):  # non-finite loss is reported by the caller

@@ -41,6 +41,8 @@ class TrainConfig:
     rouse: float = 0.0                 # after each epoch, thresholds of hidden neurons that never spiked
                                        # in it are multiplied by (1 - rouse): dead units get no gradient
                                        # (none of their V reaches the band), so they are revived instead
+    fallback: bool = False             # a neuron that misses the band in a sample stores its closest
+                                       # approach to threshold, so silent neurons still get a gradient
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -135,7 +137,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                             dynamic_ncols=True)
         for batch in it:
             r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg, min_active=cfg.min_active,
-                                    band_max=cfg.band_max, n_threads=cfg.threads)
+                                    band_max=cfg.band_max, n_threads=cfg.threads, fallback=cfg.fallback)
             finite = math.isfinite(r.loss) and all(np.all(np.isfinite(g)) for g in r.grads.values())
             if not finite:
                 model.params = good
