@@ -152,7 +152,7 @@ def main() -> None:
         worker(args.neurons[0], args.duration, args.reps)
         return
     sys.path.insert(0, HERE)
-    from bench_cuba import machine
+    from results_json import machine
     mpiexec = shutil.which("mpiexec") or os.path.join(os.path.dirname(sys.executable), "mpiexec")
     rows = []
     for n in args.neurons:

@@ -77,7 +77,7 @@ def main() -> None:
         print(json.dumps(one(args.one, args.duration, args.seed)))
         return
     sys.path.insert(0, HERE)
-    from bench_cuba import machine
+    from results_json import machine
     rows = []
     for n in args.sizes:
         wall = time.perf_counter()

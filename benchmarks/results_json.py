@@ -31,6 +31,21 @@ def load_avg() -> str:
         return "?"
 
 
+def machine() -> dict:
+    """CPU model, cores, memory (GiB), Python/numba/numpy versions and the load average."""
+    import numba
+
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
+            "numba": numba.__version__, "numpy": np.__version__, "load_avg": os.getloadavg()}
+
+
 def write_results(results_dir: str, name: str, doc: dict, **extra) -> str:
     """Write {written, host, **extra, **doc} to results_dir/name atomically; returns the path."""
     path = os.path.join(results_dir, name)
