@@ -2,7 +2,7 @@
 config, seed and epochs, and collect test accuracy / timing into one JSON.
 
     python benchmarks/surrogate_train_runs.py benchmarks/surrogate/configs/mnist.toml \
-        [--seed 0] [--epochs E] [--methods dense,sparse] [--tag NAME] [--rouse 0.2] [--fixed-theta] [--fallback]
+        [--seed 0] [--epochs E] [--methods dense,sparse] [--tag NAME] [--lr 1e-3] [--rouse 0.2] [--fixed-theta] [--fallback]
 
 Each run writes benchmarks/surrogate/runs/<tag>_<method>/{train_summary.json,curves.png}
 (checkpoint.h5 is git-ignored); the collected table goes to
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="dense,sparse")
     ap.add_argument("--band", default=None, help="B_th for the sparse run (default: the config's)")
     ap.add_argument("--tag", default=None)
+    ap.add_argument("--lr", default=None, help="train.lr for every run")
     ap.add_argument("--rouse", default=None, help="train.rouse for every run (revive dead neurons)")
     ap.add_argument("--fallback", action="store_true",
                     help="sparse runs: neurons that miss the band store their closest approach (train.fallback)")
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--epochs", str(args.epochs)]
         if args.rouse is not None:
             cmd += ["--rouse", args.rouse]
+        if args.lr is not None:
+            cmd += ["--lr", args.lr]
         if args.fixed_theta:
             cmd += ["--no-train-theta"]
         if args.fallback and method == "sparse":
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             "config": os.path.relpath(args.config, os.path.dirname(HERE)), "method": method, "band": s["band"],
             "seed": s["seed"], "epochs": s["epochs"], "n_train": s["n_train"], "n_val": s["n_val"],
             "n_test": s.get("n_test"), "test_acc": s.get("test_acc"), "val_acc": s["val_acc"],
-            "dead_frac": s["dead_frac"], "active_frac": s["active_frac"], "rouse": s.get("rouse", 0.0),
+            "dead_frac": s["dead_frac"], "active_frac": s["active_frac"], "rouse": s.get("rouse", 0.0), "lr": s.get("lr"),
             "train_theta": s.get("train_theta", True), "fallback": s.get("fallback", False), "roused": s.get("roused"), "t_train_s": s["t_train_s"],
             "t_backward_s": s["t_backward_s"], "t_forward_s": s["t_forward_s"],
             "wall_s": time.perf_counter() - t0, "loadavg_1min_start": l0, "loadavg_1min_end": _load(),

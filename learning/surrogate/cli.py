@@ -135,7 +135,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
     t_load = time.perf_counter() - t_load
     data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
     tcfg = dict(cfg.get("train", {}))
-    for name in ("method", "band", "epochs", "seed", "rouse", "train_theta", "fallback"):
+    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback"):
         if getattr(args, name) is not None:
             tcfg[name] = getattr(args, name)
     ini = dict(cfg.get("init", {}))
@@ -156,7 +156,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "epochs": tc.epochs, "n_train": len(data), "n_val": 0 if val is None else len(val),
                "epoch_loss": hist.epoch_loss, "epoch_acc": hist.epoch_acc, "val_acc": hist.val_acc,
                "dead_frac": hist.dead_frac, "active_frac": hist.active_frac, "band_used": hist.band_used,
-               "widened_steps": hist.widened_steps, "roused": hist.roused, "rouse": tc.rouse,
+               "widened_steps": hist.widened_steps, "roused": hist.roused, "rouse": tc.rouse, "lr": tc.lr,
                "train_theta": tc.train_theta, "fallback": tc.fallback, "epoch_time_s": hist.epoch_time_s,
                "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
                "final_grad_norms": hist.grad_norms[-1]}
@@ -188,6 +188,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--band", type=_float_or_inf, default=None, help="override train.band (B_th)")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     p.add_argument("--seed", type=int, default=None, help="override train.seed and init.seed")
+    p.add_argument("--lr", type=float, default=None, help="override train.lr (Adam step size)")
     p.add_argument("--rouse", type=float, default=None,
                    help="override train.rouse (lower the thresholds of neurons dead for an epoch by this fraction)")
     p.add_argument("--train-theta", action=argparse.BooleanOptionalAction, default=None,
