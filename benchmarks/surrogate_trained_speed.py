@@ -1,0 +1,90 @@
+"""Backward-pass time of trained networks on their own data: dense BPTT against the sparse method.
+
+    python benchmarks/surrogate_trained_speed.py benchmarks/surrogate/configs/fsdd.toml \
+        --run fsdd_fb_lr1e3_seed1_sparse:0.1:fallback --run fsdd_fb_b025_lr1e3_seed1_sparse:0.25:fallback \
+        [--batches 8] [--reps 5]
+
+`surrogate_speed.py` times fresh networks on synthetic input. Here each `--run NAME:B_TH[:fallback]` loads
+benchmarks/surrogate/runs/NAME/checkpoint.h5 (a network trained by `surrogate_train_runs.py`), and on the
+same minibatches of the config's training data (batch size from the config) times, in turns, the dense
+reference (every (sample, step, neuron) stored, B_th = inf) and the sparse method at B_th (with the
+closest-approach fallback if asked). Times are CPU seconds (time.process_time) of loss_and_grad's backward
+part, the median over --reps passes over the batches. Writes benchmarks/surrogate/trained_speed.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from eventsim.learning.surrogate import load_checkpoint
+from eventsim.learning.surrogate.cli import load_data, read_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from results_json import machine  # noqa: E402
+
+
+def backward_cpu(model, batches, method: str, band: float, fallback: bool) -> tuple[float, float, int]:
+    """(backward CPU s, forward CPU s, stored entries) summed over the batches."""
+    tb = tf = 0.0
+    stored = 0
+    for b in batches:
+        r = model.loss_and_grad(b, method=method, band=band, fallback=fallback)
+        tb += r.stats["cpu_backward_s"]
+        tf += r.stats["cpu_forward_s"]
+        stored += sum(r.stats["stored_entries"])
+    return tb, tf, stored
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config")
+    ap.add_argument("--run", action="append", required=True, help="NAME:B_TH[:fallback]")
+    ap.add_argument("--batches", type=int, default=8)
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    cfg = read_config(a.config)
+    data, _ = load_data(cfg.get("data", {}), cfg["network"])
+    bs = int(cfg.get("train", {}).get("batch_size", 32))
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data))
+    batches = [data.batch(order[k * bs:(k + 1) * bs]) for k in range(a.batches)]
+    rows = []
+    for spec in a.run:
+        parts = spec.split(":")
+        name, band, fallback = parts[0], float(parts[1]), len(parts) > 2 and parts[2] == "fallback"
+        model, _ = load_checkpoint(os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5"))
+        backward_cpu(model, batches[:1], "dense", math.inf, False)        # compile outside the timing
+        backward_cpu(model, batches[:1], "sparse", band, fallback)
+        dense, sparse = [], []
+        for _ in range(a.reps):
+            dense.append(backward_cpu(model, batches, "dense", math.inf, False))
+            sparse.append(backward_cpu(model, batches, "sparse", band, fallback))
+        md = statistics.median(d[0] for d in dense)
+        ms = statistics.median(s[0] for s in sparse)
+        n_all = dense[0][2]
+        row = {"run": name, "band": band, "fallback": fallback, "batches": a.batches, "batch_size": bs,
+               "dense_backward_cpu_s": md, "sparse_backward_cpu_s": ms, "speedup": md / ms,
+               "dense_forward_cpu_s": statistics.median(d[1] for d in dense),
+               "sparse_forward_cpu_s": statistics.median(s[1] for s in sparse),
+               "active_fraction": sparse[0][2] / n_all,
+               "dense_backward_all": [d[0] for d in dense], "sparse_backward_all": [s[0] for s in sparse]}
+        rows.append(row)
+        print(f"{name} B_th={band}{' fallback' if fallback else ''}: dense {md * 1e3:.0f} ms, sparse "
+              f"{ms * 1e3:.0f} ms, {md / ms:.1f}x, active {100 * row['active_fraction']:.2f}%", flush=True)
+    doc = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "config": os.path.relpath(a.config, os.path.dirname(HERE)),
+           "machine": machine(), "reps": a.reps, "rows": rows}
+    with open(os.path.join(HERE, "surrogate", "trained_speed.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
