@@ -197,33 +197,29 @@ def _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, 
     stored entry. Dense records already hold that entry (its surrogate is set); sparse
     records get it merged into the sample's buckets (time order kept). Returns the new
     entry count, or minus the needed capacity if the arrays are too small (nothing done)."""
-    n_new = 0
-    for j in range(N):
-        if hits[j] == 0 and best_x[j] < np.inf:
-            n_new += 1
+    silent = (hits == 0) & (best_x < np.inf)
+    n_new = int(silent.sum())
     if n_new == 0:
         return na
     if store_all:
-        for j in range(N):
-            if hits[j] == 0 and best_x[j] < np.inf:
-                a = st_ptr[b * T + best_t[j]] + j       # dense buckets hold neurons 0..N-1 in order
-                st_sg[a] = surrogate_value(sg_kind, best_v[j] - theta[j], sg_slope, sg_scale, best_dt[j])
+        for j in np.nonzero(silent)[0]:
+            a = st_ptr[b * T + best_t[j]] + j       # dense buckets hold neurons 0..N-1 in order
+            st_sg[a] = surrogate_value(sg_kind, best_v[j] - theta[j], sg_slope, sg_scale, best_dt[j])
         return na
     if na + n_new > st_idx.shape[0]:
         return -(na + n_new)
-    # fallback entries bucketed by step (counting sort)
+    # fallback entries bucketed by step (counting sort, neuron order within a step)
+    fb_j = np.nonzero(silent)[0]
     cnt = np.zeros(T + 1, np.int64)
-    for j in range(N):
-        if hits[j] == 0 and best_x[j] < np.inf:
-            cnt[best_t[j] + 1] += 1
+    for j in fb_j:
+        cnt[best_t[j] + 1] += 1
     for t in range(T):
         cnt[t + 1] += cnt[t]
     fb = np.empty(n_new, np.int64)
     fill = cnt[:T].copy()
-    for j in range(N):
-        if hits[j] == 0 and best_x[j] < np.inf:
-            fb[fill[best_t[j]]] = j
-            fill[best_t[j]] += 1
+    for j in fb_j:
+        fb[fill[best_t[j]]] = j
+        fill[best_t[j]] += 1
     # move the sample's buckets back to front so that each step gains its fallback entries
     end = na + n_new
     for t in range(T - 1, -1, -1):
