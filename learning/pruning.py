@@ -4,6 +4,7 @@ weight quantisation). Pruned synapses leave the CSR (eventsim.compaction), so ti
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -137,3 +138,47 @@ def _nearest(w: np.ndarray, mid: np.ndarray, post: np.ndarray | None = None) -> 
     for j in range(mid.shape[-1]):
         idx += w > (mid[j] if post is None else mid[post, j])
     return idx
+
+
+@dataclass(frozen=True)
+class PruneSchedule:
+    """STDP-based pruning and quantisation at training checkpoints (Rathi, Panda & Roy).
+
+    At each checkpoint (`apply`, called between chunks of training), each post neuron loses
+    `fraction` of its remaining synapses in the projection (smallest weights, `prune_fraction`)
+    if the samples seen so far lie in (start, stop]; the survivors are then rounded to `levels`
+    values (0: no quantisation) at every checkpoint. Training after `stop` lets the survivors
+    recover: on Diehl & Cook, 17 % at 4 of 6 checkpoints (52 %) plus 4 Lloyd levels cost
+    -0.1 to +0.5 points, and the same cuts up to the last checkpoint cost 1.6 (benchmarks/diehl_cook).
+
+    method: "uniform" or "lloyd" (a codebook per neuron, `quantize_per_neuron`) or "shared"
+    (one grid in the rule's bounds, `quantize`)."""
+
+    fraction: float = 0.0
+    levels: int = 0
+    method: str = "lloyd"
+    start: int = 0
+    stop: int | None = None
+
+    def __post_init__(self) -> None:
+        checks.in_range("prune fraction", self.fraction, 0.0, 1.0, high_open=True)
+        if self.levels != 0:
+            checks.count("quantisation levels k", self.levels, 2)
+        if self.method not in ("uniform", "lloyd", "shared"):
+            raise EventsimError(f"quantisation method must be 'uniform', 'lloyd' or 'shared' (got {self.method!r})")
+        checks.count("prune start (samples)", self.start, 0)
+        if self.stop is not None and checks.count("prune stop (samples)", self.stop, 0) < self.start:
+            raise EventsimError(f"prune stop ({self.stop}) must be >= prune start ({self.start})")
+
+    def prunes_at(self, samples: int) -> bool:
+        """Whether a checkpoint after `samples` training samples prunes."""
+        return self.fraction > 0 and samples > self.start and (self.stop is None or samples <= self.stop)
+
+    def apply(self, net, proj, samples: int) -> int:
+        """One checkpoint after `samples` training samples; returns the synapses removed."""
+        removed = prune_fraction(net, proj, self.fraction) if self.prunes_at(samples) else 0
+        if self.levels and self.method == "shared":
+            quantize(net, proj, self.levels)
+        elif self.levels:
+            quantize_per_neuron(net, proj, self.levels, method=self.method)
+        return removed

@@ -217,3 +217,28 @@ def test_pruning_removes_synapses_from_csr_and_network_keeps_running():
         prune_fraction(net, proj, 1.0)
     with pytest.raises(es.EventsimError, match="quantisation levels k"):
         quantize(net, proj, 1)
+
+
+def test_prune_schedule_prunes_only_in_its_window_and_quantises_at_every_checkpoint():
+    from eventsim.learning.pruning import PruneSchedule
+    net = es.Network(seed=1)
+    inp = net.poisson(40, 20.0)
+    cells = net.population(5, LIFDelta(tau_m=10.0, v_rest=-70.0, v_reset=-70.0, v_th=-60.0, t_ref=2.0))
+    proj = net.connect(inp, cells, es.all_to_all(), weight=es.uniform(0.0, 1.0), delay=1.0,
+                       plasticity=additive(lambda_=0.01, w_max=1.0))
+    sched = PruneSchedule(fraction=0.25, levels=4, method="lloyd", start=100, stop=300)
+    kept = []
+    for samples in (100, 200, 300, 400):              # checkpoints: prunes at 200 and 300 only
+        net.run(50.0)                                  # training moves the weights off the levels
+        sched.apply(net, proj, samples)
+        _, post, w = proj.weights()
+        kept.append(np.bincount(post - cells.offset, minlength=5))
+        assert all(np.unique(w[post == cells.offset + j]).size <= 4 for j in range(5))
+    assert [int(k[0]) for k in kept] == [40, 30, 23, 23]   # floor(0.25 * 40) = 10, floor(0.25 * 30) = 7
+    assert all(np.all(k == k[0]) for k in kept)
+    assert PruneSchedule(0.1).prunes_at(1) and not PruneSchedule(0.0).prunes_at(1)
+    for bad, match in (({"fraction": 1.0}, "prune fraction"), ({"fraction": -0.1}, "prune fraction"),
+                       ({"levels": 1}, "quantisation levels k"), ({"method": "kmeans"}, "quantisation method"),
+                       ({"start": -1}, "prune start"), ({"start": 10, "stop": 5}, "prune stop")):
+        with pytest.raises(es.EventsimError, match=match):
+            PruneSchedule(**bad)

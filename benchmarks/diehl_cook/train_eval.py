@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
 
 from eventsim.analysis import plots  # noqa: E402
-from eventsim.learning.pruning import prune_fraction, quantize, quantize_per_neuron  # noqa: E402
+from eventsim.learning.pruning import PruneSchedule  # noqa: E402
 from eventsim.models.diehl_cook import (DCParams, DiehlCook, N_INPUT, accuracy, assign_labels,  # noqa: E402
                                         class_rates, classify, classify_proportion, confusion)
 from eventsim.weights_io import read_projection, snapshots  # noqa: E402
@@ -188,6 +188,8 @@ def main():
            "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
+    schedule = PruneSchedule(a.prune, a.quantize, "uniform" if a.quantize_mode == "neuron" else a.quantize_mode,
+                             a.prune_start, a.prune_stop)
     m = DiehlCook(a.n, p, seed=a.seed)
     m.net.build()
     m.net.run(1.0, progress=False)      # compile the event loop outside the timed training (no input)
@@ -206,9 +208,7 @@ def main():
         wall_train[0] += out["wall_s"]
         for key in stats_train:
             stats_train[key] += out[key]
-        pruning_now = done > a.prune_start and (a.prune_stop is None or done <= a.prune_stop)
-        fraction = a.prune if pruning_now else 0.0
-        prune_row = prune_and_quantize(m, fraction, a.quantize, a.quantize_mode) if (a.prune or a.quantize) else {}
+        prune_row = prune_and_quantize(m, schedule, done) if (a.prune or a.quantize) else {}
         m.save(wpath, f"{done} samples")
         ev = frozen_eval(wpath, a.n, p, -1, Xtr[:a.assign], ytr[:a.assign], Xva, yva)
         row = {"samples": done, "val_acc": ev["val_acc"], "silent_neurons": ev["silent_neurons"],
@@ -227,15 +227,10 @@ def main():
     finish(doc, a, p, tag, wpath, (Xtr, ytr), (Xva, yva), (Xte, yte))
 
 
-def prune_and_quantize(m, fraction, levels, mode="neuron"):
-    """One step of STDP-based pruning and weight quantisation (Rathi, Panda & Roy) during training.
+def prune_and_quantize(m, schedule: PruneSchedule, done: int) -> dict:
+    """One checkpoint of STDP-based pruning and weight quantisation during training.
     Returns what the learning curve records: input synapses left, their share, the graph size."""
-    if fraction:
-        prune_fraction(m.net, m.p_in, fraction)
-    if levels and mode in ("neuron", "lloyd"):
-        quantize_per_neuron(m.net, m.p_in, levels, method="lloyd" if mode == "lloyd" else "uniform")
-    elif levels:
-        quantize(m.net, m.p_in, levels)            # levels span the rule's bounds [0, w_max]
+    schedule.apply(m.net, m.p_in, done)
     n_in = m.p_in.n_synapses
     return {"input_synapses": n_in, "input_fraction_kept": n_in / (N_INPUT * m.n),
             "graph_bytes": int(m.net.graph.nbytes())}
