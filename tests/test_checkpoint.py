@@ -327,6 +327,7 @@ def cli_run(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.filterwarnings("ignore:.*population 'inh'. no spikes in")   # 40 ms: too short for inh to fire
 def test_cli_rejects_bad_resume_inputs_with_one_line(good_ckpt, tmp_path, capsys):
     small = KILL_CONFIG.replace("size = 800", "size = 80").replace("size = 200", "size = 20")
     small = small.replace("duration = 1000.0", "duration = 40.0")
