@@ -14,7 +14,6 @@ part, the median over --reps passes over the batches. Writes benchmarks/surrogat
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -28,7 +27,7 @@ from eventsim.learning.surrogate.cli import load_data, read_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from results_json import machine  # noqa: E402
+from results_json import machine, write_results  # noqa: E402
 
 
 def backward_cpu(model, batches, method: str, band: float, fallback: bool) -> tuple[float, float, int]:
@@ -59,7 +58,9 @@ def main() -> int:
     rows = []
     for spec in a.run:
         parts = spec.split(":")
-        name, band, fallback = parts[0], float(parts[1]), len(parts) > 2 and parts[2] == "fallback"
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "fallback"):
+            raise SystemExit(f"--run {spec!r}: expected NAME:B_TH or NAME:B_TH:fallback")
+        name, band, fallback = parts[0], float(parts[1]), len(parts) == 3
         model, _ = load_checkpoint(os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5"))
         backward_cpu(model, batches[:1], "dense", math.inf, False)        # compile outside the timing
         backward_cpu(model, batches[:1], "sparse", band, fallback)
@@ -81,8 +82,7 @@ def main() -> int:
               f"{ms * 1e3:.0f} ms, {md / ms:.1f}x, active {100 * row['active_fraction']:.2f}%", flush=True)
     doc = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "config": os.path.relpath(a.config, os.path.dirname(HERE)),
            "machine": machine(), "reps": a.reps, "rows": rows}
-    with open(os.path.join(HERE, "surrogate", "trained_speed.json"), "w") as f:
-        json.dump(doc, f, indent=1)
+    print(write_results(os.path.join(HERE, "surrogate"), "trained_speed.json", doc))
     return 0
 
 

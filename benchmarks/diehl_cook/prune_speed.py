@@ -24,7 +24,7 @@ from common import HERE, data, write_json  # noqa: E402
 from results_json import load_avg, machine  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
-from eventsim.models.diehl_cook import DCParams, DiehlCook  # noqa: E402
+from eventsim.models.diehl_cook import N_INPUT, DCParams, DiehlCook  # noqa: E402
 
 
 def timed_pass(m: DiehlCook, X: np.ndarray) -> dict:
@@ -51,7 +51,7 @@ def main() -> None:
     p = replace(DCParams(), **parse_set(a.set))
     _, _, (Xte, _) = data()
     X = Xte[:a.test]
-    load0 = load_avg()
+    before = machine()                               # includes the load average before the passes
     nets = [DiehlCook.frozen_from(path, a.n, p) for path in a.weights]
     for m in nets:                                   # compile outside the timed passes
         m.responses(X[:5])
@@ -65,7 +65,7 @@ def main() -> None:
         syn = runs[0]["syn_events"] / len(X)
         _, _, w = m.p_in.weights()
         rows.append({"weights": os.path.relpath(os.path.abspath(path), HERE), "input_synapses": int(w.size),
-                     "input_fraction_kept": w.size / (784 * a.n), "graph_bytes": int(m.net.graph.nbytes()),
+                     "input_fraction_kept": w.size / (N_INPUT * a.n), "graph_bytes": int(m.net.graph.nbytes()),
                      "cpu_s_per_digit_median": cpu / len(X), "cpu_s_per_pass": [r["cpu_s"] for r in runs],
                      "syn_events_per_digit": syn, "events_per_digit": runs[0]["events"] / len(X),
                      "syn_events_per_cpu_s": syn * len(X) / cpu})
@@ -76,8 +76,8 @@ def main() -> None:
               f"({r['time_ratio_vs_first']:.3f}x), {r['syn_events_per_digit'] / 1e3:.0f}k syn events/digit "
               f"({r['syn_events_ratio_vs_first']:.3f}x), {r['graph_bytes'] / 1e3:.0f} kB", flush=True)
     doc = {"experiment": "evaluation speed, networks in turns", "n_exc": a.n, "test_digits": len(X),
-           "reps": a.reps, "overrides": parse_set(a.set), "machine": machine(),
-           "loadavg_start": load0, "loadavg_end": load_avg(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": rows}
+           "reps": a.reps, "overrides": parse_set(a.set), "machine": before, "loadavg_end": load_avg(),
+           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": rows}
     print(write_json(f"prune_speed_{a.tag}.json", doc))
 
 

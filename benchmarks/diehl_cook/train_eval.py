@@ -184,8 +184,7 @@ def main():
            "split": "train5k -> 4500 train / 500 validation (50 per class, seed 0); t10k for the final score only",
            "train_samples": total, "epochs": a.epochs, "eta_decay": a.eta_decay, "theta_decay": a.theta_decay,
            "prune_per_snapshot": a.prune, "prune_start": a.prune_start, "prune_stop": a.prune_stop,
-           "quantize_levels": a.quantize,
-           "quantize_mode": a.quantize_mode,
+           "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
     schedule = PruneSchedule(a.prune, a.quantize, "uniform" if a.quantize_mode == "neuron" else a.quantize_mode,
