@@ -54,8 +54,14 @@ def _potential(P, S, j, F, c):
 @nb.njit(cache=True, _nrt=False, inline="always")
 def _queue_check(S, checks, P, j, t_check, exact, ep):
     """Key neuron j's entry in the check heap at t_check."""
+    _queue_check_igm(S, checks, j, t_check, neuron.next_igm(P, j, t_check, ep), exact)
+
+
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _queue_check_igm(S, checks, j, t_check, igm, exact):
+    """_queue_check with 1/G_m(t_check) already known (from neuron.lower_bound)."""
     S[j, NEXT] = t_check
-    S[j, neuron.NEXT_IGM] = neuron.next_igm(P, j, t_check, ep)
+    S[j, neuron.NEXT_IGM] = igm
     S[j, EXACT] = 1.0 if exact else 0.0
     heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)
 
@@ -67,9 +73,9 @@ def _push_check(P, S, checks, j, t, v, F, c, ep):
     S[j, EXACT] = 0.0
     if not neuron.may_cross_before_next(P, S, j, t, v, F, c):
         return
-    lb, exact = neuron.lower_bound(P, S, j, t, v, F, c)
+    lb, exact, igm = neuron.lower_bound(P, S, j, t, v, F, c)
     if lb < S[j, NEXT]:
-        _queue_check(S, checks, P, j, lb, exact, ep)
+        _queue_check_igm(S, checks, j, lb, igm, exact)
 
 
 @nb.njit(cache=True, _nrt=False)
@@ -212,11 +218,11 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 continue
             c = int(P[j, neuron.CLASS])
             neuron.factors(F, Ft, CT, c, t, ep)
-            lb, exact = neuron.lower_bound(P, S, j, t, _potential(P, S, j, F, c), F, c)
+            lb, exact, igm = neuron.lower_bound(P, S, j, t, _potential(P, S, j, F, c), F, c)
             if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
                 # the crossing is far off: an input will most likely arrive first, so re-check
                 # at the (cheap) bound instead of solving for the exact time now
-                _queue_check(S, checks, P, j, lb, exact, ep)
+                _queue_check_igm(S, checks, j, lb, igm, exact)
                 continue
             tc = neuron.next_crossing(P, S, j, t, ep, scratch)
             if tc <= t:

@@ -268,18 +268,47 @@ def _i_max(P, S, j, F, c):
 def lower_bound(P, S, j, t, v, F, c):
     """A lower bound on the next threshold crossing of neuron j (state at t, potential v).
 
-    Returns (time, exact): exact when there is no synaptic current and no adaptive threshold,
-    where the envelope is the trajectory itself. The envelope is U + (v - U) exp(-h/tau_m);
-    the threshold is v_th + theta with theta >= theta(t) (1 - h / tau_theta)."""
+    Returns (time, exact, igm): exact when there is no synaptic current and no adaptive
+    threshold, where the envelope is the trajectory itself; igm = 1/G_m(time), the value a
+    queued check stores (0 for inf). The envelope is U + (v - U) exp(-h/tau_m); the threshold
+    is v_th + theta with theta >= theta(t) (1 - h / tau_theta).
+
+    Without an adaptive threshold both envelopes relax with tau_m towards a constant, so each
+    bound is t + tau_m log(X) and the later one is that of the larger X: one log, and igm =
+    1/G_m(t) / X with no exp."""
     ref_end = S[j, REF_END]
     if ref_end > t:
-        return ref_end, False
+        return ref_end, False, F[c, IGM] * math.exp(-(ref_end - t) / P[j, TAU_M])
     exact = S[j, JE] == 0.0 and S[j, JI] == 0.0 and S[j, H] == 0.0
-    lb = _relaxation_bound(P, S, j, t, v, P[j, V_INF] + _i_max(P, S, j, F, c), F, c)
-    if exact or lb == np.inf:
-        return lb, exact
-    u2, v2 = _decay_bound(P, S, j, F, c)
-    return max(lb, _relaxation_bound(P, S, j, t, v2, u2, F, c)), False
+    u = P[j, V_INF] + _i_max(P, S, j, F, c)
+    if S[j, H] == 0.0:
+        x = _relaxation_ratio(v, u, P[j, V_TH])
+        if not exact and x > 1.0:
+            u2, v2 = _decay_bound(P, S, j, F, c)
+            x = max(x, _relaxation_ratio(v2, u2, P[j, V_TH]))
+        if x == np.inf:
+            return np.inf, exact, 0.0
+        if x == 1.0:
+            return t, exact, F[c, IGM]
+        return t + P[j, TAU_M] * math.log(x), exact, F[c, IGM] / x
+    lb = _relaxation_bound(P, S, j, t, v, u, F, c)
+    if lb < np.inf:
+        u2, v2 = _decay_bound(P, S, j, F, c)
+        lb = max(lb, _relaxation_bound(P, S, j, t, v2, u2, F, c))
+    if lb == np.inf:
+        return lb, False, 0.0
+    return lb, False, F[c, IGM] * math.exp(-(lb - t) / P[j, TAU_M])
+
+
+@nb.njit(cache=True, inline="always")
+def _relaxation_ratio(v, u, v_th):
+    """X >= 1 such that the envelope u + (v - u) exp(-h/tau_m) first reaches v_th at
+    h = tau_m log(X): 1 if v is already there, inf if it never gets there."""
+    if v >= v_th:
+        return 1.0
+    if u <= v_th:
+        return np.inf
+    return (u - v) / (u - v_th)
 
 
 @nb.njit(cache=True, inline="always")
