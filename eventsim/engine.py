@@ -269,9 +269,14 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
         j = post[k]
         c = int(P[j, neuron.CLASS])
         neuron.factors(F, Ft, CT, c, t, ep)
-        at_threshold, v = neuron.apply_input(P, S, j, t, weight[k], F, c, ep)
+        w = weight[k]
+        at_threshold, v = neuron.apply_input(P, S, j, t, w, F, c, ep)
         if at_threshold:
             _queue_check(S, checks, P, j, t, False, ep)   # decided after all inputs at t
+        elif w < 0.0:
+            # inhibition lowers V at every later time, so the queued check stays a lower
+            # bound on the crossing; only a predicted spike time is no longer exact
+            S[j, EXACT] = 0.0
         else:
             _push_check(P, S, checks, j, t, v, F, c, ep)
     stats[SYN_EVENTS] += hi - lo
