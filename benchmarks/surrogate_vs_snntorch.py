@@ -8,7 +8,8 @@ units (tau_out 20 ms), logits = max over time, cross-entropy, Adam lr 1e-3; 100 
 of 1 ms, batch 16. snnTorch: `snn.Synaptic` (alpha = syn decay, beta = mem decay) +
 nn.Linear for W and R (no bias), the same readout written with torch ops, float32
 (its default) with `torch.set_num_threads(k)` for k in --torch-threads. eventsim:
-float64, one thread. snnTorch runs in its own venv (benchmarks/.venv-snntorch, created
+float64 state and gradients, one thread, weights read in float64 or float32 (--weight-dtypes).
+snnTorch runs in its own venv (benchmarks/.venv-snntorch, created
 by benchmarks/setup_venvs.sh); this script calls it as a worker subprocess.
 
     python benchmarks/surrogate_vs_snntorch.py [--sizes 200,1000] [--reps 5]
@@ -91,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bands", default="0.01,0.1")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--torch-threads", default="1,2")
+    ap.add_argument("--weight-dtypes", default="float64",
+                    help="comma-separated precisions in which eventsim's kernels read W and R (float64, float32)")
     ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "vs_snntorch.json"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    dtypes = args.weight_dtypes.split(",")
     threads = [int(s) for s in args.torch_threads.split(",")]
     if args.worker:
         worker(args.worker, sizes, args.reps, threads)
@@ -120,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     for N in sizes:
         spec = NetworkSpec(n_in=N_IN, layers=[LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)], n_out=N_OUT,
                            n_steps=T, readout="max")
-        for method, band in [("dense", float("inf"))] + [("sparse", float(b)) for b in args.bands.split(",")]:
+        for method, band, wdt in [(m, b, d) for d in dtypes for m, b in
+                                  [("dense", float("inf"))] + [("sparse", float(b)) for b in args.bands.split(",")]]:
             model = SNN(spec, init="fluctuation", seed=1, input_rate=DENSITY)
             opt = Adam(1e-3)
 
             def step() -> dict:
-                r = model.loss_and_grad(batch, method=method, band=band)
+                r = model.loss_and_grad(batch, method=method, band=band, weight_dtype=wdt)
                 opt.step(model.params, r.grads)
                 clamp_params(model.params)
                 return r.stats
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 cb.append(st["cpu_backward_s"])
                 cf.append(st["cpu_forward_s"])
                 rate.append(sum(st["spikes"]) / (B * T * N))
-            row = {"n_hidden": N, "method": method, "band": None if method == "dense" else band,
+            row = {"n_hidden": N, "method": method, "band": None if method == "dense" else band, "weight_dtype": wdt,
                    "t_step_s": statistics.median(ts), "cpu_step_s": statistics.median(cs),
                    "cpu_backward_s": statistics.median(cb), "cpu_forward_s": statistics.median(cf),
                    "spike_rate_per_step": statistics.median(rate)}
@@ -161,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"n_in": N_IN, "n_steps": T, "batch": B, "input_density": DENSITY, "reps": args.reps,
             "statistic": "median; speed-ups are ratios of CPU time (process_time, all threads)",
             "command": "python3.11 benchmarks/surrogate_vs_snntorch.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "eventsim_threads": 1, "eventsim_dtype": "float64", "snntorch_dtype": "float32",
+            "eventsim_threads": 1, "eventsim_weight_dtypes": dtypes, "eventsim_state_dtype": "float64",
+            "snntorch_dtype": "float32",
             "torch": snn_res["torch"], "snntorch": snn_res["snntorch"], "machine": platform.platform(),
             "cpu_count": os.cpu_count(), "loadavg_1min_start": load0, "loadavg_1min_end": os.getloadavg()[0],
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -52,6 +52,25 @@ def test_sparse_equals_dense_band_truncated(rec: bool, syn: bool, kind: str, wei
         np.testing.assert_allclose(rs.grads[name], gd, rtol=0, atol=1e-5 * max(scale, 1e-30), err_msg=name)
 
 
+def test_float32_weights_sparse_equals_dense_and_tracks_float64(weight_grad_strategy: str) -> None:
+    """weight_dtype='float32': both methods read the same float32 copies of W and R, so
+    sparse still equals dense; the result differs from float64 only by that rounding."""
+    from eventsim.learning.surrogate import SurrogateConfigError
+    model, batch = _model(True, True), _batch()
+    rs = model.loss_and_grad(batch, method="sparse", band=0.3, weight_dtype="float32")
+    rd = model.loss_and_grad(batch, method="dense", band=0.3, weight_dtype="float32")
+    r64 = model.loss_and_grad(batch, method="dense", band=0.3)
+    assert rs.stats["spikes"] == r64.stats["spikes"]
+    assert rd.loss == pytest.approx(r64.loss, rel=1e-5)
+    for name, gd in rd.grads.items():
+        assert gd.dtype == np.float64, name
+        scale = max(np.max(np.abs(gd)), 1e-30)
+        np.testing.assert_allclose(rs.grads[name], gd, rtol=0, atol=1e-5 * scale, err_msg=name)
+        np.testing.assert_allclose(gd, r64.grads[name], rtol=0, atol=1e-4 * scale, err_msg=name)
+    with pytest.raises(SurrogateConfigError, match="weight_dtype='float16'.*allowed"):
+        model.loss_and_grad(batch, weight_dtype="float16")
+
+
 def test_band_changes_gradient_and_inf_band_is_full_bptt() -> None:
     model, batch = _model(True, True), _batch()
     full = model.loss_and_grad(batch, method="dense", band=math.inf)

@@ -103,6 +103,8 @@ def test_bad_input_errors() -> None:
             model.loss_and_grad(good, band=bad)
     with pytest.raises(SurrogateConfigError, match="B_th"):
         TrainConfig(band=0.0).validate()
+    with pytest.raises(SurrogateConfigError, match="weight_dtype='half'.*allowed"):
+        TrainConfig(weight_dtype="half").validate()
     with pytest.raises(SurrogateConfigError, match="unit"):
         EventBatch.from_samples([(np.array([0]), np.array([25]))], [0], 30, 20)
     with pytest.raises(SurrogateConfigError, match="labels"):

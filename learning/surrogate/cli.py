@@ -135,7 +135,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
     t_load = time.perf_counter() - t_load
     data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
     tcfg = dict(cfg.get("train", {}))
-    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback"):
+    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback", "weight_dtype"):
         if getattr(args, name) is not None:
             tcfg[name] = getattr(args, name)
     ini = dict(cfg.get("init", {}))
@@ -157,7 +157,8 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "epoch_loss": hist.epoch_loss, "epoch_acc": hist.epoch_acc, "val_acc": hist.val_acc,
                "dead_frac": hist.dead_frac, "active_frac": hist.active_frac, "band_used": hist.band_used,
                "widened_steps": hist.widened_steps, "roused": hist.roused, "rouse": tc.rouse, "lr": tc.lr,
-               "train_theta": tc.train_theta, "fallback": tc.fallback, "epoch_time_s": hist.epoch_time_s,
+               "train_theta": tc.train_theta, "fallback": tc.fallback, "weight_dtype": tc.weight_dtype,
+               "epoch_time_s": hist.epoch_time_s,
                "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
                "final_grad_norms": hist.grad_norms[-1]}
     if test is not None:
@@ -195,6 +196,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override train.train_theta (per-neuron trainable thresholds)")
     p.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=None,
                    help="override train.fallback (neurons that miss the band store their closest approach)")
+    p.add_argument("--weight-dtype", choices=("float64", "float32"), default=None,
+                   help="override train.weight_dtype (precision in which the kernels read W and R)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar over minibatches")
     p.set_defaults(func=run_train_grad)

@@ -54,6 +54,8 @@ from .errors import SurrogateConfigError
 from .events import EventBatch
 from .network import NetworkSpec, init_neuron_params, param_names
 
+WEIGHT_DTYPES = ("float64", "float32")   # precision in which the kernels read W and R
+
 
 @dataclass
 class LayerRecord:
@@ -156,9 +158,25 @@ class SNN:
             raise SurrogateConfigError(
                 f"labels in [{batch.labels.min()}, {batch.labels.max()}]; allowed [0, {self.spec.n_out - 1}]")
 
+    def layer_weights(self, weight_dtype: str = "float64") -> list[tuple[np.ndarray, np.ndarray]]:
+        """(W, R) of each hidden layer as the kernels read them: the parameters themselves
+        for 'float64'; float32 copies for 'float32', which halves the bytes each input event
+        (a row of W) and each active entry (a row of R) reads. Gradients, the optimiser and
+        the neuron state stay float64 either way."""
+        if weight_dtype not in WEIGHT_DTYPES:
+            raise SurrogateConfigError(f"weight_dtype={weight_dtype!r} is invalid; allowed {WEIGHT_DTYPES}")
+        dt = np.dtype(weight_dtype)
+        out = []
+        for k, l in enumerate(self.spec.layers):
+            W = self.params[f"h{k}.W"]
+            R = self.params[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
+            out.append((W.astype(dt, copy=False), R.astype(dt, copy=False)))
+        return out
+
     def forward(self, batch: EventBatch, *, band: float = math.inf, store_all: bool = True,
                 smooth_k: float | None = None, min_active: float = 0.0,
-                band_max: float = math.inf, fallback: bool = False) -> tuple[list[LayerRecord], np.ndarray]:
+                band_max: float = math.inf, fallback: bool = False,
+                weight_dtype: str = "float64") -> tuple[list[LayerRecord], np.ndarray]:
         """Run the network; returns per-layer records and readout U [B, T, n_out].
 
         Empty-active-set handling (sparse mode): if a layer stores fewer than
@@ -168,7 +186,12 @@ class SNN:
         selects what is stored), up to `band_max`. The band used per layer is in
         `self.last_bands`. fallback: each neuron that never comes within the band in a
         sample also stores its closest approach to threshold (see `kernels.layer_forward`),
-        so silent neurons keep a gradient; dense records use the same entries."""
+        so silent neurons keep a gradient; dense records use the same entries.
+        weight_dtype: see `layer_weights`."""
+        return self._forward(batch, band, store_all, smooth_k, min_active, band_max, fallback,
+                             self.layer_weights(weight_dtype))
+
+    def _forward(self, batch, band, store_all, smooth_k, min_active, band_max, fallback, weights):
         self._check_batch(batch)
         if not band > 0:
             raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
@@ -182,12 +205,12 @@ class SNN:
         ptr, idx, val = batch.ptr, batch.idx, batch.val
         self.last_bands = []
         for k, l in enumerate(spec.layers):
-            R = p[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
+            W, R = weights[k]
             beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
             bk = float(band)
             need = max(1, int(math.ceil(min_active * B * T * l.size)))
             while True:
-                out = K.layer_forward(B, T, ptr, idx, val, p[f"h{k}.W"], R, l.recurrent, p[f"h{k}.alpha"],
+                out = K.layer_forward(B, T, ptr, idx, val, W, R, l.recurrent, p[f"h{k}.alpha"],
                                       p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
                                       float(sg.scale), bk, bool(store_all or smooth), smooth,
                                       float(smooth_k or 0.0), bool(fallback))
@@ -217,7 +240,8 @@ class SNN:
     # ------------------------------------------------------------------ backward
     def loss_and_grad(self, batch: EventBatch, *, method: str = "sparse", band: float = 0.1,
                       reg: Regularizer | None = None, smooth_k: float | None = None, min_active: float = 0.0,
-                      band_max: float = math.inf, n_threads: int = 1, fallback: bool = False) -> GradResult:
+                      band_max: float = math.inf, n_threads: int = 1, fallback: bool = False,
+                      weight_dtype: str = "float64") -> GradResult:
         """Cross-entropy (+ spike regulariser) and its surrogate gradient.
 
         method='sparse' stores/visits only |V-theta| < band; method='dense' stores every
@@ -225,7 +249,9 @@ class SNN:
         BPTT). smooth_k replaces the Heaviside by sigmoid(smooth_k * x) in the forward
         (test-only; forces dense). min_active/band_max: empty-active-set handling (see
         `forward`). fallback: closest-approach entries for neurons that miss the band (see
-        `forward`). n_threads > 1 runs the backward over sample chunks in parallel."""
+        `forward`). n_threads > 1 runs the backward over sample chunks in parallel.
+        weight_dtype: the precision in which forward and backward read W and R (see
+        `layer_weights`); the gradient is that of the network with those weights."""
         if method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={method!r} is invalid; allowed ('sparse', 'dense')")
         if not (isinstance(band, (int, float)) and band > 0):
@@ -234,8 +260,8 @@ class SNN:
         reg = reg or Regularizer()
         B, T = batch.batch_size, spec.n_steps
         t0, c0 = time.perf_counter(), time.process_time()
-        recs, U = self.forward(batch, band=band, store_all=(method == "dense"), smooth_k=smooth_k,
-                               min_active=min_active, band_max=band_max, fallback=fallback)
+        weights = self.layer_weights(weight_dtype)
+        recs, U = self._forward(batch, band, method == "dense", smooth_k, min_active, band_max, fallback, weights)
         t1, c1 = time.perf_counter(), time.process_time()
         logits, am = self.logits(U)
         with np.errstate(invalid="ignore", over="ignore"):  # non-finite loss is reported by the caller
@@ -272,11 +298,11 @@ class SNN:
                 low = recs[k - 1]
                 ip, ii, iv = low.spk_ptr, low.spk_idx, low.spk_val
                 lp, li, has_low = low.st_ptr, low.st_idx, True
-            R = p[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
+            W, R = weights[k]
             beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
             dW, dR, dth, dal, dbe, gs_low = K.layer_backward(
                 B, T, rec.spk_ptr, rec.spk_idx, rec.spk_val, rec.st_ptr, rec.st_idx, rec.st_v, rec.st_sg,
-                rec.st_ea, rec.st_eb, np.ascontiguousarray(gs), ip, ii, iv, lp, li, has_low, p[f"h{k}.W"], R,
+                rec.st_ea, rec.st_eb, np.ascontiguousarray(gs), ip, ii, iv, lp, li, has_low, W, R,
                 l.recurrent, p[f"h{k}.alpha"], p[f"h{k}.theta"], beta, l.tau_syn is not None,
                 smooth_k is not None, float(smooth_k or 0.0), spec.detach_reset, n_threads=n_threads)
             grads[f"h{k}.W"], grads[f"h{k}.alpha"], grads[f"h{k}.theta"] = dW, dal, dth

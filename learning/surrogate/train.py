@@ -13,7 +13,7 @@ import numpy as np
 from .checkpoint import save_checkpoint
 from .errors import SurrogateConfigError, TrainingDivergedError, check_range
 from .events import EventDataset
-from .model import SNN, Regularizer
+from .model import SNN, WEIGHT_DTYPES, Regularizer
 from .optim import Adam, clamp_params
 
 
@@ -43,6 +43,8 @@ class TrainConfig:
                                        # (none of their V reaches the band), so they are revived instead
     fallback: bool = False             # a neuron that misses the band in a sample stores its closest
                                        # approach to threshold, so silent neurons still get a gradient
+    weight_dtype: str = "float64"      # precision in which the kernels read W and R ('float32' halves
+                                       # their memory traffic; gradients and Adam stay float64)
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -54,6 +56,8 @@ class TrainConfig:
             raise SurrogateConfigError(f"band (B_th)={self.band!r} is out of range; allowed (0, inf]")
         if self.method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={self.method!r} is invalid; allowed ('sparse', 'dense')")
+        if self.weight_dtype not in WEIGHT_DTYPES:
+            raise SurrogateConfigError(f"weight_dtype={self.weight_dtype!r} is invalid; allowed {WEIGHT_DTYPES}")
         check_range("reg_strength", self.reg_strength, 0.0, math.inf, hi_open=True)
         check_range("reg_target", self.reg_target, 0.0, 1.0)
         check_range("min_active", self.min_active, 0.0, 1.0)
@@ -137,7 +141,8 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                             dynamic_ncols=True)
         for batch in it:
             r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg, min_active=cfg.min_active,
-                                    band_max=cfg.band_max, n_threads=cfg.threads, fallback=cfg.fallback)
+                                    band_max=cfg.band_max, n_threads=cfg.threads, fallback=cfg.fallback,
+                                    weight_dtype=cfg.weight_dtype)
             finite = math.isfinite(r.loss) and all(np.all(np.isfinite(g)) for g in r.grads.values())
             if not finite:
                 model.params = good
