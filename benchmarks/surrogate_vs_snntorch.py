@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import numpy as np
     from eventsim.learning.surrogate import Adam, LayerSpec, NetworkSpec, SNN, clamp_params, synthetic_dataset
+    from eventsim.learning.surrogate.model import WEIGHT_DTYPES
+    bad = [d for d in dtypes if d not in WEIGHT_DTYPES]
+    if bad:
+        ap.error(f"--weight-dtypes: {bad} not in {WEIGHT_DTYPES}")
     data = synthetic_dataset(B, N_OUT, N_IN, T, DENSITY, seed=0)
     batch = data.batch(range(B))
     dense_x = np.zeros((B, T, N_IN), np.float32)

@@ -275,7 +275,7 @@ def lower_bound(P, S, j, t, v, F, c):
 
     Without an adaptive threshold both envelopes relax with tau_m towards a constant, so each
     bound is t + tau_m log(X) and the later one is that of the larger X: one log, and igm =
-    1/G_m(t) / X with no exp."""
+    1/G_m(t) / X with no exp (X = 1: the bound is t; X = inf: no crossing, igm 0)."""
     ref_end = S[j, REF_END]
     if ref_end > t:
         return ref_end, False, F[c, IGM] * math.exp(-(ref_end - t) / P[j, TAU_M])
@@ -283,13 +283,9 @@ def lower_bound(P, S, j, t, v, F, c):
     u = P[j, V_INF] + _i_max(P, S, j, F, c)
     if S[j, H] == 0.0:
         x = _relaxation_ratio(v, u, P[j, V_TH])
-        if not exact and x > 1.0:
+        if not exact and 1.0 < x < np.inf:
             u2, v2 = _decay_bound(P, S, j, F, c)
             x = max(x, _relaxation_ratio(v2, u2, P[j, V_TH]))
-        if x == np.inf:
-            return np.inf, exact, 0.0
-        if x == 1.0:
-            return t, exact, F[c, IGM]
         return t + P[j, TAU_M] * math.log(x), exact, F[c, IGM] / x
     lb = _relaxation_bound(P, S, j, t, v, u, F, c)
     if lb < np.inf:
@@ -324,7 +320,7 @@ def _relaxation_bound(P, S, j, t, v, u, F, c):
         return np.inf
     tau_m = P[j, TAU_M]
     if theta == 0.0:                       # here v < v_th < u: a rising envelope
-        return t + tau_m * math.log((u - v) / (u - v_th))
+        return t + tau_m * math.log(_relaxation_ratio(v, u, v_th))
     tau_th = P[j, TAU_THETA]
     if top <= v_th + theta:                # no crossing until theta has decayed to top - v_th
         if tau_th == np.inf:
