@@ -14,6 +14,9 @@ by benchmarks/setup_venvs.sh); this script calls it as a worker subprocess.
 
     python benchmarks/surrogate_vs_snntorch.py [--sizes 200,1000] [--reps 5]
 
+Both processes first call eventsim's `retain_freed_memory` (glibc keeps freed blocks paged
+in, as eventsim's train() sets it up), unless --default-malloc leaves malloc alone in both.
+
 Writes benchmarks/surrogate/vs_snntorch.json (median wall and CPU step times, ratios of
 CPU times, load average). With more than one torch thread the CPU time includes idle
 threads' spinning, so compare 1 thread against eventsim's 1 thread.
@@ -31,12 +34,24 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MEMORY_PY = os.path.join(HERE, "..", "learning", "surrogate", "memory.py")
 VENV_PY = os.path.join(HERE, ".venv-snntorch", "bin", "python")
 N_IN, T, B, N_OUT, DENSITY = 700, 100, 16, 20, 0.05
 
 
-def worker(x_path: str, sizes: list[int], reps: int, threads: list[int]) -> None:
+def retain_heap() -> bool:
+    """eventsim's `retain_freed_memory`, loaded from its file so that the snnTorch worker
+    (whose venv does not have eventsim) gets the same malloc settings."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("eventsim_memory", MEMORY_PY)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.retain_freed_memory()
+
+
+def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain: bool) -> None:
     """Runs inside the snnTorch venv; prints one JSON line."""
+    retained = retain_heap() if retain else False
     import numpy as np
     import snntorch as snn
     import torch
@@ -83,7 +98,8 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int]) -> None
                 cs.append(time.process_time() - c0)
             rows.append({"n_hidden": N, "torch_threads": k, "t_step_s": statistics.median(ts),
                          "cpu_step_s": statistics.median(cs)})
-    print(json.dumps({"torch": torch.__version__, "snntorch": snn.__version__, "rows": rows}))
+    print(json.dumps({"torch": torch.__version__, "snntorch": snn.__version__, "heap_retained": retained,
+                      "rows": rows}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch-threads", default="1,2")
     ap.add_argument("--weight-dtypes", default="float64",
                     help="comma-separated precisions in which eventsim's kernels read W and R (float64, float32)")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc's malloc settings alone in both processes (by default both call "
+                         "eventsim's retain_freed_memory, as eventsim's train() does)")
     ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "vs_snntorch.json"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -101,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     dtypes = args.weight_dtypes.split(",")
     threads = [int(s) for s in args.torch_threads.split(",")]
     if args.worker:
-        worker(args.worker, sizes, args.reps, threads)
+        worker(args.worker, sizes, args.reps, threads, not args.default_malloc)
         return 0
     import numpy as np
     from eventsim.learning.surrogate import Adam, LayerSpec, NetworkSpec, SNN, clamp_params, synthetic_dataset
@@ -121,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         xp = os.path.join(tmp, "x.npz")
         np.savez(xp, x=dense_x, labels=batch.labels)
         res = subprocess.run([VENV_PY, os.path.abspath(__file__), "--worker", xp, "--sizes", args.sizes,
-                              "--reps", str(args.reps), "--torch-threads", args.torch_threads],
+                              "--reps", str(args.reps), "--torch-threads", args.torch_threads]
+                            + (["--default-malloc"] if args.default_malloc else []),
                              check=True, capture_output=True, text=True)
     snn_res = json.loads(res.stdout.strip().splitlines()[-1])
+    retained = retain_heap() if not args.default_malloc else False
     rows = []
     for N in sizes:
         spec = NetworkSpec(n_in=N_IN, layers=[LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)], n_out=N_OUT,
@@ -172,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python3.11 benchmarks/surrogate_vs_snntorch.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "eventsim_threads": 1, "eventsim_weight_dtypes": dtypes, "eventsim_state_dtype": "float64",
             "snntorch_dtype": "float32",
+            "heap_retained": {"eventsim": retained, "snntorch": snn_res["heap_retained"]},
             "torch": snn_res["torch"], "snntorch": snn_res["snntorch"], "machine": platform.platform(),
             "cpu_count": os.cpu_count(), "loadavg_1min_start": load0, "loadavg_1min_end": os.getloadavg()[0],
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}

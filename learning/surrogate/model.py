@@ -329,5 +329,5 @@ def layer_grad_norms(grads: dict[str, np.ndarray]) -> dict[str, float]:
     acc: dict[str, float] = {}
     for name, g in grads.items():
         pre = name.split(".")[0]
-        acc[pre] = acc.get(pre, 0.0) + float(np.sum(g * g))
+        acc[pre] = acc.get(pre, 0.0) + K.sum_squares(np.ascontiguousarray(g).reshape(-1))
     return {k: math.sqrt(v) for k, v in acc.items()}

@@ -13,6 +13,7 @@ import numpy as np
 from .checkpoint import save_checkpoint
 from .errors import SurrogateConfigError, TrainingDivergedError, check_range
 from .events import EventDataset
+from .memory import retain_freed_memory
 from .model import SNN, WEIGHT_DTYPES, Regularizer
 from .optim import Adam, clamp_params
 
@@ -117,6 +118,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         raise SurrogateConfigError(f"data.n_units={data.n_units} does not match network n_in={model.spec.n_in}")
     if data.n_steps != model.spec.n_steps:
         raise SurrogateConfigError(f"data.n_steps={data.n_steps} does not match network n_steps={model.spec.n_steps}")
+    retain_freed_memory()  # each step frees and reallocates the same large arrays: keep them paged in
     rng = np.random.default_rng(cfg.seed)
     opt = Adam(cfg.lr)
     reg = Regularizer(cfg.reg_strength, cfg.reg_target)
