@@ -9,7 +9,8 @@ with the same kernels (plus a vectorised numpy/BLAS dense BPTT on the same recor
 `dense_blas.py`, as a second dense baseline); times
 are CPU times (time.process_time, all threads of the process; the machine is shared, so
 wall time is not used), the median of --reps repeats after a warm-up call that also
-triggers numba compile. The 1-minute load average is recorded before each size.
+triggers numba compile. The 1-minute load average is recorded before each size. As in
+train(), freed memory stays in the heap (retain_freed_memory) unless --default-malloc.
 "Bytes stored for backward" counts every array kept between forward and backward (input
 events, hidden spike events, stored entries, readout trace). Writes
 benchmarks/surrogate/speed.json.
@@ -31,7 +32,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, synthetic_dataset  # noqa: E402
+from eventsim.learning.surrogate import (LayerSpec, NetworkSpec, SNN, retain_freed_memory,  # noqa: E402
+                                         synthetic_dataset)
 from eventsim.learning.surrogate.dense_blas import blas_backward, readout_grad, to_dense  # noqa: E402
 
 
@@ -54,8 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--arch", choices=("rec1", "ff2"), default="rec1")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc's malloc settings alone (by default retain_freed_memory is called, as "
+                         "train() does, for the sparse and dense runs alike)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "surrogate", "speed.json"))
     args = ap.parse_args(argv)
+    retained = False if args.default_malloc else retain_freed_memory()
     n_in, T, density = 700, 100, 0.05
     data = synthetic_dataset(args.batch, 20, n_in, T, density, seed=0)
     batch = data.batch(range(args.batch))
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"n_in": n_in, "n_steps": T, "input_density": density, "batch": args.batch, "reps": args.reps,
             "arch": args.arch, "statistic": "median CPU time (process_time)", "command": "python3.11 benchmarks/surrogate_speed.py "
             + " ".join(argv if argv is not None else __import__("sys").argv[1:]), "machine": platform.platform(),
-            "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "cpu_count": os.cpu_count(), "heap_retained": retained, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=2)
