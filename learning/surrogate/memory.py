@@ -24,10 +24,10 @@ def retain_freed_memory(keep_bytes: int = 512 << 20) -> bool:
     Process-wide and permanent: the cost is that the process may hold up to `keep_bytes`
     more resident memory than it uses. Returns False (and changes nothing) where the C
     library is not glibc."""
+    if not isinstance(keep_bytes, int) or isinstance(keep_bytes, bool) or keep_bytes < 0:
+        raise ValueError(f"keep_bytes={keep_bytes!r} is out of range; allowed an int >= 0")
     if not sys.platform.startswith("linux"):
         return False
-    if not isinstance(keep_bytes, int) or keep_bytes < 0:
-        raise ValueError(f"keep_bytes={keep_bytes!r} is out of range; allowed an int >= 0")
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
