@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.iters < 1 or args.reps < 1:
         ap.error("--iters and --reps must be >= 1")
-    cals = [(float(w), int(b)) for w, b in (c.split(":") for c in args.calendars.split(","))]
+    try:
+        cals = [(float(w), int(b)) for w, b in (c.split(":") for c in args.calendars.split(","))]
+    except ValueError:
+        ap.error(f"--calendars={args.calendars!r}: expected width_ms:bits pairs, e.g. 0.01:14,0.05:12")
+    if any(not (w > 0 and 1 <= b <= 24) for w, b in cals):
+        ap.error("--calendars: width must be > 0 ms and bits in [1, 24]")
     pattern_heap(*heap.make_indexed(N), 100, 0)
     for w, b in cals:
         pattern_calendar(*make_calendar(N, w, b), 100, 0)
