@@ -32,7 +32,7 @@ import numpy as np
 from .data import fsdd_dataset, mnist_dataset, shd_dataset, split_holdout
 from .errors import SurrogateConfigError
 from .events import EventDataset, synthetic_dataset
-from .model import SNN
+from .model import SNN, WEIGHT_DTYPES
 from .network import NetworkSpec
 from .train import History, TrainConfig, evaluate, train
 
@@ -196,7 +196,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override train.train_theta (per-neuron trainable thresholds)")
     p.add_argument("--fallback", action=argparse.BooleanOptionalAction, default=None,
                    help="override train.fallback (neurons that miss the band store their closest approach)")
-    p.add_argument("--weight-dtype", choices=("float64", "float32"), default=None,
+    p.add_argument("--weight-dtype", choices=WEIGHT_DTYPES, default=None,
                    help="override train.weight_dtype (precision in which the kernels read W and R)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar over minibatches")

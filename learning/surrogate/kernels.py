@@ -31,17 +31,20 @@ BUFFER_MAX = 1 << 18
 
 
 @nb.njit(cache=True)
-def _grow_i(a: np.ndarray, n: int) -> np.ndarray:
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    """A copy of a with room for at least n entries (capacity doubled at least)."""
     out = np.empty(max(2 * a.shape[0], n), dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
 
 
 @nb.njit(cache=True)
-def _grow_f(a: np.ndarray, n: int) -> np.ndarray:
-    out = np.empty(max(2 * a.shape[0], n), dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
+def _room(need, has_syn, st_idx, st_v, st_sg, st_ea, st_eb):
+    """The stored-entry arrays, grown if they hold fewer than `need` entries."""
+    if need <= st_idx.shape[0]:
+        return st_idx, st_v, st_sg, st_ea, st_eb
+    return (_grow(st_idx, need), _grow(st_v, need), _grow(st_sg, need), _grow(st_ea, need),
+            _grow(st_eb, need) if has_syn else st_eb)
 
 
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
@@ -116,16 +119,10 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
             best_x[:] = np.inf
         for t in range(T):
             bt = b * T + t
-            if na + N > st_idx.shape[0]:
-                st_idx = _grow_i(st_idx, na + N)
-                st_v = _grow_f(st_v, na + N)
-                st_sg = _grow_f(st_sg, na + N)
-                st_ea = _grow_f(st_ea, na + N)
-                if has_syn:
-                    st_eb = _grow_f(st_eb, na + N)
+            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
             if ns + N > spk_idx.shape[0]:
-                spk_idx = _grow_i(spk_idx, ns + N)
-                spk_val = _grow_f(spk_val, ns + N)
+                spk_idx = _grow(spk_idx, ns + N)
+                spk_val = _grow(spk_val, ns + N)
             for j in range(N):
                 x = V[j] - theta[j]
                 if quick and x <= -band:  # the common case: below the band, so not stored and no spike
@@ -186,22 +183,11 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 if has_syn:
                     eb[j] = a * eb[j] + f[j]
                 V[j] = a * V[j] + I[j]
-        if track:
-            got = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t,
-                                best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg,
-                                st_ea, st_eb, na)
-            if got < 0:  # the arrays were too small: grow them and merge again
-                need = -got
-                st_idx = _grow_i(st_idx, need)
-                st_v = _grow_f(st_v, need)
-                st_sg = _grow_f(st_sg, need)
-                st_ea = _grow_f(st_ea, need)
-                if has_syn:
-                    st_eb = _grow_f(st_eb, need)
-                got = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x,
-                                    best_t, best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v,
-                                    st_sg, st_ea, st_eb, na)
-            na = got
+        if track:  # at most one fallback entry per neuron
+            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
+            na = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t,
+                               best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg,
+                               st_ea, st_eb, na)
     return (spk_ptr, spk_idx[:ns].copy(), spk_val[:ns].copy(), st_ptr, st_idx[:na].copy(),
             st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
 
@@ -211,8 +197,8 @@ def _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, 
                   best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb, na):
     """After sample b: give each neuron without an in-band step its closest approach as a
     stored entry. Dense records already hold that entry (its surrogate is set); sparse
-    records get it merged into the sample's buckets (time order kept). Returns the new
-    entry count, or minus the needed capacity if the arrays are too small (nothing done)."""
+    records get it merged into the sample's buckets (time order kept); the arrays must have
+    room for N more entries. Returns the new entry count."""
     silent = (hits == 0) & (best_x < np.inf)
     n_new = int(silent.sum())
     if n_new == 0:
@@ -222,8 +208,6 @@ def _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, 
             a = st_ptr[b * T + best_t[j]] + j       # dense buckets hold neurons 0..N-1 in order
             st_sg[a] = surrogate_value(sg_kind, best_v[j] - theta[j], sg_slope, sg_scale, best_dt[j])
         return na
-    if na + n_new > st_idx.shape[0]:
-        return -(na + n_new)
     # fallback entries bucketed by step (counting sort, neuron order within a step)
     fb_j = np.nonzero(silent)[0]
     cnt = np.zeros(T + 1, np.int64)
@@ -403,7 +387,7 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                         _outer_step(dR if ident else dRc, spk_ptr, spk_idx, spk_val, bt, gic, nlive)
                 elif in_ptr[bt + 1] > in_ptr[bt] or (has_rec and spk_ptr[bt + 1] > spk_ptr[bt]):
                     if ng + nlive > g_val.shape[0]:
-                        g_val = _grow_f(g_val, ng + nlive)
+                        g_val = _grow(g_val, ng + nlive)
                     g_off[bt - bt0] = ng
                     g_len[bt - bt0] = nlive
                     g_val[ng: ng + nlive] = gic[:nlive]
