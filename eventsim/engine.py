@@ -40,7 +40,7 @@ POISSON, ARRAY = 0, 1
 LAZY_HORIZON = 0.25
 # stats slots
 EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
-PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 -> 16: 12% less CPU at 1e5 x 1000)
+PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 -> 16: 12% less CPU at 1e5 x 1000, DESIGN.md)
 
 
 @nb.njit(cache=True, inline="always")
@@ -213,7 +213,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
         if is_check:
             if n > 0 and (qc[0] >> heap.ID_BITS) == DELIVERY:
                 # the next delivery waits behind this check: start loading the first lines of
-                # its synapse segment (see _deliver; about 8% of its time was this miss)
+                # its synapse segment, which would otherwise miss at the top of _deliver
                 lo = grp_start[qa[0]]
                 prefetch(post, lo)
                 prefetch(weight, lo)
