@@ -40,7 +40,7 @@ POISSON, ARRAY = 0, 1
 LAZY_HORIZON = 0.25
 # stats slots
 EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
-PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 -> 16: 12% less CPU at 1e5 x 1000, DESIGN.md)
+PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 until 2026-11-23; DESIGN.md)
 
 
 @nb.njit(cache=True, inline="always")
