@@ -171,7 +171,7 @@ def _take_samples(P, S, samp, t_limit, t_stop, ep):
         pos[0] = p + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue, rec, samp,
               scratch, stats, fac, epoch, pl, xch):
     """Process every event with time <= t_stop. Returns DONE, BUFFER_FULL or QUEUE_FULL.
@@ -230,7 +230,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 # at the (cheap) bound instead of solving for the exact time now
                 _queue_check_igm(S, checks, j, lb, igm, exact)
                 continue
-            tc = neuron.next_crossing(P, S, j, t, ep, scratch)
+            tc = neuron.next_crossing(P, S, j, t, ep, scratch, F, c)
             if tc <= t:
                 _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t)
             else:

@@ -81,6 +81,7 @@ GM, GE, GI, GT, IGM, IGE, IGI, IGT = range(8)
 
 MAX_TERMS = 4            # membrane, excitatory, inhibitory, threshold
 ROOT_TOL = 1e-12         # ms, absolute accuracy of predicted spike times
+ASCENT_STEPS = 60        # safe steps of first_crossing before it falls back to bracketing all roots
 
 
 def derive(P: np.ndarray) -> None:
@@ -473,6 +474,46 @@ def _roots_on_segments(sa, sb, smu, sr, snr, lev, m, first_up_only):
 
 
 @nb.njit(cache=True, _nrt=False)
+def _ascend_to_root(a, b, mu, m):
+    """First h >= 0 with g(h) = a + sum_k b[k] exp(-mu[k] h) >= 0, for g(0) < 0, by steps that
+    never pass it; -1.0 when ASCENT_STEPS steps do not settle (the caller then searches).
+
+    At x, each term of g'' on [x, inf) is at most its positive part at x. With M the sum of
+    those, g(x + s) <= g(x) + g'(x) s + M s^2 / 2, so the parabola's first root is a safe step.
+    At a simple root the steps shrink quadratically; each costs the m exponentials at x. The
+    positive terms at x also bound g on [x, inf): when they cannot lift it to 0, there is no root."""
+    x = 0.0
+    for _ in range(ASCENT_STEPS):
+        gx = a
+        d = 0.0
+        d2 = 0.0
+        curv = 0.0
+        ub = a
+        for k in range(m):
+            e = b[k] * math.exp(-mu[k] * x) if x > 0.0 else b[k]
+            gx += e
+            d -= mu[k] * e
+            e2 = mu[k] * mu[k] * e
+            d2 += e2
+            if e > 0.0:
+                curv += e2
+                ub += e
+        if gx >= 0.0:
+            return x
+        if ub < 0.0 or (curv == 0.0 and a <= 0.0):
+            return np.inf
+        den = d + math.sqrt(d * d - 2.0 * curv * gx)     # stable form of the parabola's root
+        if den <= 0.0:                      # only when every term has underflowed (then g = a < 0)
+            return np.inf
+        s = -2.0 * gx / den
+        x += s
+        # the step leaves about (M - g''(x)) s^2 / (2 g'(x)) to the root: stop at a tenth of ROOT_TOL
+        if s <= ROOT_TOL or (d > 0.0 and (curv - d2) * s * s <= 0.2 * ROOT_TOL * d):
+            return x
+    return -1.0
+
+
+@nb.njit(cache=True, _nrt=False)
 def first_crossing(a, b, mu, m, scratch):
     """Smallest h >= 0 with a + sum_k b[k] exp(-mu[k] h) >= 0, or inf.
 
@@ -488,6 +529,9 @@ def first_crossing(a, b, mu, m, scratch):
         if a <= 0.0:
             return np.inf
         return math.log(-b[0] / a) / mu[0]
+    h = _ascend_to_root(a, b, mu, m)
+    if h >= 0.0:
+        return h
     sa[0] = a
     for k in range(m):
         sb[0, k] = b[k]
@@ -535,13 +579,19 @@ def _add_term(a, b, mu, m, rate, coef):
 
 
 @nb.njit(cache=True, _nrt=False)
-def next_crossing(P, S, j, t, t0, scratch):
-    """Exact time of the next threshold crossing of neuron j at or after t, or inf."""
+def next_crossing(P, S, j, t, t0, scratch, F, c):
+    """Exact time of the next threshold crossing of neuron j at or after t, or inf. Row c of F
+    holds the factors at t."""
     tb, tmu = scratch[5], scratch[6]
     ts = max(t, S[j, REF_END])             # search from the end of refractoriness
-    v0, ie, ii, theta = physical(P, S, j, ts, t0)
     if ts > t:
+        v0, ie, ii, theta = physical(P, S, j, ts, t0)
         v0 = P[j, V_RESET]
+    else:                                  # the factors at t are at hand: no exponentials
+        ie = S[j, JE] * F[c, IGE]
+        ii = S[j, JI] * F[c, IGI]
+        theta = S[j, H] * F[c, IGT]
+        v0 = P[j, V_INF] + S[j, A] * F[c, IGM] + P[j, K_E] * ie + P[j, K_I] * ii
     v_th = P[j, V_TH]
     if v0 >= v_th + theta:
         return ts

@@ -178,6 +178,22 @@ def test_first_crossing_misses_no_crossing_on_random_exponential_sums():
     assert checked > 500
 
 
+def test_first_crossing_at_limits_grazes_and_when_the_ascent_cannot_settle():
+    """The safe ascent's edge cases: a limit of exactly 0, a near-touch, and the fallback search."""
+    scratch = neuron.make_scratch()[:5]
+    mu = np.array([0.1, 0.2])
+    # g = a + z - z^2 with z = exp(-h/10): a maximum of a + 1/4 at z = 1/2, then down to a
+    for eps in (1e-6, 1e-3):
+        h = neuron.first_crossing(-0.25 + eps, np.array([1.0, -1.0]), mu, 2, scratch)
+        assert h == pytest.approx(-10.0 * np.log(0.5 + np.sqrt(eps)), abs=1e-9)    # the first of two roots
+    assert neuron.first_crossing(-0.25 - 1e-9, np.array([1.0, -1.0]), mu, 2, scratch) == np.inf
+    # a = 0 and only negative terms: g rises toward 0 and never reaches it
+    assert neuron.first_crossing(0.0, np.array([-1.0, -2.0]), mu, 2, scratch) == np.inf
+    # a = 0 with a positive term: g = -z + z^2/2 < 0 tends to 0; the ascent gives up, the search says never
+    assert neuron._ascend_to_root(0.0, np.array([-1.0, 0.5]), mu, 2) == -1.0
+    assert neuron.first_crossing(0.0, np.array([-1.0, 0.5]), mu, 2, scratch) == np.inf
+
+
 def test_adaptive_threshold_is_used_by_the_cheap_crossing_tests():
     """With theta well above the reachable drive, inputs must not trigger threshold checks
     (before the bound used theta, every input did: ~1 check per synaptic event)."""
