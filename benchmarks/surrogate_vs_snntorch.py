@@ -40,8 +40,8 @@ N_IN, T, B, N_OUT, DENSITY = 700, 100, 16, 20, 0.05
 
 
 def retain_heap() -> bool:
-    """eventsim's `retain_freed_memory`, loaded from its file so that the snnTorch worker
-    (whose venv does not have eventsim) gets the same malloc settings."""
+    """eventsim's `retain_freed_memory` for the snnTorch worker, loaded from its file because
+    that venv does not have eventsim."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("eventsim_memory", MEMORY_PY)
     mod = importlib.util.module_from_spec(spec)
@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         worker(args.worker, sizes, args.reps, threads, not args.default_malloc)
         return 0
     import numpy as np
-    from eventsim.learning.surrogate import Adam, LayerSpec, NetworkSpec, SNN, clamp_params, synthetic_dataset
+    from eventsim.learning.surrogate import (Adam, LayerSpec, NetworkSpec, SNN, clamp_params, retain_freed_memory,
+                                             synthetic_dataset)
     from eventsim.learning.surrogate.model import WEIGHT_DTYPES
     bad = [d for d in dtypes if d not in WEIGHT_DTYPES]
     if bad:
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                             + (["--default-malloc"] if args.default_malloc else []),
                              check=True, capture_output=True, text=True)
     snn_res = json.loads(res.stdout.strip().splitlines()[-1])
-    retained = retain_heap() if not args.default_malloc else False
+    retained = retain_freed_memory() if not args.default_malloc else False
     rows = []
     for N in sizes:
         spec = NetworkSpec(n_in=N_IN, layers=[LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)], n_out=N_OUT,

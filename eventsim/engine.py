@@ -44,14 +44,6 @@ EVENTS, SYN_EVENTS, SPIKES, CHECKS = range(4)
 PREFETCH_AHEAD = 16     # synapses between a target's prefetch and its input (8 until 2026-11-23; DESIGN.md)
 
 
-@nb.njit(cache=True, inline="always")
-def _potential(P, S, j, F, c):
-    """V of neuron j outside refractoriness, from its coefficients and the factors in F[c]."""
-    return (P[j, neuron.V_INF] + S[j, neuron.A] * F[c, neuron.IGM]
-            + P[j, neuron.K_E] * S[j, neuron.JE] * F[c, neuron.IGE]
-            + P[j, neuron.K_I] * S[j, neuron.JI] * F[c, neuron.IGI])
-
-
 @nb.njit(cache=True, _nrt=False, inline="always")
 def _queue_check(S, checks, P, j, t_check, exact, ep):
     """Key neuron j's entry in the check heap at t_check."""
@@ -154,7 +146,7 @@ def _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t):
     F, Ft, CT = fac
     c = int(P[j, neuron.CLASS])
     neuron.factors(F, Ft, CT, c, t, ep)
-    _push_check(P, S, checks, j, t, _potential(P, S, j, F, c), F, c, ep)
+    _push_check(P, S, checks, j, t, neuron.potential(P, S, j, F, c), F, c, ep)
 
 
 @nb.njit(cache=True, _nrt=False)
@@ -225,7 +217,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 continue
             c = int(P[j, neuron.CLASS])
             neuron.factors(F, Ft, CT, c, t, ep)
-            lb, exact, igm = neuron.lower_bound(P, S, j, t, _potential(P, S, j, F, c), F, c)
+            lb, exact, igm = neuron.lower_bound(P, S, j, t, neuron.potential(P, S, j, F, c), F, c)
             if lb > t + LAZY_HORIZON * P[j, neuron.TAU_M]:
                 # the crossing is far off: an input will most likely arrive first, so re-check
                 # at the (cheap) bound instead of solving for the exact time now
@@ -305,7 +297,7 @@ def prime_neurons(t, neurons, ids, fac, ep):
         _queue_check(S, checks, P, j, np.inf, False, ep)
         c = int(P[j, neuron.CLASS])
         neuron.factors(F, Ft, CT, c, t, ep)
-        v = _potential(P, S, j, F, c) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
+        v = neuron.potential(P, S, j, F, c) if S[j, neuron.REF_END] <= t else P[j, neuron.V_RESET]
         _push_check(P, S, checks, j, t, v, F, c, ep)
 
 

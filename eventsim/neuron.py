@@ -168,6 +168,13 @@ def set_physical(P, S, j, t, t0, v, ie, ii, theta):
     S[j, A] = _membrane_coefficient(P, S, j, t_from, P[j, V_RESET] if t_from > t else v, t0)
 
 
+@nb.njit(cache=True, inline="always")
+def potential(P, S, j, F, c):
+    """V of neuron j outside refractoriness, from its coefficients and the factors in F[c]."""
+    return (P[j, V_INF] + S[j, A] * F[c, IGM] + P[j, K_E] * S[j, JE] * F[c, IGE]
+            + P[j, K_I] * S[j, JI] * F[c, IGI])
+
+
 @nb.njit(cache=True, _nrt=False, inline="always")
 def apply_input(P, S, j, t, w, F, c, t0):
     """Input of weight w (mV) at time t; row c of F holds the factors at t. Returns
@@ -195,8 +202,7 @@ def apply_input(P, S, j, t, w, F, c, t0):
             S[j, A] -= P[j, K_I] * w * F[c, GM]
     if ref:
         return False, P[j, V_RESET]
-    v = P[j, V_INF] + S[j, A] * F[c, IGM] + P[j, K_E] * S[j, JE] * F[c, IGE] + P[j, K_I] * S[j, JI] * F[c, IGI]
-    return False, v
+    return False, potential(P, S, j, F, c)
 
 
 @nb.njit(cache=True, _nrt=False, inline="always")
@@ -588,10 +594,10 @@ def next_crossing(P, S, j, t, t0, scratch, F, c):
         v0, ie, ii, theta = physical(P, S, j, ts, t0)
         v0 = P[j, V_RESET]
     else:                                  # the factors at t are at hand: no exponentials
+        v0 = potential(P, S, j, F, c)
         ie = S[j, JE] * F[c, IGE]
         ii = S[j, JI] * F[c, IGI]
         theta = S[j, H] * F[c, IGT]
-        v0 = P[j, V_INF] + S[j, A] * F[c, IGM] + P[j, K_E] * ie + P[j, K_I] * ii
     v_th = P[j, V_TH]
     if v0 >= v_th + theta:
         return ts

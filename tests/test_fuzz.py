@@ -237,6 +237,35 @@ def run_config(cfg, tmp):
     check_log(log, net)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compiled_kernels(tmp_path_factory):
+    """Compile (or load from numba's cache) what the examples call, before any example's
+    wall-time bound starts: with a cold cache the first example otherwise pays tens of seconds
+    of compilation and fails the bound, depending on which test files ran before."""
+    tmp = str(tmp_path_factory.mktemp("warm"))
+
+    def network():
+        net = es.Network(seed=1)
+        src = net.poisson(5, 50.0, record=True)
+        arr = net.spike_source(1, times=[1.0], ids=[0])
+        models = (LIFDelta, LIFExp, AdaptiveLIFExp, LIFExp, AdaptiveLIFExp)
+        pops = [net.population(3, model()) for model in models]
+        for rule, pop in zip(RULES, pops):             # one rule per target population
+            net.connect(src, pop, es.all_to_all(), weight=2.0, delay=1.0, plasticity=rule())
+            net.connect(arr, pop, es.all_to_all(), weight=-1.0, delay=0.5)
+        net.connect(pops[1], pops[2], es.one_to_one(), weight=1.0, delay=1.0)
+        return net
+
+    net = network()
+    net.record_spikes(os.path.join(tmp, "spikes.h5"))
+    net.run(5.0)
+    net.checkpoint(os.path.join(tmp, "ck.h5"))
+    net.close()
+    again = ckmod.resume(os.path.join(tmp, "ck.h5"), network)
+    again.run(5.0)
+    again.close()
+
+
 @pytest.mark.filterwarnings("ignore")
 @settings(max_examples=n_examples("config"))
 @given(cfg=configs())
