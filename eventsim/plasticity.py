@@ -167,9 +167,11 @@ def trace_taus(pl: tuple) -> np.ndarray:
 
 
 def empty(n_neurons: int, n_groups: int) -> tuple:
-    """Plasticity arrays for a network without plastic synapses."""
+    """Plasticity arrays for a network without plastic synapses. Every dtype matches `assemble`'s
+    (the post index is int32, as `index_array` makes it below 2**31 synapses), so that static and
+    plastic networks share one compiled engine loop and one numba cache entry."""
     return (np.full(n_groups, -1, np.int32), np.zeros((1, NRULE)), np.zeros((0, 3)), np.zeros((0, 2)),
-            np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
+            np.ones((0, 2)), np.zeros(n_neurons + 1, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64))
 
 
 def index_array(psyn: np.ndarray, n_syn: int) -> np.ndarray:
