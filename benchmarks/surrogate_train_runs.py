@@ -2,7 +2,7 @@
 config, seed and epochs, and collect test accuracy / timing into one JSON.
 
     python benchmarks/surrogate_train_runs.py benchmarks/surrogate/configs/mnist.toml \
-        [--seed 0] [--epochs E] [--methods dense,sparse] [--tag NAME] [--lr 1e-3] [--rouse 0.2] [--fixed-theta] [--fallback]
+        [--seed 0] [--epochs E] [--methods dense,sparse] [--tag NAME] [--lr 1e-3] [--rouse 0.2] [--fixed-theta] [--fallback] [--weight-dtype float32]
 
 Each run writes benchmarks/surrogate/runs/<tag>_<method>/{train_summary.json,curves.png}
 (checkpoint.h5 is git-ignored); the collected table goes to
@@ -42,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fallback", action="store_true",
                     help="sparse runs: neurons that miss the band store their closest approach (train.fallback)")
     ap.add_argument("--fixed-theta", action="store_true", help="thresholds not trainable (train_theta = false)")
+    ap.add_argument("--weight-dtype", default=None, choices=("float64", "float32"),
+                    help="train.weight_dtype for every run (precision in which the kernels read W and R)")
     args = ap.parse_args(argv)
     tag = args.tag or os.path.splitext(os.path.basename(args.config))[0]
     res_path = os.path.join(OUT, "train_results.json")
-    table = json.load(open(res_path)) if os.path.exists(res_path) else {}
     for method in args.methods.split(","):
         out = os.path.join(OUT, "runs", f"{tag}_{method}")
         cmd = [sys.executable, "-c", "import sys; from eventsim.cli import main; sys.exit(main(sys.argv[1:]))",
@@ -66,16 +67,21 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--no-train-theta"]
         if args.fallback and method == "sparse":
             cmd += ["--fallback"]
+        if args.weight_dtype is not None:
+            cmd += ["--weight-dtype", args.weight_dtype]
         print(" ".join(cmd[:1] + ["-m eventsim.cli"] + cmd[3:]), flush=True)
         l0, t0 = _load(), time.perf_counter()
         subprocess.run(cmd, check=True)
         s = json.load(open(os.path.join(out, "train_summary.json")))
+        # read the table only now: other runs of this script may have added rows meanwhile
+        table = json.load(open(res_path)) if os.path.exists(res_path) else {}
         table[f"{tag}_{method}"] = {
             "config": os.path.relpath(args.config, os.path.dirname(HERE)), "method": method, "band": s["band"],
             "seed": s["seed"], "epochs": s["epochs"], "n_train": s["n_train"], "n_val": s["n_val"],
             "n_test": s.get("n_test"), "test_acc": s.get("test_acc"), "val_acc": s["val_acc"],
             "dead_frac": s["dead_frac"], "active_frac": s["active_frac"], "rouse": s.get("rouse", 0.0), "lr": s.get("lr"),
-            "train_theta": s.get("train_theta", True), "fallback": s.get("fallback", False), "roused": s.get("roused"), "t_train_s": s["t_train_s"],
+            "train_theta": s.get("train_theta", True), "fallback": s.get("fallback", False), "roused": s.get("roused"),
+            "weight_dtype": s.get("weight_dtype", "float64"), "t_train_s": s["t_train_s"],
             "t_backward_s": s["t_backward_s"], "t_forward_s": s["t_forward_s"],
             "wall_s": time.perf_counter() - t0, "loadavg_1min_start": l0, "loadavg_1min_end": _load(),
             "machine": platform.platform(), "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -12,6 +12,7 @@ from eventsim.errors import EventsimError
 from eventsim.learning.surrogate import (Adam, EventBatch, EventDataset, LayerSpec, NetworkSpec, SNN, Surrogate,
                                          SurrogateConfigError, TrainConfig, TrainingDivergedError, init_weights,
                                          load_checkpoint, psp_moments, synthetic_dataset, train)
+from eventsim.learning.surrogate.train import evaluate
 
 
 def _spec(n_in: int = 20, n_steps: int = 30, rec: bool = True) -> NetworkSpec:
@@ -33,6 +34,23 @@ def test_training_reduces_loss_and_checkpoints(tmp_path) -> None:
     assert attrs["epoch"] == 4
     for k, v in model.params.items():
         np.testing.assert_array_equal(loaded.params[k], v)
+
+
+def test_training_reads_float32_weights_and_evaluates_the_same_network() -> None:
+    """train() reads W and R as float32 by default (as snnTorch does); validation and evaluate()
+    must score that network, and float64 remains available for the exact float64 network."""
+    assert TrainConfig().weight_dtype == "float32"
+    ds = synthetic_dataset(30, 3, 20, 30, 0.08, seed=2)
+    model = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    hist = train(model, ds, TrainConfig(epochs=2, batch_size=15, lr=3e-3, band=0.25), val=ds)
+    b = ds.batch(range(len(ds)))
+    for dt in ("float32", "float64"):
+        _, U = model.forward(b, band=1e-9, store_all=False, weight_dtype=dt)
+        expect = float(np.mean(model.logits(U)[0].argmax(axis=1) == b.labels))
+        assert evaluate(model, ds, batch_size=len(ds), weight_dtype=dt) == expect
+    assert hist.val_acc[-1] == evaluate(model, ds, batch_size=15, weight_dtype="float32")
+    with pytest.raises(SurrogateConfigError, match="weight_dtype='half'.*allowed"):
+        evaluate(model, ds, weight_dtype="half")
 
 
 def test_nan_loss_stops_and_keeps_last_good(tmp_path) -> None:

@@ -163,7 +163,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "final_grad_norms": hist.grad_norms[-1]}
     if test is not None:
         summary["n_test"] = len(test)
-        summary["test_acc"] = evaluate(model, test)
+        summary["test_acc"] = evaluate(model, test, weight_dtype=tc.weight_dtype)
     with open(os.path.join(args.out, "train_summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     title = f"{os.path.basename(args.config)}: {tc.method}" + (f" B_th={tc.band}" if tc.method == "sparse" else "")

@@ -232,9 +232,9 @@ class SNN:
             return U.sum(axis=1), None
         return U.mean(axis=1), None
 
-    def predict(self, batch: EventBatch) -> np.ndarray:
-        """Predicted class per sample."""
-        _, U = self.forward(batch, band=1e-9, store_all=False)
+    def predict(self, batch: EventBatch, weight_dtype: str = "float64") -> np.ndarray:
+        """Predicted class per sample (weight_dtype: see `layer_weights`)."""
+        _, U = self.forward(batch, band=1e-9, store_all=False, weight_dtype=weight_dtype)
         return self.logits(U)[0].argmax(axis=1)
 
     # ------------------------------------------------------------------ backward

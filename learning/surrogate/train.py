@@ -44,8 +44,10 @@ class TrainConfig:
                                        # (none of their V reaches the band), so they are revived instead
     fallback: bool = False             # a neuron that misses the band in a sample stores its closest
                                        # approach to threshold, so silent neurons still get a gradient
-    weight_dtype: str = "float64"      # precision in which the kernels read W and R ('float32' halves
-                                       # their memory traffic; gradients and Adam stay float64)
+    weight_dtype: str = "float32"      # precision in which the kernels read W and R: float32 (as snnTorch)
+                                       # halves their memory traffic; state, gradients and Adam's master
+                                       # weights stay float64. 'float64' for the exact float64 network
+                                       # (the default of SNN.loss_and_grad, used by the gradient checks)
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -98,11 +100,12 @@ def rouse_dead(model: SNN, counts: list[np.ndarray], factor: float) -> list[int]
     return [int(np.sum(c == 0)) for c in counts]
 
 
-def evaluate(model: SNN, data: EventDataset, batch_size: int = 64) -> float:
-    """Classification accuracy (0..1) on `data`."""
+def evaluate(model: SNN, data: EventDataset, batch_size: int = 64, weight_dtype: str = "float64") -> float:
+    """Classification accuracy (0..1) on `data`; pass the training's weight_dtype to evaluate
+    the network that was trained (W and R read in that precision)."""
     correct = 0
     for b in data.batches(batch_size):
-        correct += int(np.sum(model.predict(b) == b.labels))
+        correct += int(np.sum(model.predict(b, weight_dtype) == b.labels))
     return correct / len(data)
 
 
@@ -189,7 +192,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         hist.epoch_acc.append(correct / len(data))
         hist.epoch_time_s.append(time.perf_counter() - t0)
         if val is not None:
-            hist.val_acc.append(evaluate(model, val, cfg.batch_size))
+            hist.val_acc.append(evaluate(model, val, cfg.batch_size, cfg.weight_dtype))
         if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs):
             save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=epoch + 1, loss=hist.epoch_loss[-1])
         if log:
