@@ -48,7 +48,7 @@ def counts(model: SNN, batch, bands: list[float]) -> list[dict]:
     """Operation counts for one hidden recurrent layer, per band."""
     spec, p = model.spec, model.params
     B, T, n_in, N = batch.batch_size, spec.n_steps, spec.n_in, spec.layers[0].size
-    recs, _ = model._forward(batch, math.inf, True, None, 0.0, math.inf, False, model.layer_weights("float64"))
+    recs, _ = model.forward(batch, band=math.inf, store_all=True)   # float64 weights; every entry stored
     rec = recs[0]
     theta = p["h0.theta"]
     x = np.abs(rec.st_v - theta[rec.st_idx])                     # every (b, t, j), in bt order
