@@ -32,6 +32,7 @@ def test_training_reduces_loss_and_checkpoints(tmp_path) -> None:
     assert np.all((model.params["h0.alpha"] > 0) & (model.params["h0.alpha"] < 1))
     loaded, attrs = load_checkpoint(ck)
     assert attrs["epoch"] == 4
+    assert attrs["weight_dtype"] == "float32"      # the training default: the trained network reads float32
     for k, v in model.params.items():
         np.testing.assert_array_equal(loaded.params[k], v)
 

@@ -194,7 +194,8 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         if val is not None:
             hist.val_acc.append(evaluate(model, val, cfg.batch_size, cfg.weight_dtype))
         if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs):
-            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=epoch + 1, loss=hist.epoch_loss[-1])
+            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=epoch + 1, loss=hist.epoch_loss[-1],
+                            weight_dtype=cfg.weight_dtype)
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
             gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.grad_norms[-1].items())
