@@ -3,6 +3,7 @@ config, seed and epochs, and collect test accuracy / timing into one JSON.
 
     python benchmarks/surrogate_train_runs.py benchmarks/surrogate/configs/mnist.toml \
         [--seed 0] [--epochs E] [--methods dense,sparse] [--tag NAME] [--lr 1e-3] [--rouse 0.2] [--fixed-theta] [--fallback] [--weight-dtype float32]
+        [--lr-schedule cosine] [--keep-best]
 
 Each run writes benchmarks/surrogate/runs/<tag>_<method>/{train_summary.json,curves.png}
 (checkpoint.h5 is git-ignored); the collected table goes to
@@ -44,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixed-theta", action="store_true", help="thresholds not trainable (train_theta = false)")
     ap.add_argument("--weight-dtype", default=None, choices=("float64", "float32"),
                     help="train.weight_dtype for every run (precision in which the kernels read W and R)")
+    ap.add_argument("--lr-schedule", default=None, choices=("constant", "cosine"),
+                    help="train.lr_schedule for every run")
+    ap.add_argument("--keep-best", action="store_true",
+                    help="train.keep_best for every run (test the parameters of the best validation epoch)")
     args = ap.parse_args(argv)
     tag = args.tag or os.path.splitext(os.path.basename(args.config))[0]
     res_path = os.path.join(OUT, "train_results.json")
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--fallback"]
         if args.weight_dtype is not None:
             cmd += ["--weight-dtype", args.weight_dtype]
+        if args.lr_schedule is not None:
+            cmd += ["--lr-schedule", args.lr_schedule]
+        if args.keep_best:
+            cmd += ["--keep-best"]
         print(" ".join(cmd[:1] + ["-m eventsim.cli"] + cmd[3:]), flush=True)
         l0, t0 = _load(), time.perf_counter()
         subprocess.run(cmd, check=True)
@@ -81,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             "n_test": s.get("n_test"), "test_acc": s.get("test_acc"), "val_acc": s["val_acc"],
             "dead_frac": s["dead_frac"], "active_frac": s["active_frac"], "rouse": s.get("rouse", 0.0), "lr": s.get("lr"),
             "train_theta": s.get("train_theta", True), "fallback": s.get("fallback", False), "roused": s.get("roused"),
-            "weight_dtype": s.get("weight_dtype", "float64"), "t_train_s": s["t_train_s"],
+            "weight_dtype": s.get("weight_dtype", "float64"), "lr_schedule": s.get("lr_schedule", "constant"),
+            "keep_best": s.get("keep_best", False), "best_epoch": s.get("best_epoch"), "t_train_s": s["t_train_s"],
             "t_backward_s": s["t_backward_s"], "t_forward_s": s["t_forward_s"],
             "wall_s": time.perf_counter() - t0, "loadavg_1min_start": l0, "loadavg_1min_end": _load(),
             "machine": platform.platform(), "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -142,11 +142,14 @@ def test_train_grad_cli_writes_summary_and_png(tmp_path, fmt: str) -> None:
     from eventsim.cli import main
     out = tmp_path / "out"
     code = main(["train-grad", _tiny_config(tmp_path, fmt), "--out", str(out), "--method", "dense", "--band", "inf",
-                 "--epochs", "1", "--no-progress", "--lr", "0.005", "--fallback", "--weight-dtype", "float32"])
+                 "--epochs", "1", "--no-progress", "--lr", "0.005", "--fallback", "--weight-dtype", "float32",
+                 "--lr-schedule", "cosine", "--keep-best"])
     assert code == 0
     s = json.loads((out / "train_summary.json").read_text())
     assert s["method"] == "dense" and math.isinf(s["band"]) and s["epochs"] == 1
     assert s["lr"] == 0.005 and s["fallback"] is True and s["weight_dtype"] == "float32"
+    assert s["lr_schedule"] == "cosine" and s["keep_best"] is True and s["best_epoch"] == 1
+    assert 0.0 < s["epoch_lr"][0] < 0.005
     assert s["n_train"] == 30 and s["n_val"] == 10 and len(s["dead_frac"]) == 1
     png = (out / "curves.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 200_000

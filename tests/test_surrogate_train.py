@@ -1,6 +1,7 @@
 """Training loop, checkpoints, initialisers and bad input for the surrogate learner."""
 from __future__ import annotations
 
+import importlib
 import math
 import resource
 import sys
@@ -57,6 +58,46 @@ def test_training_reads_float32_weights_and_evaluates_the_same_network() -> None
     assert set(asked) == {"float32"}
     with pytest.raises(SurrogateConfigError, match="weight_dtype='half'.*allowed"):
         evaluate(model, ds, weight_dtype="half")
+
+
+def test_cosine_schedule_and_keep_best(tmp_path, monkeypatch) -> None:
+    """The cosine schedule takes Adam's step size from lr to lr_final over all steps; keep_best
+    ends with (and checkpoints) the parameters of the first epoch with the highest validation
+    accuracy, whatever came after."""
+    train_mod = importlib.import_module("eventsim.learning.surrogate.train")   # the package's `train` is the function
+    cfg = TrainConfig(epochs=4, batch_size=15, lr=4e-3, lr_final=1e-4, lr_schedule="cosine")
+    lrs = [train_mod.scheduled_lr(cfg, s, 100) for s in range(101)]
+    assert lrs[0] == 4e-3 and lrs[50] == pytest.approx((4e-3 + 1e-4) / 2) and lrs[100] == pytest.approx(1e-4)
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert train_mod.scheduled_lr(TrainConfig(lr=3e-3), 7, 10) == 3e-3          # 'constant', the default
+
+    ds = synthetic_dataset(60, 3, 20, 30, 0.08, seed=1)
+    model = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    scores, seen = iter([0.5, 0.9, 0.9, 0.7]), []
+
+    def fake_evaluate(m, data, batch_size=64, weight_dtype="float64"):
+        seen.append({k: v.copy() for k, v in m.params.items()})
+        return next(scores)
+    monkeypatch.setattr(train_mod, "evaluate", fake_evaluate)
+    ck = str(tmp_path / "ck.h5")
+    hist = train(model, ds, TrainConfig(epochs=4, batch_size=15, lr=4e-3, lr_final=1e-4, lr_schedule="cosine",
+                                        keep_best=True, checkpoint_path=ck), val=ds)
+    assert hist.val_acc == [0.5, 0.9, 0.9, 0.7] and hist.best_epoch == 2
+    assert hist.lr[0] < 4e-3 and all(a > b for a, b in zip(hist.lr, hist.lr[1:]))
+    assert hist.lr[-1] == pytest.approx(1e-4 + 0.5 * 3.9e-3 * (1 + math.cos(math.pi * 15 / 16)))   # step 16 of 16
+    assert not np.array_equal(seen[1]["h0.W"], seen[3]["h0.W"])
+    loaded, attrs = load_checkpoint(ck)
+    assert attrs["epoch"] == 2
+    for k, v in seen[1].items():
+        np.testing.assert_array_equal(model.params[k], v)
+        np.testing.assert_array_equal(loaded.params[k], v)
+
+    with pytest.raises(SurrogateConfigError, match="keep_best.*validation"):
+        train(model, ds, TrainConfig(epochs=1, keep_best=True))
+    with pytest.raises(SurrogateConfigError, match="lr_schedule='step'.*allowed"):
+        TrainConfig(lr_schedule="step").validate()
+    with pytest.raises(SurrogateConfigError, match="lr_final"):
+        TrainConfig(lr=1e-3, lr_final=2e-3).validate()
 
 
 def test_nan_loss_stops_and_keeps_last_good(tmp_path) -> None:

@@ -15,8 +15,9 @@ seed, input_rate, xi, ...), [train] (TrainConfig fields), [data]:
 
 The validation split (val_fraction, default 0.2, val_seed) is held out of the training
 data (class-stratified); the test set is only evaluated once, after training.
-Command-line --method/--band/--epochs/--seed override the config (so dense and sparse
-runs share one config). Writes OUT/train_summary.json, OUT/curves.png, OUT/checkpoint.h5.
+Command-line --method/--band/--epochs/--seed (and the other flags) override the config
+(so dense and sparse runs share one config). With train.keep_best the test set is scored
+with the parameters of the best validation epoch. Writes OUT/train_summary.json, OUT/curves.png, OUT/checkpoint.h5.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from .errors import SurrogateConfigError
 from .events import EventDataset, synthetic_dataset
 from .model import SNN, WEIGHT_DTYPES
 from .network import NetworkSpec
-from .train import History, TrainConfig, evaluate, train
+from .train import LR_SCHEDULES, History, TrainConfig, evaluate, train
 
 
 def _load_npz(path: str | None) -> EventDataset:
@@ -135,7 +136,8 @@ def run_train_grad(args: argparse.Namespace) -> int:
     t_load = time.perf_counter() - t_load
     data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
     tcfg = dict(cfg.get("train", {}))
-    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback", "weight_dtype"):
+    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback", "weight_dtype",
+                 "lr_schedule", "keep_best"):
         if getattr(args, name) is not None:
             tcfg[name] = getattr(args, name)
     ini = dict(cfg.get("init", {}))
@@ -158,6 +160,8 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "dead_frac": hist.dead_frac, "active_frac": hist.active_frac, "band_used": hist.band_used,
                "widened_steps": hist.widened_steps, "roused": hist.roused, "rouse": tc.rouse, "lr": tc.lr,
                "train_theta": tc.train_theta, "fallback": tc.fallback, "weight_dtype": tc.weight_dtype,
+               "lr_schedule": tc.lr_schedule, "lr_final": tc.lr_final, "epoch_lr": hist.lr,
+               "keep_best": tc.keep_best, "best_epoch": hist.best_epoch,
                "epoch_time_s": hist.epoch_time_s,
                "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
                "final_grad_norms": hist.grad_norms[-1]}
@@ -198,6 +202,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override train.fallback (neurons that miss the band store their closest approach)")
     p.add_argument("--weight-dtype", choices=WEIGHT_DTYPES, default=None,
                    help="override train.weight_dtype (precision in which the kernels read W and R)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="override train.lr_schedule ('cosine': decay lr to train.lr_final over all steps)")
+    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                   help="override train.keep_best (end with the parameters of the best validation epoch)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar over minibatches")
     p.set_defaults(func=run_train_grad)

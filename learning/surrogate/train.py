@@ -18,6 +18,17 @@ from .model import SNN, WEIGHT_DTYPES, Regularizer
 from .optim import Adam, clamp_params
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_lr(cfg: "TrainConfig", step: int, n_steps: int) -> float:
+    """Adam's step size for step `step` (0-based) of `n_steps`: `cfg.lr` throughout, or the
+    cosine decay cfg.lr_final + (cfg.lr - cfg.lr_final) (1 + cos(pi step / n_steps)) / 2."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1.0 + math.cos(math.pi * step / max(1, n_steps)))
+
+
 @dataclass
 class TrainConfig:
     """Training hyper-parameters. `band` is B_th (threshold units, > 0; inf = dense)."""
@@ -48,6 +59,12 @@ class TrainConfig:
                                        # halves their memory traffic; state, gradients and Adam's master
                                        # weights stay float64. 'float64' for the exact float64 network
                                        # (the default of SNN.loss_and_grad, used by the gradient checks)
+    lr_schedule: str = "constant"      # 'constant', or 'cosine': lr falls from `lr` to `lr_final` over all
+                                       # steps along half a cosine (Loshchilov & Hutter 2017, no restarts)
+    lr_final: float = 0.0              # the cosine schedule's last value (0 <= lr_final <= lr)
+    keep_best: bool = False            # with validation data: after the last epoch, restore the parameters of
+                                       # the epoch with the highest validation accuracy (the first of equals)
+                                       # and write them to the checkpoint
 
     def validate(self) -> None:
         if int(self.epochs) < 1:
@@ -59,6 +76,9 @@ class TrainConfig:
             raise SurrogateConfigError(f"band (B_th)={self.band!r} is out of range; allowed (0, inf]")
         if self.method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={self.method!r} is invalid; allowed ('sparse', 'dense')")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise SurrogateConfigError(f"lr_schedule={self.lr_schedule!r} is invalid; allowed {LR_SCHEDULES}")
+        check_range("lr_final", self.lr_final, 0.0, self.lr)
         if self.weight_dtype not in WEIGHT_DTYPES:
             raise SurrogateConfigError(f"weight_dtype={self.weight_dtype!r} is invalid; allowed {WEIGHT_DTYPES}")
         check_range("reg_strength", self.reg_strength, 0.0, math.inf, hi_open=True)
@@ -87,6 +107,8 @@ class History:
     band_used: list[list[float]] = field(default_factory=list)     # per epoch, per layer: mean band
     widened_steps: list[int] = field(default_factory=list)          # per epoch: steps with a widened band
     roused: list[list[int]] = field(default_factory=list)           # per epoch, per layer: thresholds lowered
+    lr: list[float] = field(default_factory=list)                   # per epoch: Adam's step size at its last step
+    best_epoch: int | None = None                                   # keep_best: the epoch (1-based) restored
 
 
 def rouse_dead(model: SNN, counts: list[np.ndarray], factor: float) -> list[int]:
@@ -121,6 +143,8 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         raise SurrogateConfigError(f"data.n_units={data.n_units} does not match network n_in={model.spec.n_in}")
     if data.n_steps != model.spec.n_steps:
         raise SurrogateConfigError(f"data.n_steps={data.n_steps} does not match network n_steps={model.spec.n_steps}")
+    if cfg.keep_best and (val is None or len(val) == 0):
+        raise SurrogateConfigError("keep_best=True needs validation data (val); allowed keep_best=False without it")
     retain_freed_memory()  # each step frees and reallocates the same large arrays: keep them paged in
     rng = np.random.default_rng(cfg.seed)
     opt = Adam(cfg.lr)
@@ -133,6 +157,8 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     step = 0
     sizes = [l.size for l in model.spec.layers]
     n_batches = -(-len(data) // cfg.batch_size)
+    total_steps = cfg.epochs * n_batches
+    best_acc, best_params = -1.0, None
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
@@ -157,6 +183,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                     f"loss={r.loss!r} (or a gradient) is not finite at epoch {epoch}, step {step}; allowed finite "
                     f"values. Training stopped, parameters restored to step {step - 1}{where}. Try a lower lr.")
             good = copy.deepcopy(model.params)
+            opt.lr = scheduled_lr(cfg, step, total_steps)
             opt.step(model.params, r.grads, trainable)
             clamp_params(model.params)
             if not all(np.all(np.isfinite(p)) for p in model.params.values()):
@@ -191,10 +218,17 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         hist.epoch_loss.append(float(np.mean(losses)))
         hist.epoch_acc.append(correct / len(data))
         hist.epoch_time_s.append(time.perf_counter() - t0)
+        hist.lr.append(opt.lr)
         if val is not None:
             hist.val_acc.append(evaluate(model, val, cfg.batch_size, cfg.weight_dtype))
-        if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs):
-            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=epoch + 1, loss=hist.epoch_loss[-1],
+            if cfg.keep_best and hist.val_acc[-1] > best_acc:
+                best_acc, best_params, hist.best_epoch = hist.val_acc[-1], copy.deepcopy(model.params), epoch + 1
+        last = epoch + 1 == cfg.epochs
+        if last and cfg.keep_best:
+            model.params = best_params
+        if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
+            ep = hist.best_epoch if last and cfg.keep_best else epoch + 1
+            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=ep, loss=hist.epoch_loss[ep - 1],
                             weight_dtype=cfg.weight_dtype)
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
@@ -202,4 +236,6 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             dead = "/".join(f"{100 * d:.0f}%" for d in hist.dead_frac[-1])
             log(f"epoch {epoch + 1}/{cfg.epochs} loss={hist.epoch_loss[-1]:.4f} acc={hist.epoch_acc[-1]:.3f}{va} "
                 f"dead={dead} {gn} ({time.perf_counter() - t0:.1f}s)")
+            if last and cfg.keep_best:
+                log(f"kept the parameters of epoch {hist.best_epoch} (validation accuracy {best_acc:.3f})")
     return hist
