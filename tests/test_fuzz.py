@@ -259,6 +259,7 @@ def compiled_kernels(tmp_path_factory):
     net = network()
     net.record_spikes(os.path.join(tmp, "spikes.h5"))
     net.run(5.0)
+    net._engine.state(np.arange(3))                   # engine.snapshot, read by the invariants' state check
     net.checkpoint(os.path.join(tmp, "ck.h5"))
     net.close()
     again = ckmod.resume(os.path.join(tmp, "ck.h5"), network)
