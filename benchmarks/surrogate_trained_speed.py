@@ -9,11 +9,14 @@ benchmarks/surrogate/runs/NAME/checkpoint.h5 (a network trained by `surrogate_tr
 same minibatches of the config's training data (batch size from the config) times, in turns, the dense
 reference (every (sample, step, neuron) stored, B_th = inf) and the sparse method at B_th (with the
 closest-approach fallback if asked). Times are CPU seconds (time.process_time) of loss_and_grad's backward
-part, the median over --reps passes over the batches. Writes benchmarks/surrogate/trained_speed.json.
+part, the median over --reps passes over the batches, with W and R read in the precision the checkpoint was
+trained in (its `weight_dtype`). Writes benchmarks/surrogate/trained_speed.json (or --out-name), with each run's
+test accuracy from train_results.json.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -30,12 +33,13 @@ sys.path.insert(0, HERE)
 from results_json import machine, write_results  # noqa: E402
 
 
-def backward_cpu(model, batches, method: str, band: float, fallback: bool) -> tuple[float, float, int]:
+def backward_cpu(model, batches, method: str, band: float, fallback: bool,
+                 weight_dtype: str = "float64") -> tuple[float, float, int]:
     """(backward CPU s, forward CPU s, stored entries) summed over the batches."""
     tb = tf = 0.0
     stored = 0
     for b in batches:
-        r = model.loss_and_grad(b, method=method, band=band, fallback=fallback)
+        r = model.loss_and_grad(b, method=method, band=band, fallback=fallback, weight_dtype=weight_dtype)
         tb += r.stats["cpu_backward_s"]
         tf += r.stats["cpu_forward_s"]
         stored += sum(r.stats["stored_entries"])
@@ -48,6 +52,7 @@ def main() -> int:
     ap.add_argument("--run", action="append", required=True, help="NAME:B_TH[:fallback]")
     ap.add_argument("--batches", type=int, default=8)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--out-name", default="trained_speed.json", help="file name under benchmarks/surrogate/")
     a = ap.parse_args()
     cfg = read_config(a.config)
     data, _ = load_data(cfg.get("data", {}), cfg["network"])
@@ -55,23 +60,28 @@ def main() -> int:
     rng = np.random.default_rng(0)
     order = rng.permutation(len(data))
     batches = [data.batch(order[k * bs:(k + 1) * bs]) for k in range(a.batches)]
+    res_path = os.path.join(HERE, "surrogate", "train_results.json")
+    results = json.load(open(res_path)) if os.path.exists(res_path) else {}
     rows = []
     for spec in a.run:
         parts = spec.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "fallback"):
             raise SystemExit(f"--run {spec!r}: expected NAME:B_TH or NAME:B_TH:fallback")
         name, band, fallback = parts[0], float(parts[1]), len(parts) == 3
-        model, _ = load_checkpoint(os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5"))
-        backward_cpu(model, batches[:1], "dense", math.inf, False)        # compile outside the timing
-        backward_cpu(model, batches[:1], "sparse", band, fallback)
+        model, attrs = load_checkpoint(os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5"))
+        wdt = attrs["weight_dtype"]                                        # the precision it was trained in
+        backward_cpu(model, batches[:1], "dense", math.inf, False, wdt)   # compile outside the timing
+        backward_cpu(model, batches[:1], "sparse", band, fallback, wdt)
         dense, sparse = [], []
         for _ in range(a.reps):
-            dense.append(backward_cpu(model, batches, "dense", math.inf, False))
-            sparse.append(backward_cpu(model, batches, "sparse", band, fallback))
+            dense.append(backward_cpu(model, batches, "dense", math.inf, False, wdt))
+            sparse.append(backward_cpu(model, batches, "sparse", band, fallback, wdt))
         md = statistics.median(d[0] for d in dense)
         ms = statistics.median(s[0] for s in sparse)
         n_all = dense[0][2]
+        run = results.get(name, {})
         row = {"run": name, "band": band, "fallback": fallback, "batches": a.batches, "batch_size": bs,
+               "weight_dtype": wdt, "test_acc": run.get("test_acc"),
                "dense_backward_cpu_s": md, "sparse_backward_cpu_s": ms, "speedup": md / ms,
                "dense_forward_cpu_s": statistics.median(d[1] for d in dense),
                "sparse_forward_cpu_s": statistics.median(s[1] for s in sparse),
@@ -82,7 +92,7 @@ def main() -> int:
               f"{ms * 1e3:.0f} ms, {md / ms:.1f}x, active {100 * row['active_fraction']:.2f}%", flush=True)
     doc = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "config": os.path.relpath(a.config, os.path.dirname(HERE)),
            "machine": machine(), "reps": a.reps, "rows": rows}
-    print(write_results(os.path.join(HERE, "surrogate"), "trained_speed.json", doc))
+    print(write_results(os.path.join(HERE, "surrogate"), a.out_name, doc))
     return 0
 
 
