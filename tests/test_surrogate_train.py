@@ -87,7 +87,7 @@ def test_cosine_schedule_and_keep_best(tmp_path, monkeypatch) -> None:
     assert hist.lr[-1] == pytest.approx(1e-4 + 0.5 * 3.9e-3 * (1 + math.cos(math.pi * 15 / 16)))   # step 16 of 16
     assert not np.array_equal(seen[1]["h0.W"], seen[3]["h0.W"])
     loaded, attrs = load_checkpoint(ck)
-    assert attrs["epoch"] == 2
+    assert attrs["epoch"] == 2 and attrs["step"] == 8          # 4 steps per epoch
     for k, v in seen[1].items():
         np.testing.assert_array_equal(model.params[k], v)
         np.testing.assert_array_equal(loaded.params[k], v)

@@ -158,7 +158,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     sizes = [l.size for l in model.spec.layers]
     n_batches = -(-len(data) // cfg.batch_size)
     total_steps = cfg.epochs * n_batches
-    best_acc, best_params = -1.0, None
+    best_acc, best_params, best_step = -1.0, None, 0
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
@@ -223,12 +223,13 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             hist.val_acc.append(evaluate(model, val, cfg.batch_size, cfg.weight_dtype))
             if cfg.keep_best and hist.val_acc[-1] > best_acc:
                 best_acc, best_params, hist.best_epoch = hist.val_acc[-1], copy.deepcopy(model.params), epoch + 1
+                best_step = step
         last = epoch + 1 == cfg.epochs
         if last and cfg.keep_best:
             model.params = best_params
         if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
-            ep = hist.best_epoch if last and cfg.keep_best else epoch + 1
-            save_checkpoint(cfg.checkpoint_path, model, step=step, epoch=ep, loss=hist.epoch_loss[ep - 1],
+            ep, st = (hist.best_epoch, best_step) if last and cfg.keep_best else (epoch + 1, step)
+            save_checkpoint(cfg.checkpoint_path, model, step=st, epoch=ep, loss=hist.epoch_loss[ep - 1],
                             weight_dtype=cfg.weight_dtype)
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
