@@ -1,21 +1,23 @@
-"""Experiment: what share of a CUBA run goes to the engine's check heap?
+"""Experiment: what share of a CUBA run goes to the engine's check queue?
 
-The engine keys one threshold check per neuron in an indexed binary heap (`eventsim.heap`). A
-queue that cost nothing would save at most the time of those heap operations. This script
-measures that ceiling on the real operation sequence:
+The engine keys one threshold check per neuron in a tournament tree (`eventsim.heap.cset`;
+until 2026-11-23 an indexed binary heap, kept in `indexed_heap.py`). A queue that cost nothing
+would save at most the time of those operations. This script measures that ceiling on the real
+operation sequence:
 
 1. it copies the installed package to a temporary directory and patches the copy's engine so
-   that every `heap.iset` of a check (insert, re-key, remove) is also logged as (neuron, time);
+   that every check update (insert, re-key, remove) is also logged as (neuron, time);
 2. it runs the CUBA network (tests/conftest.make_cuba, seed 1) with the patched copy in a
    subprocess and saves the log;
-3. it replays the logged operations on a fresh indexed heap with the same `heap.iset`, which
-   reproduces the heap states of the run exactly (the log starts with the priming of every
-   neuron at build, 4000 of the operations), and times the replay;
+3. it replays the logged operations on a fresh tree (the engine's `heap.cset`) and on a fresh
+   indexed heap, which reproduces the queue states of the run exactly (the log starts with the
+   priming of every neuron at build, 4000 of the operations), checks that both give the same
+   minimum after every operation, and times both replays;
 4. it times the unpatched engine on the same run, in this process.
 
     python3.11 benchmarks/check_heap_share.py [--duration 2000] [--reps 5]
 
-The replay keeps the heap in cache undisturbed by the rest of the loop, so the share it gives
+The replay keeps the queue in cache undisturbed by the rest of the loop, so the share it gives
 is a lower estimate. Writes benchmarks/results/check_heap_share_<date>.json.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 
 import numba as nb
 import numpy as np
@@ -32,12 +35,13 @@ from eventsim import heap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import indexed_heap  # noqa: E402
 from engine_log import alternate, logged_cuba_run, save  # noqa: E402
 
 LOG_ROWS = 6_000_000               # about 12 s of CUBA (20.6 operations per spike)
 
-_ISET = "    heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)\n"
-_LOGGED = _ISET + """    lg = checks[4]
+_ISET = "    heap.cset(checks[0], checks[1], j, t_check)\n"
+_LOGGED = _ISET + """    lg = checks[2]
     n = int(lg[0, 0])
     if n + 1 < lg.shape[0]:
         lg[n + 1, 0] = j
@@ -47,11 +51,21 @@ _LOGGED = _ISET + """    lg = checks[4]
 
 
 @nb.njit(cache=True)
-def replay(key, who, pos, size, js, ts):
-    """Apply the logged operations to the indexed heap (key, who, pos, size): a checksum."""
+def replay_tree(key, who, js, ts):
+    """Apply the logged operations to the check tree (key, who): a checksum of the minima."""
     s = 0
     for k in range(js.size):
-        heap.iset(key, who, pos, size, js[k], ts[k])
+        heap.cset(key, who, js[k], ts[k])
+        s += who[1]
+    return s
+
+
+@nb.njit(cache=True)
+def replay_heap(key, who, pos, size, js, ts):
+    """The same on the indexed heap (key, who, pos, size)."""
+    s = 0
+    for k in range(js.size):
+        indexed_heap.iset(key, who, pos, size, js[k], ts[k])
         s += who[0]
     return s
 
@@ -61,18 +75,37 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=2000.0, help="model time (ms)")
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    rows, _, spikes = logged_cuba_run([("engine.py", _ISET, _LOGGED)], (LOG_ROWS, 2), args.duration)
+    rows, P, spikes = logged_cuba_run([("engine.py", _ISET, _LOGGED)], (LOG_ROWS, 2), args.duration)
     js, ts = rows[:, 0].astype(np.int64), rows[:, 1].copy()
-    rep_s, eng_s = alternate(lambda: replay(*heap.make_indexed(4000), js, ts), args.duration, args.reps)
-    rep, eng = statistics.median(rep_s), statistics.median(eng_s)
-    res = {"duration_ms": args.duration, "spikes": spikes, "heap_ops": int(js.size),
-           "ops_per_spike": js.size / spikes, "replay_s": rep_s, "engine_s": eng_s,
-           "ns_per_op": 1e9 * rep / js.size, "heap_us_per_spike": 1e6 * rep / spikes,
-           "engine_us_per_spike": 1e6 * eng / spikes, "heap_share": rep / eng}
-    print(f"{js.size} heap operations for {spikes} spikes ({res['ops_per_spike']:.1f} per spike)")
-    print(f"replay {1e3 * rep:.1f} ms ({res['ns_per_op']:.0f} ns per op), engine {1e3 * eng:.0f} ms CPU: "
-          f"heap share {100 * res['heap_share']:.1f}% ({res['heap_us_per_spike']:.2f} of "
-          f"{res['engine_us_per_spike']:.2f} us per spike)")
+    n = int(js.size)
+    n_neurons = P.shape[0]
+    if replay_tree(*heap.make_checks(n_neurons), js, ts) != \
+            replay_heap(*indexed_heap.make_indexed(n_neurons), js, ts):
+        sys.exit("check_heap_share.py: the tree and the heap disagree on a minimum")
+    heap_s: list[float] = []
+
+    def both():                                   # one call times both, so they alternate too
+        c = time.process_time()
+        replay_heap(*indexed_heap.make_indexed(n_neurons), js, ts)
+        heap_s.append(time.process_time() - c)
+        replay_tree(*heap.make_checks(n_neurons), js, ts)
+
+    both()
+    heap_s.clear()
+    rep_s, eng_s = alternate(lambda: replay_tree(*heap.make_checks(n_neurons), js, ts), args.duration, args.reps)
+    for _ in range(args.reps):
+        both()
+    rep, eng, old = statistics.median(rep_s), statistics.median(eng_s), statistics.median(heap_s)
+    res = {"duration_ms": args.duration, "spikes": spikes, "check_ops": n,
+           "ops_per_spike": n / spikes, "replay_tree_s": rep_s, "replay_indexed_heap_s": heap_s, "engine_s": eng_s,
+           "ns_per_op": 1e9 * rep / n, "ns_per_op_indexed_heap": 1e9 * old / n,
+           "queue_us_per_spike": 1e6 * rep / spikes, "engine_us_per_spike": 1e6 * eng / spikes,
+           "queue_share": rep / eng, "indexed_heap_share": old / eng}
+    print(f"{n} check updates for {spikes} spikes ({res['ops_per_spike']:.1f} per spike)")
+    print(f"replay: tree {1e3 * rep:.1f} ms ({res['ns_per_op']:.0f} ns per op), indexed heap {1e3 * old:.1f} ms "
+          f"({res['ns_per_op_indexed_heap']:.0f} ns per op); engine {1e3 * eng:.0f} ms CPU: queue share "
+          f"{100 * res['queue_share']:.1f}% ({res['queue_us_per_spike']:.2f} of {res['engine_us_per_spike']:.2f} us "
+          f"per spike; the indexed heap's would be {100 * res['indexed_heap_share']:.1f}%)")
     save("check_heap_share", res)
 
 

@@ -1,9 +1,10 @@
-"""Experiment: a calendar queue for the neuron checks against the engine's indexed binary heap.
+"""Experiment: queues for the neuron checks: indexed binary heap, tournament tree, calendar queue.
 
 Issue 3 asks whether a calendar queue would beat the binary heap. The engine keeps one
-check per neuron (its next threshold test) in `eventsim.heap`'s indexed heap; on CUBA a
-spike costs about 20 operations on it (11 earlier re-keys after inputs, 8.5 pops that
-mostly re-key the neuron later). This script runs that pattern on both structures:
+check per neuron (its next threshold test); on CUBA a spike costs about 20 operations on
+that queue (11 earlier re-keys after inputs, 8.5 pops that mostly re-key the neuron later).
+Until 2026-11-23 the queue was an indexed binary heap (`indexed_heap.py`); since then it is
+the tournament tree of `eventsim.heap` (heap.cset). This script runs that pattern on all three:
 
     each iteration: take the minimum (time t, neuron j), re-key j to t + Exp(5 ms)
     (the lazy re-check), then re-key a random neuron to t + Exp(3 ms) if that is earlier
@@ -12,7 +13,7 @@ mostly re-key the neuron later). This script runs that pattern on both structure
 The calendar prototype here (not used by the engine): buckets of `width` ms in a circular
 array of 2^bits lists (doubly linked, one node per neuron), an overflow list beyond the
 current year, a cached minimum, and ties broken by neuron id exactly as in the heap, so
-both pop the same sequence (checked: the accumulated (t, j) sums agree).
+all pop the same sequence (checked: the accumulated (t, j) sums agree).
 
     python3.11 benchmarks/check_queue.py [--iters 2000000] [--reps 5]
 
@@ -33,6 +34,7 @@ import numpy as np
 from eventsim import heap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import indexed_heap  # noqa: E402
 from results_json import machine, write_results  # noqa: E402
 
 N = 4000
@@ -153,15 +155,33 @@ def make_calendar(n: int, width: float, bits: int) -> tuple:
 def pattern_heap(key, who, pos, size, iters, seed):
     np.random.seed(seed)
     for j in range(N):
-        heap.iset(key, who, pos, size, j, np.random.exponential(20.0))
+        indexed_heap.iset(key, who, pos, size, j, np.random.exponential(20.0))
     acc = 0.0
     for _ in range(iters):
         t, j = key[0], who[0]
-        heap.iset(key, who, pos, size, j, t + np.random.exponential(5.0))
+        indexed_heap.iset(key, who, pos, size, j, t + np.random.exponential(5.0))
         i = np.random.randint(N)
         nt = t + np.random.exponential(3.0)
         if nt < key[pos[i]]:
-            heap.iset(key, who, pos, size, i, nt)
+            indexed_heap.iset(key, who, pos, size, i, nt)
+        acc += t * (j + 1)
+    return acc
+
+
+@nb.njit(cache=True)
+def pattern_tree(key, who, iters, seed):
+    np.random.seed(seed)
+    for j in range(N):
+        heap.cset(key, who, j, np.random.exponential(20.0))
+    leaf0 = key.size // 2
+    acc = 0.0
+    for _ in range(iters):
+        t, j = key[1], who[1]
+        heap.cset(key, who, j, t + np.random.exponential(5.0))
+        i = np.random.randint(N)
+        nt = t + np.random.exponential(3.0)
+        if nt < key[leaf0 + i]:
+            heap.cset(key, who, i, nt)
         acc += t * (j + 1)
     return acc
 
@@ -199,14 +219,20 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--calendars={args.calendars!r}: expected width_ms:bits pairs, e.g. 0.01:14,0.05:12")
     if any(not (w > 0 and 1 <= b <= 24) for w, b in cals):
         ap.error("--calendars: width must be > 0 ms and bits in [1, 24]")
-    pattern_heap(*heap.make_indexed(N), 100, 0)
+    pattern_heap(*indexed_heap.make_indexed(N), 100, 0)
+    pattern_tree(*heap.make_checks(N), 100, 0)
     for w, b in cals:
         pattern_calendar(*make_calendar(N, w, b), 100, 0)
     times: dict[str, list[float]] = {}
     for rep in range(args.reps):                      # alternate the structures in every repeat
         t0 = time.perf_counter()
-        ref = pattern_heap(*heap.make_indexed(N), args.iters, rep)
+        ref = pattern_heap(*indexed_heap.make_indexed(N), args.iters, rep)
         times.setdefault("heap", []).append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        got = pattern_tree(*heap.make_checks(N), args.iters, rep)
+        times.setdefault("tree (the engine's since 2026-11-23)", []).append(time.perf_counter() - t0)
+        if got != ref:
+            raise SystemExit(f"the tree popped a different sequence than the heap (rep {rep})")
         for w, b in cals:
             t0 = time.perf_counter()
             got = pattern_calendar(*make_calendar(N, w, b), args.iters, rep)
@@ -215,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"calendar {w}:{b} popped a different sequence than the heap (rep {rep})")
     ns = {k: 1e9 * statistics.median(v) / args.iters for k, v in times.items()}
     for k, v in ns.items():
-        print(f"{k:>26}: {v:6.1f} ns per iteration ({v / ns['heap']:.2f}x the heap)")
+        print(f"{k:>38}: {v:6.1f} ns per iteration ({v / ns['heap']:.2f}x the heap)")
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                        f"check_queue_{time.strftime('%Y-%m-%d')}.json")
     write_results(os.path.dirname(out), os.path.basename(out),

@@ -1,7 +1,7 @@
 """Logging what the engine does inside a CUBA run, for experiments that replay one part of it.
 
 `logged_cuba_run` copies the installed package to a temporary directory, adds a float64 log
-array to the check heap's tuple (as `checks[4]`; row 0 holds the count), applies text patches
+array to the check tree's tuple (as `checks[2]`; row 0 holds the count), applies text patches
 that write rows into it, runs the CUBA network (tests/conftest.make_cuba, seed 1) with that copy
 in a subprocess, and returns the rows. The unpatched engine is timed by `cuba_cpu_time` in the
 calling process. Used by check_heap_share.py and solver_share.py.
@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(HERE, "..", "tests")
 sys.path.insert(0, TESTS)
 
-_MAKE = "return np.full(n, np.inf), np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(1, np.int64)"
+_MAKE = "    return key, who\n"
 
 _CHILD = """
 import sys
@@ -36,7 +36,7 @@ from conftest import make_cuba
 net = make_cuba(seed=1); net.build(); net.run(0.0)     # the log holds the priming too
 net.run({duration!r}, progress=False)
 e = net._engine
-lg = e.checks[4]
+lg = e.checks[2]
 n = int(lg[0, 0])
 np.savez({out!r}, rows=lg[1:n + 1], P=e.P, spikes=net.stats["spikes"], full=n + 1 >= lg.shape[0])
 """
@@ -52,7 +52,7 @@ def _patched_copy(root: str, patches: list[tuple[str, str, str]], log_shape: tup
         if not os.path.exists(os.path.join(dst, sub)):
             shutil.copytree(os.path.dirname(mod.__file__), os.path.join(dst, sub),
                             ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
-    for name, old, new in [("heap.py", _MAKE, _MAKE + f", np.zeros({log_shape})")] + patches:
+    for name, old, new in [("heap.py", _MAKE, f"    return key, who, np.zeros({log_shape})\n")] + patches:
         path = os.path.join(dst, name)
         text = open(path).read()
         if text.count(old) != 1:

@@ -32,7 +32,7 @@ from engine_log import alternate, logged_cuba_run, save  # noqa: E402
 
 LOG_ROWS = 1_000_000               # about 12 s of CUBA (1.6 solves per spike)
 _SOLVE = "            tc = neuron.next_crossing(P, S, j, t, ep, scratch, F, c)\n"
-_LOGGED = """            lg = checks[4]
+_LOGGED = """            lg = checks[2]
             nlg = int(lg[0, 0])
             if nlg + 1 < lg.shape[0]:
                 lg[nlg + 1, 0] = j

@@ -11,7 +11,7 @@ What is stored
 --------------
 - every attribute of the Engine (eventsim.engine.Engine) except those in ENGINE_TRANSIENT,
   generically: arrays as datasets, tuples of arrays as groups 0, 1, ..., numbers as attributes.
-  This covers P, S, the indexed check heap, the event heap (its live entries and capacity),
+  This covers P, S, the check tree, the event heap (its live entries and capacity),
   sources (incl. Poisson counters and versions), graph arrays incl. plastic weights, the
   plasticity tuple incl. traces, epoch, stats and t. An Engine attribute that is neither
   stored nor listed as transient makes `save` fail, so new engine state cannot be forgotten;
@@ -46,7 +46,7 @@ from .graph import Graph
 from .recording import SonataWriter, config_attrs, copy_prefix
 
 KIND = "eventsim-checkpoint"
-FORMAT = 1
+FORMAT = 2      # 2: the checks are a tournament tree (heap.make_checks), not an indexed heap
 # Engine attributes that are not state at a chunk boundary (recomputed or empty there).
 ENGINE_TRANSIENT = {
     "scratch": "work arrays of the root solver, rewritten before every use",

@@ -1,7 +1,7 @@
 """The event loop: one numba function that processes events in time order until a stop time.
 
 Two queues, merged by (time, kind, id) so that order never depends on insertion order:
-- an indexed heap of neuron checks (heap.iset), one entry per neuron: the time of its predicted
+- a tournament tree of neuron checks (heap.cset), one leaf per neuron: the time of its predicted
   threshold crossing, or of a lower bound on it (kind CHECK, last at equal times, so that inputs
   arriving at the same instant are all summed before the threshold is tested, as in NEST);
 - a heap of SOURCE entries (id = source, aux = version: the next spike of a Poisson or
@@ -56,7 +56,7 @@ def _queue_check_igm(S, checks, j, t_check, igm, exact):
     S[j, NEXT] = t_check
     S[j, neuron.NEXT_IGM] = igm
     S[j, EXACT] = 1.0 if exact else 0.0
-    heap.iset(checks[0], checks[1], checks[2], checks[3], j, t_check)
+    heap.cset(checks[0], checks[1], j, t_check)
 
 
 @nb.njit(cache=True, _nrt=False, inline="always")
@@ -185,9 +185,9 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
         t = qt[0] if n > 0 else np.inf
         # at equal times deliveries go first: simultaneous inputs are summed before any
         # threshold check (as NEST does), so a jump that reaches threshold only queues a check
-        is_check = checks[3][0] > 0 and ckey[0] < t
+        is_check = ckey[1] < t
         if is_check:
-            t = ckey[0]
+            t = ckey[1]
         if sampling:
             _take_samples(P, S, samp, t, t_stop, epoch[0])
         if t > t_stop:
@@ -210,7 +210,7 @@ def run_until(t_stop, seed, n_neurons, max_group, neurons, graph, sources, queue
                 lo = grp_start[qa[0]]
                 prefetch(post, lo)
                 prefetch(weight, lo)
-            j = cwho[0]
+            j = cwho[1]
             stats[CHECKS] += 1
             if S[j, EXACT] != 0.0:
                 _spike(P, S, checks, graph, queue, rec, stats, fac, ep, pl, xch, j, t)
@@ -258,7 +258,8 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
     hi = grp_start[g + 1]
     if pl[0][g] >= 0:
         plasticity.pre_arrival(pl, g, t, ep, post, weight, lo, hi)
-    pos = checks[2]
+    leaves = checks[0]
+    leaf0 = leaves.size // 2
     for k in range(lo, min(hi, lo + PREFETCH_AHEAD)):   # the loop below prefetches from lo + PREFETCH_AHEAD on
         jn = post[k]
         prefetch(P, jn)
@@ -268,7 +269,7 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
             jn = post[k + PREFETCH_AHEAD]
             prefetch(P, jn)
             prefetch(S, jn)
-            prefetch(pos, jn)
+            prefetch(leaves, leaf0 + jn)
         j = post[k]
         c = int(P[j, neuron.CLASS])
         neuron.factors(F, Ft, CT, c, t, ep)
@@ -324,7 +325,7 @@ class Engine:
     n_neurons: int
     P: np.ndarray                          # float64[N, NP] parameters (neuron-major)
     S: np.ndarray                          # float64[N, NS] state (neuron-major)
-    checks: tuple                          # heap.make_indexed(N): next check time per neuron
+    checks: tuple                          # heap.make_checks(N): next check time per neuron
     graph: tuple                           # graph.Graph arrays
     sources: tuple                         # (kind, rate/ms, ptr, times, pos, count, version)
     rec_flag: np.ndarray                   # uint8[n_nodes]

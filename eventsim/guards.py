@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import neuron
+from . import heap, neuron
 from .builder import stage_bytes
 from .errors import EventsimError, SimulationError
 
@@ -70,7 +70,7 @@ def estimate_memory(n_neurons: int, n_synapses: int, n_groups: int | None = None
     n_groups = n_synapses if n_groups is None else n_groups
     n_nodes = n_neurons + n_sources
     parts = {
-        "neurons": n_neurons * (8 * (neuron.NP + neuron.NS) + 8 * 3),        # P, S, indexed check heap
+        "neurons": n_neurons * 8 * (neuron.NP + neuron.NS) + heap.check_tree_bytes(n_neurons),  # P, S, checks
         "synapses": n_synapses * SYNAPSE_BYTES,
         "groups": n_groups * GROUP_BYTES + (n_nodes + 2) * 8,                # + grp_ptr
         "sources": n_sources * (1 + 8 * 5) + n_source_spikes * 8 + n_nodes,  # + rec_flag

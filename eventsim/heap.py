@@ -1,6 +1,7 @@
-"""A binary min-heap over parallel arrays, for numba.
+"""The engine's two queues, for numba: a binary min-heap of events, and a tournament tree
+of the neurons' threshold checks (below).
 
-Entries are ordered by the key (time, code, aux), where code = kind << 48 | id.
+Heap entries are ordered by the key (time, code, aux), where code = kind << 48 | id.
 The order never depends on insertion order, so runs are reproducible whatever the
 chunking, and a partitioned (MPI) run can reproduce a single-process run.
 
@@ -94,85 +95,48 @@ def grow(q: tuple, capacity: int) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------
-# Indexed min-heap over neurons: one entry per neuron, keyed by (time, neuron id), with
-# decrease/increase-key in place. Arrays: key float64[N] (heap order), who int64[N] (neuron at
-# each heap slot), pos int64[N] (slot of each neuron, -1 if absent), size int64[1].
+# The neurons' checks: a tournament (winner) tree with one leaf per neuron, keyed by
+# (time, neuron id). Arrays: key float64[2m] and who int64[2m], with m the smallest power of
+# two >= N; leaf m + j holds neuron j's check time (inf: none), and node k holds the smaller
+# of nodes 2k and 2k + 1, so the earliest check is (key[1], who[1]). Replaces an indexed
+# binary heap (DESIGN.md: threshold checks, item 5).
 # ---------------------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
-def _ibefore(t1, j1, t2, j2) -> bool:
-    return t1 < t2 or (t1 == t2 and j1 < j2)
-
-
 @nb.njit(cache=True, _nrt=False)
-def _isift_up(key, who, pos, i, t, j):
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _ibefore(t, j, key[parent], who[parent]):
+def cset(key, who, j, t) -> None:
+    """Give neuron j the check time t (inf removes it).
+
+    Walks from j's leaf towards the root; each level takes the smaller of two siblings (two
+    adjacent loads and a select) and stops once a node keeps its winner, since nothing above it
+    changes then. The left child holds the smaller ids, so taking it on equal times orders ties
+    by neuron id, as the indexed heap did."""
+    k = key.size // 2 + j
+    key[k] = t
+    while k > 1:
+        k >>= 1
+        left = 2 * k
+        kl = key[left]
+        kr = key[left + 1]
+        right = kr < kl
+        nk = kr if right else kl
+        nw = who[left + 1] if right else who[left]
+        if nk == key[k] and nw == who[k]:
             break
-        key[i] = key[parent]
-        who[i] = who[parent]
-        pos[who[i]] = i
-        i = parent
-    key[i] = t
-    who[i] = j
-    pos[j] = i
+        key[k] = nk
+        who[k] = nw
 
 
-@nb.njit(cache=True, _nrt=False)
-def _isift_down(key, who, pos, n, i, t, j):
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        right = child + 1
-        if right < n and _ibefore(key[right], who[right], key[child], who[child]):
-            child = right
-        if not _ibefore(key[child], who[child], t, j):
-            break
-        key[i] = key[child]
-        who[i] = who[child]
-        pos[who[i]] = i
-        i = child
-    key[i] = t
-    who[i] = j
-    pos[j] = i
+def make_checks(n: int) -> tuple:
+    """An empty check tree for n neurons: (key, who); n >= 1."""
+    m = 1 << max(0, int(n - 1).bit_length())
+    key = np.full(2 * m, np.inf)
+    who = np.zeros(2 * m, np.int64)
+    who[m:] = np.arange(m)
+    for k in range(m - 1, 0, -1):      # every key is inf: each node holds its leftmost leaf
+        who[k] = who[2 * k]
+    return key, who
 
 
-@nb.njit(cache=True, _nrt=False)
-def iset(key, who, pos, size, j, t) -> None:
-    """Give neuron j the key t (insert, move, or remove when t is inf)."""
-    i = pos[j]
-    if t == np.inf:
-        if i >= 0:
-            iremove(key, who, pos, size, j)
-        return
-    if i < 0:
-        i = size[0]
-        size[0] = i + 1
-        _isift_up(key, who, pos, i, t, j)
-    elif _ibefore(t, j, key[i], j):
-        _isift_up(key, who, pos, i, t, j)
-    else:
-        _isift_down(key, who, pos, size[0], i, t, j)
-
-
-@nb.njit(cache=True, _nrt=False)
-def iremove(key, who, pos, size, j) -> None:
-    """Remove neuron j (it must be present)."""
-    i = pos[j]
-    pos[j] = -1
-    n = size[0] - 1
-    size[0] = n
-    if i == n:
-        return
-    t, k = key[n], who[n]
-    if i > 0 and _ibefore(t, k, key[(i - 1) >> 1], who[(i - 1) >> 1]):
-        _isift_up(key, who, pos, i, t, k)
-    else:
-        _isift_down(key, who, pos, n, i, t, k)
-
-
-def make_indexed(n: int) -> tuple:
-    """An empty indexed heap for n neurons: (key, who, pos, size)."""
-    return np.full(n, np.inf), np.zeros(n, np.int64), np.full(n, -1, np.int64), np.zeros(1, np.int64)
+def check_tree_bytes(n: int) -> int:
+    """Bytes of make_checks(n)."""
+    return 2 * (1 << max(0, int(n - 1).bit_length())) * 16

@@ -546,7 +546,7 @@ class Network:
         for p in neurons + sources:
             if p.record:
                 rec_flag[p.offset:p.offset + p.size] = 1
-        self._engine = eng.Engine(self.seed, n_neurons, P, S, heap.make_indexed(n_neurons),
+        self._engine = eng.Engine(self.seed, n_neurons, P, S, heap.make_checks(n_neurons),
                                   (g.grp_ptr, g.grp_start, g.grp_delay, g.post, g.weight),
                                   sources_t, rec_flag, g.max_group_size, self.buffer_size, plast=pl)
         initial = np.zeros((n_neurons, 4))
