@@ -22,7 +22,7 @@ from datetime import date
 import numba as nb
 import numpy as np
 
-from results_json import machine
+from results_json import dated_path, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
@@ -167,7 +167,7 @@ def main() -> None:
                   f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
                   f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
                   f"{row['eventsim_speedup']:>11.2f}")
-    out = args.out or os.path.join(HERE, "results", f"cuba_{results['date']}.json")
+    out = args.out or dated_path(os.path.join(HERE, "results"), "cuba")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
         json.dump(results, fh, indent=2)

@@ -152,7 +152,7 @@ def main() -> None:
         worker(args.neurons[0], args.duration, args.reps)
         return
     sys.path.insert(0, HERE)
-    from results_json import machine
+    from results_json import dated_path, machine
     mpiexec = shutil.which("mpiexec") or os.path.join(os.path.dirname(sys.executable), "mpiexec")
     rows = []
     for n in args.neurons:
@@ -199,7 +199,7 @@ def main() -> None:
     if micro:
         res["alpha_beta_allgatherv"] = fit_alpha_beta(micro, "allgatherv_us")
         res["alpha_beta_allgather_pickle"] = fit_alpha_beta(micro, "allgather_us")
-    path = os.path.join(HERE, "results", f"mpi_{res['date']}.json")
+    path = dated_path(os.path.join(HERE, "results"), "mpi")
     with open(path, "w") as fh:
         json.dump(res, fh, indent=2)
     print(json.dumps({k: v for k, v in res.items() if k.startswith("alpha")}, indent=1))

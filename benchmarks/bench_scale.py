@@ -77,7 +77,7 @@ def main() -> None:
         print(json.dumps(one(args.one, args.duration, args.seed)))
         return
     sys.path.insert(0, HERE)
-    from results_json import machine
+    from results_json import dated_path, machine
     rows = []
     for n in args.sizes:
         wall = time.perf_counter()
@@ -91,7 +91,7 @@ def main() -> None:
         r = rows[-1]
         print(json.dumps(r), flush=True)
     res = {"date": date.today().isoformat(), "machine": machine(), "rows": rows}
-    out = args.out or os.path.join(HERE, "results", f"scale_{res['date']}.json")
+    out = args.out or dated_path(os.path.join(HERE, "results"), "scale")
     with open(out, "w") as fh:
         json.dump(res, fh, indent=2)
     print(f"wrote {out}")

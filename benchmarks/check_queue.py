@@ -35,7 +35,7 @@ from eventsim import heap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import indexed_heap  # noqa: E402
-from results_json import machine, write_results  # noqa: E402
+from results_json import dated_path, machine, write_results  # noqa: E402
 
 N = 4000
 ABSENT, OVERFLOW = -1, -2
@@ -242,8 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = {k: 1e9 * statistics.median(v) / args.iters for k, v in times.items()}
     for k, v in ns.items():
         print(f"{k:>38}: {v:6.1f} ns per iteration ({v / ns['heap']:.2f}x the heap)")
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                       f"check_queue_{time.strftime('%Y-%m-%d')}.json")
+    out = dated_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"), "check_queue")
     write_results(os.path.dirname(out), os.path.basename(out),
                   {"ns_per_iteration_median": ns, "iters": args.iters, "reps": args.reps, "neurons": N,
                    "same_pop_sequence": True},

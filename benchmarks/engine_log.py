@@ -101,8 +101,8 @@ def alternate(replay_once, duration: float, reps: int) -> tuple[list[float], lis
 
 def save(name: str, res: dict) -> None:
     """Write res to benchmarks/results/<name>_<date>.json with the command line and the machine."""
-    from results_json import machine, write_results
-    path = os.path.join(HERE, "results", f"{name}_{time.strftime('%Y-%m-%d')}.json")
+    from results_json import dated_path, machine, write_results
+    path = dated_path(os.path.join(HERE, "results"), name)
     write_results(os.path.dirname(path), os.path.basename(path), res,
                   command=f"python3.11 benchmarks/{name}.py " + " ".join(sys.argv[1:]), machine=machine())
     print(f"wrote {path}")

@@ -46,6 +46,16 @@ def machine() -> dict:
             "numba": numba.__version__, "numpy": np.__version__, "load_avg": os.getloadavg()}
 
 
+def dated_path(results_dir: str, stem: str) -> str:
+    """results_dir/<stem>_<date>.json, or <stem>_<date>_runK.json (K = 2, 3, ...) if that exists, so a
+    rerun on the same day never overwrites a recorded result."""
+    base = os.path.join(results_dir, f"{stem}_{time.strftime('%Y-%m-%d')}")
+    path, k = base + ".json", 2
+    while os.path.exists(path):
+        path, k = f"{base}_run{k}.json", k + 1
+    return path
+
+
 def write_results(results_dir: str, name: str, doc: dict, **extra) -> str:
     """Write {written, host, **extra, **doc} to results_dir/name atomically; returns the path."""
     path = os.path.join(results_dir, name)
