@@ -1,0 +1,142 @@
+"""Engine A/B test: two revisions of eventsim in one process, on the same network, in alternating chunks.
+
+On the 2-core VMs timing noise between processes reaches +-25%, which hides engine changes of a few
+percent. This script instead imports both revisions side by side (each copied from git under its own
+package name), builds the same network with each, and advances them in alternating chunks of model
+time (the order flips every chunk), timing each chunk's CPU. Both simulations do the same work chunk by
+chunk, so the chunk pairs are matched; it reports the ratio of total CPU, the median chunk ratio and
+how many chunks B won, and checks that both fired the same spikes at the same times.
+
+    python3.11 benchmarks/ab_engine.py A B [--network cuba|scale] [--n 100000] [--chunks 30] [--chunk-ms 1000]
+
+A and B are git revisions, or WORKTREE for the checked-out files (uncommitted edits included). Each
+revision compiles cold in its temporary copy (about a minute each). Writes
+benchmarks/results/ab_engine_<date>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from results_json import dated_path, machine, write_results  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from conftest import CUBA  # noqa: E402  (the Brian2 example's parameters, shared with the tests)
+
+PARTS = ("eventsim", "models", "learning")      # models and learning install as eventsim.models / .learning
+
+
+def _export(rev: str, dest: str, name: str) -> None:
+    """Copy revision `rev` of the package to dest/name, with absolute imports renamed to `name`."""
+    pkg = os.path.join(dest, name)
+    if rev == "WORKTREE":
+        shutil.copytree(os.path.join(ROOT, "eventsim"), pkg, ignore=shutil.ignore_patterns("__pycache__"))
+        for sub in PARTS[1:]:
+            shutil.copytree(os.path.join(ROOT, sub), os.path.join(pkg, sub),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        tar = subprocess.run(["git", "archive", rev, *PARTS], cwd=ROOT, capture_output=True, check=True).stdout
+        raw = os.path.join(dest, name + "_raw")
+        tarfile.open(fileobj=io.BytesIO(tar)).extractall(raw, filter="data")
+        shutil.move(os.path.join(raw, "eventsim"), pkg)
+        for sub in PARTS[1:]:
+            shutil.move(os.path.join(raw, sub), os.path.join(pkg, sub))
+        shutil.rmtree(raw)
+    for dirpath, _, files in os.walk(pkg):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(dirpath, f)
+                text = open(path).read()
+                new = re.sub(r"\b(from|import) eventsim([. ])", rf"\1 {name}\2", text)
+                new = new.replace('files("eventsim")', f'files("{name}")')
+                if new != text:
+                    open(path, "w").write(new)
+
+
+def _network(es, models, kind: str, n: int):
+    """(network, population) of the named benchmark network, built."""
+    net = es.Network(seed=1)
+    if kind == "cuba":                      # benchmarks/bench_cuba.py and tests/conftest.make_cuba
+        cells = net.population(4000, models.LIFExp(**CUBA), v_init=es.uniform(-60.0, -50.0), name="cells")
+        net.connect(cells[:3200], cells, es.pairwise_bernoulli(0.02), weight=1.62, delay=0.1)
+        net.connect(cells[3200:], cells, es.pairwise_bernoulli(0.02), weight=-9.0, delay=0.1)
+    else:                                   # benchmarks/bench_scale.py
+        cells = net.population(n, models.LIFDelta(tau_m=20.0, v_rest=0.0, v_reset=10.0, v_th=20.0, t_ref=2.0,
+                                                  i_bias=es.uniform(18.6, 20.1)),
+                               v_init=es.uniform(0.0, 20.0), name="cells")
+        ne = int(0.8 * n)
+        net.connect(cells[:ne], cells, es.fixed_indegree(800), weight=0.1, delay=1.5)
+        net.connect(cells[ne:], cells, es.fixed_indegree(200), weight=-0.5, delay=1.5)
+    net.build()
+    return net, cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a", help="git revision, or WORKTREE")
+    ap.add_argument("b", help="git revision, or WORKTREE")
+    ap.add_argument("--network", choices=("cuba", "scale"), default="cuba")
+    ap.add_argument("--n", type=int, default=100_000, help="neurons of the scale network")
+    ap.add_argument("--chunks", type=int, default=30)
+    ap.add_argument("--chunk-ms", type=float, default=1000.0, help="model time per chunk (ms)")
+    ap.add_argument("--warmup-ms", type=float, default=100.0, help="model time run before timing (ms)")
+    args = ap.parse_args(argv)
+    if args.chunks < 1 or args.chunk_ms <= 0 or args.warmup_ms < 0 or args.n < 1000:
+        ap.error("--chunks >= 1, --chunk-ms > 0, --warmup-ms >= 0 and --n >= 1000")
+    tmp = tempfile.mkdtemp(prefix="ab_engine_")
+    sys.path.insert(0, tmp)
+    sims, times = {}, {}
+    try:
+        for label, rev in (("A", args.a), ("B", args.b)):
+            name = f"ev_ab_{label.lower()}"
+            _export(rev, tmp, name)
+            es = importlib.import_module(name)
+            t0 = time.perf_counter()
+            net, cells = _network(es, importlib.import_module(name + ".models"), args.network, args.n)
+            net.run(args.warmup_ms, progress=False)            # includes the cold compile
+            print(f"{label} = {rev}: built and compiled in {time.perf_counter() - t0:.0f} s", flush=True)
+            sims[label], times[label] = (net, cells), []
+        for c in range(args.chunks):
+            for label in ("A", "B") if c % 2 == 0 else ("B", "A"):
+                t0 = time.process_time()
+                sims[label][0].run(args.chunk_ms, progress=False)
+                times[label].append(time.process_time() - t0)
+        spikes = {k: v[1].spikes() for k, v in sims.items()}
+        same = all(np.array_equal(x, y) for x, y in zip(spikes["A"], spikes["B"]))
+        stats = {k: dict(v[0].stats) for k, v in sims.items()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ta, tb = times["A"], times["B"]
+    ratios = [b / a for a, b in zip(ta, tb)]
+    res = {"a": args.a, "b": args.b, "network": args.network, "n": args.n if args.network == "scale" else 4000,
+           "chunks": args.chunks, "chunk_ms": args.chunk_ms, "cpu_s_a": ta, "cpu_s_b": tb,
+           "total_ratio_b_over_a": sum(tb) / sum(ta), "median_chunk_ratio_b_over_a": statistics.median(ratios),
+           "chunks_b_faster": sum(r < 1 for r in ratios), "identical_spikes": same, "stats": stats}
+    print(f"{args.network}: A {sum(ta):.3f} s, B {sum(tb):.3f} s of CPU over {args.chunks} chunks of "
+          f"{args.chunk_ms:g} ms; B/A total {res['total_ratio_b_over_a']:.3f}, median chunk "
+          f"{res['median_chunk_ratio_b_over_a']:.3f}, B faster in {res['chunks_b_faster']} of {args.chunks}; "
+          f"identical spikes: {same}")
+    path = dated_path(os.path.join(HERE, "results"), "ab_engine")
+    write_results(os.path.dirname(path), os.path.basename(path), res, machine=machine(),
+                  command="python3.11 benchmarks/ab_engine.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
