@@ -258,8 +258,6 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
     hi = grp_start[g + 1]
     if pl[0][g] >= 0:
         plasticity.pre_arrival(pl, g, t, ep, post, weight, lo, hi)
-    leaves = checks[0]
-    leaf0 = leaves.size // 2
     for k in range(lo, min(hi, lo + PREFETCH_AHEAD)):   # the loop below prefetches from lo + PREFETCH_AHEAD on
         jn = post[k]
         prefetch(P, jn)
@@ -269,7 +267,6 @@ def _deliver(P, S, checks, graph, queue, rec, stats, fac, ep, pl, node, g, t, t0
             jn = post[k + PREFETCH_AHEAD]
             prefetch(P, jn)
             prefetch(S, jn)
-            prefetch(leaves, leaf0 + jn)
         j = post[k]
         c = int(P[j, neuron.CLASS])
         neuron.factors(F, Ft, CT, c, t, ep)
