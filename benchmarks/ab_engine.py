@@ -33,6 +33,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from bench_scale import scale_network  # noqa: E402
 from results_json import dated_path, machine, write_results  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -70,18 +71,13 @@ def _export(rev: str, dest: str, name: str) -> None:
 
 def _network(es, models, kind: str, n: int):
     """(network, population) of the named benchmark network, built."""
-    net = es.Network(seed=1)
-    if kind == "cuba":                      # benchmarks/bench_cuba.py and tests/conftest.make_cuba
+    if kind == "scale":
+        net, cells = scale_network(es, models, n, seed=1)
+    else:                                   # benchmarks/bench_cuba.py and tests/conftest.make_cuba
+        net = es.Network(seed=1)
         cells = net.population(4000, models.LIFExp(**CUBA), v_init=es.uniform(-60.0, -50.0), name="cells")
         net.connect(cells[:3200], cells, es.pairwise_bernoulli(0.02), weight=1.62, delay=0.1)
         net.connect(cells[3200:], cells, es.pairwise_bernoulli(0.02), weight=-9.0, delay=0.1)
-    else:                                   # benchmarks/bench_scale.py
-        cells = net.population(n, models.LIFDelta(tau_m=20.0, v_rest=0.0, v_reset=10.0, v_th=20.0, t_ref=2.0,
-                                                  i_bias=es.uniform(18.6, 20.1)),
-                               v_init=es.uniform(0.0, 20.0), name="cells")
-        ne = int(0.8 * n)
-        net.connect(cells[:ne], cells, es.fixed_indegree(800), weight=0.1, delay=1.5)
-        net.connect(cells[ne:], cells, es.fixed_indegree(200), weight=-0.5, delay=1.5)
     net.build()
     return net, cells
 

@@ -25,20 +25,27 @@ from datetime import date
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def one(n: int, duration: float, seed: int) -> dict:
-    import numpy as np
-    import eventsim as es
-    from eventsim.models import LIFDelta
-    sys.path.insert(0, HERE)
-    from bench_cuba import _scatter
-    t0 = time.perf_counter()
+def scale_network(es, models, n: int, seed: int):
+    """(network, population), unbuilt: n LIFDelta neurons, fixed in-degree 800 excitatory + 200 inhibitory.
+    `es` and `models` are the eventsim package and its models module (ab_engine.py passes renamed copies)."""
     net = es.Network(seed=seed)
-    cells = net.population(n, LIFDelta(tau_m=20.0, v_rest=0.0, v_reset=10.0, v_th=20.0, t_ref=2.0,
-                                       i_bias=es.uniform(18.6, 20.1)),
+    cells = net.population(n, models.LIFDelta(tau_m=20.0, v_rest=0.0, v_reset=10.0, v_th=20.0, t_ref=2.0,
+                                              i_bias=es.uniform(18.6, 20.1)),
                            v_init=es.uniform(0.0, 20.0), name="cells")
     ne = int(0.8 * n)
     net.connect(cells[:ne], cells, es.fixed_indegree(800), weight=0.1, delay=1.5)
     net.connect(cells[ne:], cells, es.fixed_indegree(200), weight=-0.5, delay=1.5)
+    return net, cells
+
+
+def one(n: int, duration: float, seed: int) -> dict:
+    import numpy as np
+    import eventsim as es
+    from eventsim import models
+    sys.path.insert(0, HERE)
+    from bench_cuba import _scatter
+    t0 = time.perf_counter()
+    net, cells = scale_network(es, models, n, seed)
     net.build()
     build = time.perf_counter() - t0
     rss_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
