@@ -37,7 +37,7 @@ from bench_scale import scale_network  # noqa: E402
 from results_json import dated_path, machine, write_results  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from conftest import CUBA  # noqa: E402  (the Brian2 example's parameters, shared with the tests)
+from conftest import make_cuba  # noqa: E402  (Brian2's CUBA example, shared with the tests and bench_cuba)
 
 PARTS = ("eventsim", "models", "learning")      # models and learning install as eventsim.models / .learning
 
@@ -69,15 +69,13 @@ def _export(rev: str, dest: str, name: str) -> None:
                     open(path, "w").write(new)
 
 
-def _network(es, models, kind: str, n: int):
-    """(network, population) of the named benchmark network, built."""
+def _network(es, kind: str, n: int):
+    """(network, population) of the named benchmark network, built with package `es`."""
     if kind == "scale":
-        net, cells = scale_network(es, models, n, seed=1)
-    else:                                   # benchmarks/bench_cuba.py and tests/conftest.make_cuba
-        net = es.Network(seed=1)
-        cells = net.population(4000, models.LIFExp(**CUBA), v_init=es.uniform(-60.0, -50.0), name="cells")
-        net.connect(cells[:3200], cells, es.pairwise_bernoulli(0.02), weight=1.62, delay=0.1)
-        net.connect(cells[3200:], cells, es.pairwise_bernoulli(0.02), weight=-9.0, delay=0.1)
+        net, cells = scale_network(es, importlib.import_module(es.__name__ + ".models"), n, seed=1)
+    else:                                   # the network of bench_cuba.py
+        net = make_cuba(seed=1, package=es)
+        cells = net.populations["cells"]
     net.build()
     return net, cells
 
@@ -103,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             _export(rev, tmp, name)
             es = importlib.import_module(name)
             t0 = time.perf_counter()
-            net, cells = _network(es, importlib.import_module(name + ".models"), args.network, args.n)
+            net, cells = _network(es, args.network, args.n)
             net.run(args.warmup_ms, progress=False)            # includes the cold compile
             print(f"{label} = {rev}: built and compiled in {time.perf_counter() - t0:.0f} s", flush=True)
             sims[label], times[label] = (net, cells), []

@@ -82,19 +82,18 @@ def main() -> None:
     if replay_tree(*heap.make_checks(n_neurons), js, ts) != \
             replay_heap(*indexed_heap.make_indexed(n_neurons), js, ts):
         sys.exit("check_heap_share.py: the tree and the heap disagree on a minimum")
+    rep_s: list[float] = []
     heap_s: list[float] = []
 
-    def both():                                   # one call times both, so they alternate too
-        c = time.process_time()
-        replay_heap(*indexed_heap.make_indexed(n_neurons), js, ts)
-        heap_s.append(time.process_time() - c)
-        replay_tree(*heap.make_checks(n_neurons), js, ts)
+    def replays():                   # both structures, each timed; alternate() interleaves the engine runs
+        for fn, out in ((lambda: replay_tree(*heap.make_checks(n_neurons), js, ts), rep_s),
+                        (lambda: replay_heap(*indexed_heap.make_indexed(n_neurons), js, ts), heap_s)):
+            c = time.process_time()
+            fn()
+            out.append(time.process_time() - c)
 
-    both()
-    heap_s.clear()
-    rep_s, eng_s = alternate(lambda: replay_tree(*heap.make_checks(n_neurons), js, ts), args.duration, args.reps)
-    for _ in range(args.reps):
-        both()
+    _, eng_s = alternate(replays, args.duration, args.reps)
+    del rep_s[0], heap_s[0]          # alternate()'s warm-up call
     rep, eng, old = statistics.median(rep_s), statistics.median(eng_s), statistics.median(heap_s)
     res = {"duration_ms": args.duration, "spikes": spikes, "check_ops": n,
            "ops_per_spike": n / spikes, "replay_tree_s": rep_s, "replay_indexed_heap_s": heap_s, "engine_s": eng_s,

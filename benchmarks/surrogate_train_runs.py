@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+from eventsim.learning.surrogate.model import WEIGHT_DTYPES
+from eventsim.learning.surrogate.train import LR_SCHEDULES
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "surrogate")
 
@@ -43,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fallback", action="store_true",
                     help="sparse runs: neurons that miss the band store their closest approach (train.fallback)")
     ap.add_argument("--fixed-theta", action="store_true", help="thresholds not trainable (train_theta = false)")
-    ap.add_argument("--weight-dtype", default=None, choices=("float64", "float32"),
+    ap.add_argument("--weight-dtype", default=None, choices=WEIGHT_DTYPES,
                     help="train.weight_dtype for every run (precision in which the kernels read W and R)")
-    ap.add_argument("--lr-schedule", default=None, choices=("constant", "cosine"),
+    ap.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES,
                     help="train.lr_schedule for every run")
     ap.add_argument("--keep-best", action="store_true",
                     help="train.keep_best for every run (test the parameters of the best validation epoch)")
