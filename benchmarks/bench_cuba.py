@@ -7,6 +7,10 @@ Needs the reference venvs (`bash benchmarks/setup_venvs.sh`). Prints a table and
 benchmarks/results/cuba_<date>.json. Synaptic events/s = sum over spikes of the emitter's
 out-degree / wall time of the simulation proper; network build and compile/JIT time are reported
 separately. The comparison is void unless mean rates agree within a few percent.
+
+The repeats run in rounds (every simulator once per round). Each ratio is reported twice: between
+the medians over rounds, and as the median of the per-round ratios ('paired'), which is less
+exposed to the VM's drift over the minutes a block of runs takes.
 """
 from __future__ import annotations
 
@@ -131,30 +135,35 @@ def main() -> None:
     py_b2 = os.path.join(HERE, ".venv-brian2", "bin", "python")
     py_nest = os.path.join(HERE, ".venv-nest", "bin", "python")
     results = {"date": date.today().isoformat(), "machine": machine(), "rows": []}
+    refs = []
+    if "brian2" not in args.skip:
+        refs += [[py_b2, os.path.join(HERE, "ref_cuba_brian2.py"), "--target", t] for t in ("cython", "cpp_standalone")]
+    if "nest" not in args.skip:
+        refs += [[py_nest, os.path.join(HERE, "ref_cuba_nest.py"), "--model", m] for m in ("iaf_psc_exp", "iaf_psc_exp_ps")]
     for duration in args.durations:
-        runs, ids = [], None
+        # rounds: every simulator runs once per round, so that a ratio can also be taken between runs a
+        # minute or two apart ('paired'), not only between medians of blocks that the VM's drift separates
+        per_sim = [[] for _ in range(3 + len(refs))]
         for r in range(args.repeats):
             row, ids = run_eventsim(duration, args.seed)
-            runs.append(row)
-        rows = [median_of(runs), median_of([run_limit(ids, args.seed) for _ in range(args.repeats)]),
-                median_of([run_plastic(duration, args.seed) for _ in range(args.repeats)])]
-        refs = []
-        if "brian2" not in args.skip:
-            refs += [("brian2", [py_b2, os.path.join(HERE, "ref_cuba_brian2.py"), "--target", t]) for t in ("cython", "cpp_standalone")]
-        if "nest" not in args.skip:
-            refs += [("nest", [py_nest, os.path.join(HERE, "ref_cuba_nest.py"), "--model", m]) for m in ("iaf_psc_exp", "iaf_psc_exp_ps")]
-        for _, cmd in refs:
-            full = cmd + ["--duration-ms", str(duration), "--seed", str(args.seed)]
-            rows.append(median_of([run_reference(full) for _ in range(args.repeats)]))
-        es_rate = rows[0]["events_per_s"]
-        for row in rows:
+            per_sim[0].append(row)
+            per_sim[1].append(run_limit(ids, args.seed))
+            per_sim[2].append(run_plastic(duration, args.seed))
+            for q, cmd in enumerate(refs):
+                per_sim[3 + q].append(run_reference(cmd + ["--duration-ms", str(duration), "--seed", str(args.seed)]))
+        rows = [median_of(runs) for runs in per_sim]
+        es_rates = [r["events_per_s"] for r in per_sim[0]]
+        for row, runs in zip(rows, per_sim):
             row["duration_ms"] = duration
             if "events_per_s" in row:
-                row["eventsim_speedup"] = es_rate / row["events_per_s"]
+                row["eventsim_speedup"] = rows[0]["events_per_s"] / row["events_per_s"]      # ratio of medians
+                paired = [e / x["events_per_s"] for e, x in zip(es_rates, runs) if "events_per_s" in x]
+                row["eventsim_speedup_per_round"] = paired
+                row["eventsim_speedup_paired"] = statistics.median(paired)                # median of round ratios
         results["rows"] += rows
         print(f"\nCUBA, {duration:g} ms of model time, median of {args.repeats} (load {os.getloadavg()[0]:.1f})")
         print(f"{'simulator':<18}{'model':<26}{'rate Hz':>8}{'build s':>9}{'compile s':>10}{'run s':>9}"
-              f"{'Mevents/s':>11}{'eventsim x':>11}")
+              f"{'Mevents/s':>11}{'eventsim x':>11}{'paired x':>10}")
         for row in rows:
             if "error" in row:
                 print(f"{row.get('simulator', '?'):<18} error: {row['error']}")
@@ -163,16 +172,18 @@ def main() -> None:
             model = row.get("model") or row.get("target") or ""
             print(f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
                   f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
-                  f"{row['eventsim_speedup']:>11.4f}" if row["simulator"] == "bare CSR scatter" else
+                  f"{row['eventsim_speedup']:>11.4f}{row['eventsim_speedup_paired']:>10.4f}"
+                  if row["simulator"] == "bare CSR scatter" else
                   f"{row['simulator']:<18}{model:<26}{fmt('mean_rate_hz', 8, 2)}{fmt('build_s', 9, 2)}"
                   f"{fmt('compile_s', 10, 2)}{fmt('run_s', 9, 3)}{row['events_per_s'] / 1e6:>11.2f}"
-                  f"{row['eventsim_speedup']:>11.2f}")
+                  f"{row['eventsim_speedup']:>11.2f}{row['eventsim_speedup_paired']:>10.2f}")
     out = args.out or dated_path(os.path.join(HERE, "results"), "cuba")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
         json.dump(results, fh, indent=2)
-    print(f"\nwrote {out}  ('eventsim x' = eventsim events/s divided by that row's; for the limit row it is the"
-          f" fraction of the limit eventsim reaches)")
+    print(f"\nwrote {out}  ('eventsim x' = eventsim's median events/s divided by that row's; 'paired x' = the"
+          f" median over rounds of the same ratio within a round; for the limit row they are the fraction of the"
+          f" limit eventsim reaches)")
 
 
 if __name__ == "__main__":
