@@ -126,9 +126,14 @@ def cset(key, who, j, t) -> None:
         who[k] = nw
 
 
+def _leaves(n: int) -> int:
+    """Leaves of the check tree for n neurons: the smallest power of two >= n."""
+    return 1 << max(0, int(n - 1).bit_length())
+
+
 def make_checks(n: int) -> tuple:
     """An empty check tree for n neurons: (key, who); n >= 1."""
-    m = 1 << max(0, int(n - 1).bit_length())
+    m = _leaves(n)
     key = np.full(2 * m, np.inf)
     who = np.zeros(2 * m, np.int64)
     who[m:] = np.arange(m)
@@ -139,4 +144,4 @@ def make_checks(n: int) -> tuple:
 
 def check_tree_bytes(n: int) -> int:
     """Bytes of make_checks(n)."""
-    return 2 * (1 << max(0, int(n - 1).bit_length())) * 16
+    return 2 * _leaves(n) * 16
