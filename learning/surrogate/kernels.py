@@ -301,21 +301,24 @@ def _outer_accumulate(out, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, li
 
 
 @nb.njit(cache=True)
-def _flush_slots(out, buf, live, n):
-    """out[:, live[k]] += buf[:, k] for k < n, and zero buf[:, :n]."""
+def _flush_slots(out, buf, live, hi):
+    """out[i, live[k]] += buf[i, k] for k < hi[i] (the slots row i was written to this
+    sample), and zero those entries of buf."""
     for i in range(buf.shape[0]):
         row = out[i]
-        for k in range(n):
+        for k in range(hi[i]):
             row[live[k]] += buf[i, k]
             buf[i, k] = 0.0
 
 
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
-def _outer_step(out, ptr, idx, val, bt, g, n):
-    """out[i, :n] += w * g[:n] for the events (i, w) of bucket bt."""
+def _outer_step(out, ptr, idx, val, bt, g, n, hi):
+    """out[i, :n] += w * g[:n] for the events (i, w) of bucket bt; hi[i] = n records how far
+    row i is written (n only grows within a sample, so the last write is the widest)."""
     for e in range(ptr[bt], ptr[bt + 1]):
         i = idx[e]
         w = val[e]
+        hi[i] = n
         for k in range(n):
             out[i, k] += w * g[k]
 
@@ -340,10 +343,10 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     slot order is the neuron order (dense records, where every neuron is stored at the
     last step), the outer products go straight into dW/dR at each step instead; for small
     layers (dW and dR together at most BUFFER_MAX entries) they go into slot-ordered
-    buffers flushed once per sample, which is cheaper there than the history. The
-    recurrent term R[j, :] . gi and the gradient sent to the presynaptic layer
-    W[i, :] . gi use full contiguous rows against gi scattered back to neuron order
-    (zero for neurons that are not live)."""
+    buffers flushed once per sample (each row only as far as it was written), which is
+    cheaper there than the history. The recurrent term R[j, :] . gi and the gradient sent
+    to the presynaptic layer W[i, :] . gi use full contiguous rows against gi scattered
+    back to neuron order (zero for neurons that are not live)."""
     N = W.shape[1]
     gvc = np.zeros(N + 1)  # slot N: a scratch zero for spikes of neurons that are not live (no branch)
     gic = np.zeros(N)
@@ -362,6 +365,8 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     live_idx = np.empty((b1 - b0) * N, np.int64)
     dWc = np.zeros((W.shape[0], N) if buffered else (0, 0))
     dRc = np.zeros((N, N) if buffered and has_rec else (0, 0))
+    hi_w = np.zeros(W.shape[0], np.int64)  # per buffer row: the slots written this sample (flushed only those)
+    hi_r = np.zeros(N, np.int64)
     for b in range(b0, b1):
         nlive = 0
         ident = True  # live[k] == k for every slot so far
@@ -381,9 +386,9 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                     for k in range(nlive):
                         gif[live[k]] = gic[k]
                 if ident or buffered:  # accumulate at once, in neuron or in slot order
-                    _outer_step(dW if ident else dWc, in_ptr, in_idx, in_val, bt, gic, nlive)
+                    _outer_step(dW if ident else dWc, in_ptr, in_idx, in_val, bt, gic, nlive, hi_w)
                     if has_rec:
-                        _outer_step(dR if ident else dRc, spk_ptr, spk_idx, spk_val, bt, gic, nlive)
+                        _outer_step(dR if ident else dRc, spk_ptr, spk_idx, spk_val, bt, gic, nlive, hi_r)
                 elif in_ptr[bt + 1] > in_ptr[bt] or (has_rec and spk_ptr[bt + 1] > spk_ptr[bt]):
                     if ng + nlive > g_val.shape[0]:
                         g_val = _grow(g_val, ng + nlive)
@@ -456,12 +461,14 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
         live_idx[l0: l0 + n_keep] = live[:n_keep]
         live_ptr[b - b0 + 1] = l0 + n_keep
         if buffered and not ident:
-            _flush_slots(dW, dWc, live, nlive)
+            _flush_slots(dW, dWc, live, hi_w)
             if has_rec:
-                _flush_slots(dR, dRc, live, nlive)
+                _flush_slots(dR, dRc, live, hi_r)
         for k in range(nlive):
             slot[live[k]] = -1
             gif[live[k]] = 0.0
+        hi_w[:] = 0  # also after an identity sample, whose writes went to dW/dR directly
+        hi_r[:] = 0
     if ng == 0:
         return  # no history recorded (dense records or buffered accumulation)
     acc_buf = np.empty(N)
