@@ -25,8 +25,10 @@ from .surrogates import surrogate_value
 
 
 # Weight-gradient entries (n_in*N + N*N) up to which a layer's backward accumulates dW/dR
-# in per-sample slot-ordered buffers (flushed with n_in*N work per sample) instead of the
-# gI history; measured crossover (n_in 700, batch 16): between N=200 and N=400.
+# in per-sample slot-ordered buffers (each flushed as far as the sample wrote it) instead of
+# the gI history; measured crossover (n_in 700, batch 16): between N=200 and N=400. Rechecked
+# on trained FSDD networks after the flush was narrowed (2026-11-23): buffering still wins at
+# N=256 (history 1.05-1.10x slower) and loses at N=1000 (2x slower).
 BUFFER_MAX = 1 << 18
 
 
