@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
@@ -35,38 +31,10 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bench_scale import scale_network  # noqa: E402
 from results_json import dated_path, machine, write_results  # noqa: E402
+from revisions import export_package  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from conftest import make_cuba  # noqa: E402  (Brian2's CUBA example, shared with the tests and bench_cuba)
-
-PARTS = ("eventsim", "models", "learning")      # models and learning install as eventsim.models / .learning
-
-
-def _export(rev: str, dest: str, name: str) -> None:
-    """Copy revision `rev` of the package to dest/name, with absolute imports renamed to `name`."""
-    pkg = os.path.join(dest, name)
-    if rev == "WORKTREE":
-        shutil.copytree(os.path.join(ROOT, "eventsim"), pkg, ignore=shutil.ignore_patterns("__pycache__"))
-        for sub in PARTS[1:]:
-            shutil.copytree(os.path.join(ROOT, sub), os.path.join(pkg, sub),
-                            ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        tar = subprocess.run(["git", "archive", rev, *PARTS], cwd=ROOT, capture_output=True, check=True).stdout
-        raw = os.path.join(dest, name + "_raw")
-        tarfile.open(fileobj=io.BytesIO(tar)).extractall(raw, filter="data")
-        shutil.move(os.path.join(raw, "eventsim"), pkg)
-        for sub in PARTS[1:]:
-            shutil.move(os.path.join(raw, sub), os.path.join(pkg, sub))
-        shutil.rmtree(raw)
-    for dirpath, _, files in os.walk(pkg):
-        for f in files:
-            if f.endswith(".py"):
-                path = os.path.join(dirpath, f)
-                text = open(path).read()
-                new = re.sub(r"\b(from|import) eventsim([. ])", rf"\1 {name}\2", text)
-                new = new.replace('files("eventsim")', f'files("{name}")')
-                if new != text:
-                    open(path, "w").write(new)
 
 
 def _network(es, kind: str, n: int):
@@ -98,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for label, rev in (("A", args.a), ("B", args.b)):
             name = f"ev_ab_{label.lower()}"
-            _export(rev, tmp, name)
+            export_package(rev, tmp, name)
             es = importlib.import_module(name)
             t0 = time.perf_counter()
             net, cells = _network(es, args.network, args.n)

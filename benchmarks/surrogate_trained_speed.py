@@ -46,6 +46,20 @@ def backward_cpu(model, batches, method: str, band: float, fallback: bool,
     return tb, tf, stored
 
 
+def config_batches(config: str, n_batches: int) -> tuple[list, int]:
+    """The first n_batches minibatches of the config's training data (a fixed shuffled order), and the batch size."""
+    cfg = read_config(config)
+    data, _ = load_data(cfg.get("data", {}), cfg["network"])
+    bs = int(cfg.get("train", {}).get("batch_size", 32))
+    order = np.random.default_rng(0).permutation(len(data))
+    return [data.batch(order[k * bs:(k + 1) * bs]) for k in range(n_batches)], bs
+
+
+def run_checkpoint(name: str) -> str:
+    """Path of the checkpoint of benchmarks/surrogate/runs/NAME."""
+    return os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config")
@@ -54,12 +68,7 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out-name", default="trained_speed.json", help="file name under benchmarks/surrogate/")
     a = ap.parse_args()
-    cfg = read_config(a.config)
-    data, _ = load_data(cfg.get("data", {}), cfg["network"])
-    bs = int(cfg.get("train", {}).get("batch_size", 32))
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(data))
-    batches = [data.batch(order[k * bs:(k + 1) * bs]) for k in range(a.batches)]
+    batches, bs = config_batches(a.config, a.batches)
     res_path = os.path.join(HERE, "surrogate", "train_results.json")
     results = json.load(open(res_path)) if os.path.exists(res_path) else {}
     rows = []
@@ -68,7 +77,7 @@ def main() -> int:
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "fallback"):
             raise SystemExit(f"--run {spec!r}: expected NAME:B_TH or NAME:B_TH:fallback")
         name, band, fallback = parts[0], float(parts[1]), len(parts) == 3
-        model, attrs = load_checkpoint(os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5"))
+        model, attrs = load_checkpoint(run_checkpoint(name))
         wdt = attrs["weight_dtype"]                                        # the precision it was trained in
         backward_cpu(model, batches[:1], "dense", math.inf, False, wdt)   # compile outside the timing
         backward_cpu(model, batches[:1], "sparse", band, fallback, wdt)
