@@ -23,6 +23,11 @@ spikes through R, which each (sample, step) needs in BPTT:
 The ratios show why the paper's figure is about 1 / active fraction while ours is bounded well
 below that: its dense baseline pays for every (step, input) pair, ours only for input events.
 Writes benchmarks/surrogate/opcount.json.
+
+With `--run CONFIG:NAME[:B_TH,...]` (repeatable) it counts on trained networks instead: the
+checkpoint benchmarks/surrogate/runs/NAME, the first minibatch of its config's training data
+(`surrogate_trained_speed.py`'s order), and the listed bands (default --bands). The counts leave
+out the closest-approach fallback's entries, so with the fallback on the bound is a little lower.
 """
 from __future__ import annotations
 
@@ -86,13 +91,47 @@ def counts(model: SNN, batch, bands: list[float]) -> list[dict]:
     return rows
 
 
+def _print_row(r: dict, label: str) -> None:
+    print(f"| {label} | {r['band']} | {100 * r['active_fraction']:.2f}% | {100 * r['live_fraction']:.1f}% | "
+          f"{r['paper_dense'] / 1e6:.0f}M / {r['paper_sparse'] / 1e6:.2f}M | {r['paper_ratio']:.0f}x | "
+          f"{r['ours_dense'] / 1e6:.0f}M / {r['ours_sparse'] / 1e6:.2f}M | {r['ours_ratio']:.0f}x |", flush=True)
+
+
+def trained(specs: list[str], default_bands: list[float], out: str) -> int:
+    """Counts on trained checkpoints (`--run CONFIG:NAME[:B_TH,...]`), one minibatch each."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from eventsim.learning.surrogate import load_checkpoint
+    from surrogate_trained_speed import config_batches, run_checkpoint
+    rows = []
+    print("| run | B_th | active | live | paper: dense / sparse ops | paper ratio | ours: dense / sparse ops | our ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not os.path.exists(parts[0]) or not os.path.exists(run_checkpoint(parts[1])):
+            raise SystemExit(f"--run {spec!r}: expected CONFIG:NAME[:B_TH,...] with both files present")
+        bands = [float(b) for b in parts[2].split(",")] if len(parts) == 3 else default_bands
+        batches, _ = config_batches(parts[0], 1)
+        model, _ = load_checkpoint(run_checkpoint(parts[1]))
+        for r in counts(model, batches[0], bands):
+            r["run"] = parts[1]
+            rows.append(r)
+            _print_row(r, parts[1])
+    with open(out, "w") as fh:
+        json.dump({"setup": "trained checkpoints, first minibatch of each config", "rows": rows}, fh, indent=1)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="200,400,1000")
     ap.add_argument("--bands", default="0.01,0.05,0.1,0.25")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "surrogate", "opcount.json"))
+    ap.add_argument("--run", action="append", default=[], help="CONFIG:NAME[:B_TH,...] (trained networks)")
     args = ap.parse_args(argv)
+    if args.run:
+        return trained(args.run, [float(b) for b in args.bands.split(",")], args.out)
     n_in, T, density = 700, 100, 0.05                 # as surrogate_speed.py
     batch = synthetic_dataset(args.batch, 20, n_in, T, density, seed=0).batch(range(args.batch))
     bands = [float(b) for b in args.bands.split(",")]
@@ -106,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         model = SNN(spec, init="fluctuation", seed=1, input_rate=density)
         for r in counts(model, batch, bands):
             rows.append(r)
-            print(f"| {N} | {r['band']} | {100 * r['active_fraction']:.2f}% | {100 * r['live_fraction']:.1f}% | "
-                  f"{r['paper_dense'] / 1e6:.0f}M / {r['paper_sparse'] / 1e6:.2f}M | {r['paper_ratio']:.0f}x | "
-                  f"{r['ours_dense'] / 1e6:.0f}M / {r['ours_sparse'] / 1e6:.2f}M | {r['ours_ratio']:.0f}x |")
+            _print_row(r, str(N))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"setup": {"n_in": n_in, "steps": T, "density": density, "batch": args.batch,
