@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from eventsim.learning.surrogate import load_checkpoint
+from eventsim.learning.surrogate import TrainConfig, load_checkpoint
 from eventsim.learning.surrogate.cli import read_config
 from eventsim.learning.surrogate.model import Regularizer
 
@@ -63,8 +63,8 @@ def main() -> int:
     rows = []
     for spec in a.run:
         config, _, name = spec.rpartition(":")
-        train = read_config(config).get("train", {})
-        reg = Regularizer(float(train.get("reg_strength", 0.0)), float(train.get("reg_target", 0.0)))
+        tc = TrainConfig(**read_config(config).get("train", {}))       # the regulariser training used
+        reg = Regularizer(tc.reg_strength, tc.reg_target)
         batches, _ = config_batches(config, a.batches)
         model, attrs = load_checkpoint(run_checkpoint(name))
         for band in bands:

@@ -35,10 +35,14 @@ import argparse
 import json
 import math
 import os
+import sys
 
 import numpy as np
 
-from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, synthetic_dataset
+from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, load_checkpoint, synthetic_dataset
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from surrogate_trained_speed import config_batches, run_checkpoint  # noqa: E402
 
 
 def _first_event_steps(ptr: np.ndarray, idx: np.ndarray, B: int, T: int, n: int) -> np.ndarray:
@@ -99,17 +103,15 @@ def _print_row(r: dict, label: str) -> None:
 
 def trained(specs: list[str], default_bands: list[float], out: str) -> int:
     """Counts on trained checkpoints (`--run CONFIG:NAME[:B_TH,...]`), one minibatch each."""
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from eventsim.learning.surrogate import load_checkpoint
-    from surrogate_trained_speed import config_batches, run_checkpoint
+    for spec in specs:                      # fail before any work, not halfway through
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not os.path.exists(parts[0]) or not os.path.exists(run_checkpoint(parts[1])):
+            raise SystemExit(f"--run {spec!r}: expected CONFIG:NAME[:B_TH,...] with both files present")
     rows = []
     print("| run | B_th | active | live | paper: dense / sparse ops | paper ratio | ours: dense / sparse ops | our ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for spec in specs:
         parts = spec.split(":")
-        if len(parts) not in (2, 3) or not os.path.exists(parts[0]) or not os.path.exists(run_checkpoint(parts[1])):
-            raise SystemExit(f"--run {spec!r}: expected CONFIG:NAME[:B_TH,...] with both files present")
         bands = [float(b) for b in parts[2].split(",")] if len(parts) == 3 else default_bands
         batches, _ = config_batches(parts[0], 1)
         model, _ = load_checkpoint(run_checkpoint(parts[1]))
