@@ -6,6 +6,7 @@ Each helper accepts a scalar or an array and checks every element, so that per-n
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Iterable
 
 import numpy as np
@@ -77,6 +78,16 @@ def known_key(kind: str, key: str, allowed: Iterable[str]) -> None:
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise ConfigError(f"unknown {kind} '{key}'{hint} (valid: {', '.join(allowed)})")
+
+
+def output_dir(name: str, path: str) -> str:
+    """Create directory `path` (and its parents) if missing; an EventsimError naming the
+    option `name` if that is not possible (a file in the way, no permission)."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise EventsimError(f"{name}: cannot create the output directory '{path}': {exc.strerror}") from None
+    return path
 
 
 def _first_bad(arr: np.ndarray, bad: np.ndarray):

@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
                                                                             args.checkpoint_every))
     if every is not None:
         chunk = min(chunk, every)
-    os.makedirs(args.out, exist_ok=True)
+    checks.output_dir("--out", args.out)
     log_path = os.path.join(args.out, "spikes.h5")
     ck_path = args.checkpoint or os.path.join(args.out, "checkpoint.h5")
     t0 = time.perf_counter()
@@ -200,6 +200,7 @@ def _run_mpi(args: argparse.Namespace, comm) -> int:
     """`eventsim run` under mpiexec with more than one rank: a DistributedRun; rank 0 writes the one
     SONATA log (from the spikes every window's Allgather brings it), summary.json and the plot."""
     global _QUIET_ERRORS
+    from . import checks
     from . import config as cfgmod
     from .distributed import DistributedRun
     size, rank = comm.Get_size(), comm.Get_rank()
@@ -236,7 +237,7 @@ def _run_mpi(args: argparse.Namespace, comm) -> int:
 
     def setup():
         if rank == 0:
-            os.makedirs(args.out, exist_ok=True)
+            checks.output_dir("--out", args.out)
         net = cfgmod.build(cfg, seed=args.seed)
         net.record_spikes(log_path, flush_interval_s=args.flush_interval, in_memory=False)
         return DistributedRun(net, comm)     # rank 0 alone opens the log
@@ -309,7 +310,7 @@ def _sweep(args: argparse.Namespace) -> int:
     how = f"{size} MPI ranks" if size > 1 else f"{min(args.processes, len(rows))} process(es)"
     print(f"{len(rows)} runs in {wall:.2f} s on {how}")
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
+        checks.output_dir("--out", args.out)
         with open(os.path.join(args.out, "sweep.json"), "w") as fh:
             json.dump({"config": args.config, "params": [p for p, _ in params], "wall_s": wall,
                        "workers": size if size > 1 else args.processes, "runs": results}, fh, indent=2)

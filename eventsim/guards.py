@@ -191,22 +191,23 @@ class RateGuard:
         count = int(n_recorded_spikes) - self.rec0
         window = max(float(t) - self.rec_t0, self.min_window_ms)
         if n_recorded_nodes and count > self.max_rate_hz * n_recorded_nodes * window / 1000.0:
-            rate = count / (n_recorded_nodes * window / 1000.0)
-            where = f"; spikes up to then are flushed to '{self.log_path}'" if self.log_path else ""
-            raise SimulationError(f"runaway activity: recorded neurons and sources fired at {rate:,.0f} Hz on "
-                                  f"average in [{self.rec_t0:g}, {float(t):g}] ms, above max_rate "
-                                  f"{self.max_rate_hz:g} Hz; the run stopped at t = {float(t):g} ms{where}")
+            self._stop("recorded neurons and sources", count, n_recorded_nodes, self.rec_t0, float(t))
+
+    def _stop(self, who: str, count: int, n: int, t0: float, t: float) -> None:
+        """Raise the runaway error, quoting the count and the rate over [t0, t] itself (the
+        bound is tested over at least min_window_ms, so a short interval reads well above it)."""
+        rate = count / (n * max(t - t0, 1e-12) / 1000.0)
+        where = f"; spikes up to then are flushed to '{self.log_path}'" if self.log_path else ""
+        raise SimulationError(f"runaway activity: {n:,} {who} fired {count:,} spikes in [{t0:g}, {t:g}] ms, "
+                              f"{rate:,.1f} Hz on average, above max_rate {self.max_rate_hz:g} Hz; the run "
+                              f"stopped at t = {t:g} ms{where}")
 
     def check(self, spikes: int, t: float, end_of_chunk: bool = True) -> None:
         count = int(spikes) - self.spikes0
         span = float(t) - self.t0
         window = max(span, self.min_window_ms)
         if count > self.max_rate_hz * self.n * window / 1000.0:
-            rate = count / (self.n * window / 1000.0)
-            where = f"; spikes up to then are flushed to '{self.log_path}'" if self.log_path else ""
-            raise SimulationError(f"runaway activity: neurons fired at {rate:,.0f} Hz on average in "
-                                  f"[{self.t0:g}, {float(t):g}] ms, above max_rate {self.max_rate_hz:g} Hz; "
-                                  f"the run stopped at t = {float(t):g} ms{where}")
+            self._stop("neurons", count, self.n, self.t0, float(t))
         if end_of_chunk and span >= self.min_window_ms:
             self.spikes0 = int(spikes)
             self.t0 = float(t)

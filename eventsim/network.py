@@ -99,6 +99,7 @@ class Population:
 
         The physical state (v, currents, theta) stays continuous at the current time."""
         ids = self._neuron_ids()
+        new = {}
         for name, value in params.items():
             checks.known_key("settable parameter", name, SETTABLE)
             arr = self._per_neuron(name, value, ids.size)
@@ -108,6 +109,17 @@ class Population:
                 checks.non_negative(f"{self.name}.{name}", arr)
             else:
                 checks.finite(f"{self.name}.{name}", arr)
+            new[name] = arr
+        # the reset must lie below the threshold (as the models require at construction):
+        # otherwise a neuron fires again the instant its refractory period ends
+        v_th = new["v_th"] if "v_th" in new else self.get("v_th")
+        v_reset = new["v_reset"] if "v_reset" in new else self.get("v_reset")
+        bad = np.flatnonzero(~(v_reset < v_th))
+        if bad.size:
+            k = int(bad[0])
+            raise EventsimError(f"{self.name}.v_reset must be < v_th (neuron {k}: v_reset={v_reset[k]:g} mV, "
+                                f"v_th={v_th[k]:g} mV)")
+        for name, arr in new.items():
             self.net._engine.set_params(ids, neuron.param_column(name), arr)
 
     def set_state(self, **values) -> None:

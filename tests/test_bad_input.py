@@ -51,6 +51,22 @@ def test_tau_syn_equal_tau_m_and_reset_above_threshold():
         net.population(3, LIFDelta(v_reset=-40.0, v_th=-50.0))
 
 
+def test_set_keeps_reset_below_threshold():
+    """set() checks v_reset < v_th as the constructor does (a reset at or above threshold
+    made the neuron fire at every refractory end, or hang the run with t_ref = 0)."""
+    net = es.Network(seed=0)
+    cells = net.population(4, LIFExp(v_th=-50.0, v_reset=-60.0, t_ref=0.0), name="c")
+    net.run(1.0)
+    with pytest.raises(es.EventsimError, match=r"c.v_reset must be < v_th \(neuron 0: v_reset=-60 mV, v_th=-70"):
+        cells.set(v_th=-70.0)
+    with pytest.raises(es.EventsimError, match=r"neuron 2: v_reset=-50 mV, v_th=-50"):
+        cells.set(v_reset=np.array([-60.0, -55.0, -50.0, -65.0]))
+    np.testing.assert_array_equal(cells.get("v_th"), -50.0)       # nothing was applied
+    np.testing.assert_array_equal(cells.get("v_reset"), -60.0)
+    cells.set(v_th=-70.0, v_reset=-75.0)                             # both at once is fine
+    np.testing.assert_array_equal(cells.get("v_th"), -70.0)
+
+
 def test_empty_population_and_bad_p_and_negative_duration():
     net = es.Network(seed=0)
     with pytest.raises(es.EventsimError, match="size must be a whole number >= 1"):
@@ -120,6 +136,15 @@ def test_cli_bad_input_prints_one_line_and_exits_nonzero(tmp_path):
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("eventsim: error:"), r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_cli_out_that_is_a_file_names_the_option(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    r = run_cli("run", "cuba", "--duration", "1", "--out", str(blocker))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eventsim: error: --out: cannot create the output directory"), r.stderr
 
 
 def test_cli_runs_a_small_config(tmp_path):

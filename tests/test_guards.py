@@ -83,12 +83,17 @@ def runaway(log=None, record=True, buffer_size=1 << 16):
 def test_runaway_activity_stops_with_simulation_error_and_flushed_log(tmp_path):
     log = tmp_path / "s.h5"
     net = runaway(log)
-    with pytest.raises(es.SimulationError, match=r"runaway activity: neurons fired at [\d,]+ Hz .* above max_rate "
-                                                 r"200 Hz; the run stopped at t = ([\d.]+) ms; spikes up to then "
-                                                 r"are flushed to") as info:
+    with pytest.raises(es.SimulationError, match=r"runaway activity: 50 neurons fired [\d,]+ spikes in .* above "
+                                                 r"max_rate 200 Hz; the run stopped at t = ([\d.]+) ms; spikes up "
+                                                 r"to then are flushed to") as info:
         net.run(1000.0, chunk=20.0, max_rate_hz=200.0)
-    t_stop = float(re.search(r"stopped at t = ([\d.]+) ms", str(info.value)).group(1))
+    msg = str(info.value)
+    t_stop = float(re.search(r"stopped at t = ([\d.]+) ms", msg).group(1))
     assert t_stop <= 40.0
+    # the rate quoted is the spike count over the interval quoted
+    count, t0, t1, rate = re.search(r"fired ([\d,]+) spikes in \[([\d.]+), ([\d.]+)\] ms, ([\d,.]+) Hz", msg).groups()
+    count, rate = int(count.replace(",", "")), float(rate.replace(",", ""))
+    assert rate == pytest.approx(count / (50 * (float(t1) - float(t0)) / 1000.0), rel=1e-3)
     with h5py.File(log, "r") as f:                      # closed cleanly
         t = f["spikes/a/timestamps"][()]
     assert t.size > 0 and np.all(np.diff(t) >= 0) and t.max() <= t_stop
@@ -153,5 +158,5 @@ def test_guard_bounds_recorded_source_spikes_too():
     net = es.Network(seed=0)
     net.poisson(5, 1e6, name="flood", record=True)      # the largest allowed rate, recorded
     net.population(2, LIFDelta(), name="a")
-    with pytest.raises(es.SimulationError, match="recorded neurons and sources fired at"):
+    with pytest.raises(es.SimulationError, match=r"7 recorded neurons and sources fired [\d,]+ spikes in"):
         net.run(1000.0, chunk=100.0, max_rate_hz=1000.0)
