@@ -8,10 +8,16 @@ seed, input_rate, xi, ...), [train] (TrainConfig fields), [data]:
 * kind = "npz": path to a file holding int arrays sample, step, unit, labels (optional
   float val) and scalars n_steps, n_units
 * kind = "mnist": root, train_split ("train5k"), test_split ("t10k"), limit_train,
-  limit_test; latency code with network.n_steps steps
+  limit_test (whole numbers >= 1); test_split = "" for no test set; latency code with
+  network.n_steps steps
 * kind = "fsdd": root, dt_ms, n_channels, cache_dir; train = recording indices 5-49,
   test = indices 0-4 (the dataset's convention)
 * kind = "shd": path (train file), test_path (optional), dt_ms
+
+Every section and key is checked before any data are loaded: an unknown one is refused with
+the nearest valid name, and so are values of the wrong type or out of range ([train] after
+the command-line overrides); a network that does not fit the loaded data is refused naming
+network.n_in / n_steps / n_out.
 
 The validation split (val_fraction, default 0.2, val_seed) is held out of the training
 data (class-stratified); the test set is only evaluated once, after training.
@@ -22,20 +28,82 @@ with the parameters of the best validation epoch. Writes OUT/train_summary.json,
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
 import time
 import tomllib
+from dataclasses import fields
 
 import numpy as np
 
+from eventsim.config import _table
+from eventsim.datasets.mnist import MNIST_SPLITS
+
 from .data import fsdd_dataset, mnist_dataset, shd_dataset, split_holdout
-from .errors import SurrogateConfigError
+from .errors import SurrogateConfigError, as_config_error, check_choice, check_count, check_keys, check_range
 from .events import EventDataset, synthetic_dataset
+from .init import check_init, init_weights
 from .model import SNN, WEIGHT_DTYPES
-from .network import NetworkSpec
-from .train import LR_SCHEDULES, History, TrainConfig, evaluate, train
+from .network import LayerSpec, NetworkSpec
+from .surrogates import Surrogate
+from .train import LR_SCHEDULES, History, TrainConfig, check_data, evaluate, train
+
+SECTIONS = ("network", "init", "train", "data")
+# [train]: the TrainConfig fields, except the two the command sets (OUT/checkpoint.h5, --progress)
+TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("checkpoint_path", "progress"))
+# [init]: the method, the seed and init_weights' keyword options (neuron_params comes from the network)
+INIT_KEYS = ("method", "seed") + tuple(p.name for p in inspect.signature(init_weights).parameters.values()
+                                       if p.kind is p.KEYWORD_ONLY and p.name != "neuron_params")
+
+
+def _text(where: str, value) -> None:
+    if not isinstance(value, str):
+        raise SurrogateConfigError(f"{where}={value!r} is invalid; allowed a string")
+
+
+def _count(minimum: int):
+    return lambda where, value: check_count(where, value, minimum)
+
+
+def _within(lo: float, hi: float, **open_ends):
+    return lambda where, value: check_range(where, value, lo, hi, **open_ends)
+
+
+def _one_of(allowed: tuple[str, ...]):
+    return lambda where, value: check_choice(where, value, allowed)
+
+
+def _optional(check):
+    """`check`, or nothing to check for a JSON null (the key's default)."""
+    return lambda where, value: None if value is None else check(where, value)
+
+
+# [data]: the check (where, value) of each key of every kind, then of each kind's own keys
+DATA_COMMON = {"kind": _text, "val_fraction": _within(0.0, 1.0, hi_open=True), "val_seed": _count(0)}
+_DT_MS = _within(0.0, math.inf, lo_open=True, hi_open=True)
+DATA_KEYS = {
+    "synthetic": {"n_samples": _count(1), "density": _within(0.0, 1.0, lo_open=True), "seed": _count(0)},
+    "npz": {"path": _text, "test_path": _optional(_text)},
+    "mnist": {"root": _text, "train_split": _one_of(MNIST_SPLITS),
+              "test_split": _optional(_one_of(MNIST_SPLITS + ("",))),  # "": no test set
+              "limit_train": _optional(_count(1)), "limit_test": _optional(_count(1))},
+    "fsdd": {"root": _text, "dt_ms": _DT_MS, "n_channels": _count(1), "cache_dir": _optional(_text)},
+    "shd": {"path": _text, "test_path": _optional(_text), "dt_ms": _DT_MS},
+}
+DATA_REQUIRED = {"npz": ("path",), "shd": ("path",)}
+
+
+def _as_table(where: str, value) -> dict:
+    with as_config_error():
+        return _table(where, value)
+
+
+def _check_table(where: str, table, allowed) -> dict:
+    """`table` is a table (dict) whose keys are all in `allowed`."""
+    check_keys(f"key in {where}", _as_table(where, table), allowed)
+    return table
 
 
 def _load_npz(path: str | None) -> EventDataset:
@@ -53,8 +121,22 @@ def _load_npz(path: str | None) -> EventDataset:
     return EventDataset(samples, labels, int(z["n_steps"]), int(z["n_units"]), counts=counts)
 
 
+def check_data_section(d: dict) -> None:
+    """Raise `SurrogateConfigError` for an unknown kind, an unknown or missing key, or a bad
+    value in a [data] section, naming the key (before anything is loaded)."""
+    kind = check_choice("data.kind", _as_table("[data]", d).get("kind", "synthetic"), DATA_KEYS)
+    allowed = {**DATA_COMMON, **DATA_KEYS[kind]}
+    check_keys(f"key in [data] (kind = {kind!r})", d, allowed)
+    for key, value in d.items():
+        allowed[key](f"data.{key}", value)
+    for key in DATA_REQUIRED.get(kind, ()):
+        if key not in d:
+            raise SurrogateConfigError(f"data.{key} is missing; required for kind = {kind!r}")
+
+
 def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
-    """(train+val pool, test or None) for a [data] section."""
+    """(train+val pool, test or None) for a [data] section (checked first)."""
+    check_data_section(d)
     kind = d.get("kind", "synthetic")
     T = int(net["n_steps"])
     if kind == "synthetic":
@@ -80,10 +162,17 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
     if kind == "shd":
         dt = float(d.get("dt_ms", 10.0))
         return shd_dataset(d.get("path"), T, dt), (shd_dataset(d["test_path"], T, dt) if d.get("test_path") else None)
-    raise SurrogateConfigError(f"data.kind={kind!r} is invalid; allowed ('synthetic', 'npz', 'mnist', 'fsdd', 'shd')")
 
 
 def read_config(path: str) -> dict:
+    """The config at `path` (TOML, or JSON for *.json), its sections and keys checked
+    (`check_config`)."""
+    cfg = _parse_config(path)
+    check_config(cfg)
+    return cfg
+
+
+def _parse_config(path: str) -> dict:
     with open(path, "rb") as f:
         raw = f.read()
     if path.endswith(".json"):
@@ -95,6 +184,27 @@ def read_config(path: str) -> dict:
         return tomllib.loads(raw.decode())
     except tomllib.TOMLDecodeError as exc:
         raise SurrogateConfigError(f"config {path!r} is not valid TOML: {exc}") from None
+
+
+def check_config(cfg: dict) -> None:
+    """Raise `SurrogateConfigError` for an unknown section or key (with the nearest valid
+    name), a missing [network] or a bad [init] value. The [train] values are checked by
+    `TrainConfig.validate` (after the command-line overrides), [data] by `check_data_section`."""
+    check_keys("config section", _as_table("config", cfg), SECTIONS)
+    if "network" not in cfg:
+        raise SurrogateConfigError("config has no [network] section; required")
+    net = _check_table("[network]", cfg["network"], [f.name for f in fields(NetworkSpec)])
+    if not isinstance(net.get("layers"), list):
+        raise SurrogateConfigError("network.layers is missing or not a list; required: one [[network.layers]] "
+                                   "table per hidden layer")
+    for k, layer in enumerate(net["layers"]):
+        _check_table(f"network.layers[{k}]", layer, [f.name for f in fields(LayerSpec)])
+    _check_table("[network.surrogate]", net.get("surrogate", {}), [f.name for f in fields(Surrogate)])
+    ini = _check_table("[init]", cfg.get("init", {}), INIT_KEYS)
+    check_init(ini.get("method", "fluctuation"), prefix="init.",
+               **{k: v for k, v in ini.items() if k not in ("method", "seed")})
+    check_count("init.seed", ini.get("seed", 0), 0)
+    _check_table("[train]", cfg.get("train", {}), TRAIN_KEYS)
 
 
 def plot_history(hist: History, path: str, title: str = "") -> None:
@@ -127,27 +237,29 @@ def plot_history(hist: History, path: str, title: str = "") -> None:
 
 def run_train_grad(args: argparse.Namespace) -> int:
     cfg = read_config(args.config)
-    if "network" not in cfg:
-        raise SurrogateConfigError("config has no [network] section; required")
     spec = NetworkSpec.from_dict(cfg["network"])
+    tcfg = dict(cfg.get("train", {}))
+    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback", "weight_dtype",
+                 "lr_schedule", "keep_best"):
+        if getattr(args, name, None) is not None:
+            tcfg[name] = getattr(args, name)
+    tc = TrainConfig(**{**tcfg, "checkpoint_path": os.path.join(args.out, "checkpoint.h5"),
+                        "progress": bool(args.progress)})
+    tc.validate()  # before the data are loaded (which can take a while)
+    ini = dict(cfg.get("init", {}))
+    if args.seed is not None:
+        ini["seed"] = args.seed
     dcfg = cfg.get("data", {})
     t_load = time.perf_counter()
     pool, test = load_data(dcfg, cfg["network"])
     t_load = time.perf_counter() - t_load
+    check_data(spec, pool, "training data")
+    if test is not None:
+        check_data(spec, test, "test data")
     data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
-    tcfg = dict(cfg.get("train", {}))
-    for name in ("method", "band", "epochs", "seed", "lr", "rouse", "train_theta", "fallback", "weight_dtype",
-                 "lr_schedule", "keep_best"):
-        if getattr(args, name) is not None:
-            tcfg[name] = getattr(args, name)
-    ini = dict(cfg.get("init", {}))
-    if args.seed is not None:
-        ini["seed"] = args.seed
     model = SNN(spec, init=ini.pop("method", "fluctuation"), seed=int(ini.pop("seed", 0)),
                 input_rate=float(ini.pop("input_rate", data.mean_rate())), **ini)
     os.makedirs(args.out, exist_ok=True)
-    tc = TrainConfig(**{**tcfg, "checkpoint_path": os.path.join(args.out, "checkpoint.h5"),
-                        "progress": bool(args.progress)})
     print(f"data: {len(data)} train, {0 if val is None else len(val)} validation, "
           f"{0 if test is None else len(test)} test samples ({t_load:.1f}s to load); method={tc.method} "
           f"B_th={tc.band}")

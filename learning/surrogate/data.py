@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import SurrogateConfigError
+from .errors import SurrogateConfigError, check_count, check_range
 from .events import EventDataset
 
 
@@ -36,9 +36,11 @@ def mnist_dataset(root: str, split: str = "train5k", n_steps: int = 100, limit: 
     `limit` keeps a seeded random subset of that many images."""
     from eventsim.datasets import latency_encode, load_mnist
     _check_steps(n_steps, 1.0)
+    if limit is not None:
+        limit = check_count("limit", limit)
     images, labels = load_mnist(root, split)
     if limit is not None:  # a seeded random subset (train5k is sorted by class)
-        keep = np.sort(np.random.default_rng(0).permutation(len(labels))[: int(limit)])
+        keep = np.sort(np.random.default_rng(0).permutation(len(labels))[:limit])
         images, labels = images[keep], labels[keep]
     samples = [latency_encode(img, n_steps=int(n_steps), threshold=threshold) for img in images]
     return EventDataset(samples, np.asarray(labels, np.int64), int(n_steps), 784)
@@ -120,8 +122,7 @@ def subset(ds: EventDataset, idx: Sequence[int]) -> EventDataset:
 
 def split_holdout(ds: EventDataset, fraction: float, seed: int = 0) -> tuple[EventDataset, EventDataset | None]:
     """(train, val): a class-stratified random `fraction` of `ds` held out (seeded)."""
-    if not 0.0 <= fraction < 1.0:
-        raise SurrogateConfigError(f"val_fraction={fraction!r} is out of range; allowed [0, 1)")
+    fraction = check_range("val_fraction", fraction, 0.0, 1.0, hi_open=True)
     if fraction == 0.0:
         return ds, None
     rng = np.random.default_rng(seed)

@@ -1,6 +1,14 @@
-"""Errors raised by the surrogate-gradient learner (all are `EventsimError`s)."""
+"""Errors raised by the surrogate-gradient learner (all are `EventsimError`s), and the
+validation helpers that raise them (built on `eventsim.checks`)."""
 from __future__ import annotations
 
+import numbers
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from eventsim import checks
 from eventsim.errors import EventsimError
 
 
@@ -13,14 +21,59 @@ class TrainingDivergedError(EventsimError):
     parameters were restored (and kept in the checkpoint file, if one was given)."""
 
 
+@contextmanager
+def as_config_error() -> Iterator[None]:
+    """Re-raise an `EventsimError` of the `eventsim.checks` / `eventsim.config` helpers as
+    `SurrogateConfigError` (same message), so the learner raises one error type."""
+    try:
+        yield
+    except SurrogateConfigError:
+        raise
+    except EventsimError as exc:
+        raise SurrogateConfigError(str(exc)) from None
+
+
 def check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False,
                 hi_open: bool = False) -> float:
-    """Return float(value) or raise `SurrogateConfigError` naming `name` and the range."""
+    """Return float(value) or raise `SurrogateConfigError` naming `name` and the range
+    (also for a value that is not a number: a string, a bool, a list)."""
+    lb = "(" if lo_open else "["
+    rb = ")" if hi_open else "]"
+    allowed = f"allowed {lb}{lo}, {hi}{rb}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SurrogateConfigError(f"{name}={value!r} is not a number; {allowed}")
     v = float(value)
     ok_lo = v > lo if lo_open else v >= lo
     ok_hi = v < hi if hi_open else v <= hi
     if not (ok_lo and ok_hi) or v != v:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise SurrogateConfigError(f"{name}={value!r} is out of range; allowed {lb}{lo}, {hi}{rb}")
+        raise SurrogateConfigError(f"{name}={value!r} is out of range; {allowed}")
     return v
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """`eventsim.checks.count` (a whole number >= minimum) raising `SurrogateConfigError`."""
+    with as_config_error():
+        return checks.count(name, value, minimum)
+
+
+def check_bool(name: str, value) -> bool:
+    """`value` is a bool (a TOML/JSON true or false), else `SurrogateConfigError`."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise SurrogateConfigError(f"{name}={value!r} is invalid; allowed true or false")
+    return bool(value)
+
+
+def check_choice(name: str, value, allowed: Iterable[str]) -> str:
+    """`value` is one of `allowed`, else `SurrogateConfigError` naming `name`, the valid
+    values and the nearest one (`eventsim.checks.known_key`)."""
+    with as_config_error():
+        checks.known_key(name, str(value), tuple(allowed))
+    return str(value)
+
+
+def check_keys(kind: str, table: dict, allowed: Iterable[str]) -> None:
+    """Every key of `table` is in `allowed`, else `SurrogateConfigError` "unknown {kind}
+    '{key}'" with the nearest allowed key (e.g. kind = "key in [train]")."""
+    allowed = tuple(allowed)
+    for key in table:
+        check_choice(kind, key, allowed)

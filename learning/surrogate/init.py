@@ -41,15 +41,25 @@ def psp_moments(alpha: float, beta: float | None, n_max: int = 100000) -> tuple[
     return s1, s2
 
 
+def check_init(method: str, *, prefix: str = "", input_rate: float = 0.05, gain: float = math.sqrt(2.0),
+               xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2) -> None:
+    """Raise `SurrogateConfigError` for an invalid `init_weights` option; `prefix` is put in
+    front of the names (the method is called 'init' without a prefix, as in `SNN(init=...)`)."""
+    if method not in METHODS:
+        raise SurrogateConfigError(f"{prefix + 'method' if prefix else 'init'}={method!r} is invalid; "
+                                   f"allowed {METHODS}")
+    check_range(f"{prefix}input_rate", input_rate, 0.0, 1.0, lo_open=True)
+    check_range(f"{prefix}gain", gain, 0.0, math.inf, lo_open=True, hi_open=True)
+    check_range(f"{prefix}xi", xi, 0.0, math.inf, lo_open=True, hi_open=True)
+    check_range(f"{prefix}mu_u", mu_u, -math.inf, math.inf, lo_open=True, hi_open=True)
+    check_range(f"{prefix}rec_frac", rec_frac, 0.0, 1.0, hi_open=True)
+
+
 def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, input_rate: float = 0.05,
                  neuron_params: dict[str, np.ndarray] | None = None, gain: float = math.sqrt(2.0),
                  xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2) -> dict[str, np.ndarray]:
     """Weights 'hK.W', 'hK.R', 'out.W' for `spec` (see module docstring)."""
-    if method not in METHODS:
-        raise SurrogateConfigError(f"init={method!r} is invalid; allowed {METHODS}")
-    check_range("input_rate", input_rate, 0.0, 1.0, lo_open=True)
-    check_range("xi", xi, 0.0, math.inf, lo_open=True, hi_open=True)
-    check_range("rec_frac", rec_frac, 0.0, 1.0, hi_open=True)
+    check_init(method, input_rate=input_rate, gain=gain, xi=xi, mu_u=mu_u, rec_frac=rec_frac)
     out: dict[str, np.ndarray] = {}
     n_pre, rate = spec.n_in, float(input_rate)
     for k, l in enumerate(spec.layers):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import SurrogateConfigError, check_range
+from .errors import SurrogateConfigError, check_bool, check_count, check_range
 from .surrogates import Surrogate
 
 READOUTS = ("max", "sum", "mean")
@@ -29,8 +29,8 @@ class LayerSpec:
     tau_mem_spread: float = 0.0    # relative spread for heterogeneous tau_mem init (0..0.9)
 
     def validate(self, k: int) -> None:
-        if int(self.size) < 1:
-            raise SurrogateConfigError(f"layers[{k}].size={self.size} is out of range; allowed >= 1")
+        object.__setattr__(self, "size", check_count(f"layers[{k}].size", self.size))
+        check_bool(f"layers[{k}].recurrent", self.recurrent)
         check_range(f"layers[{k}].tau_mem", self.tau_mem, 0.0, math.inf, lo_open=True, hi_open=True)
         if self.tau_syn is not None:
             check_range(f"layers[{k}].tau_syn", self.tau_syn, 0.0, math.inf, lo_open=True, hi_open=True)
@@ -55,8 +55,7 @@ class NetworkSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         for name in ("n_in", "n_out", "n_steps"):
-            if int(getattr(self, name)) < 1:
-                raise SurrogateConfigError(f"{name}={getattr(self, name)} is out of range; allowed >= 1")
+            object.__setattr__(self, name, check_count(name, getattr(self, name)))
         if len(self.layers) < 1:
             raise SurrogateConfigError("layers is empty; allowed >= 1 hidden layer")
         for k, l in enumerate(self.layers):
@@ -65,6 +64,7 @@ class NetworkSpec:
         check_range("tau_out", self.tau_out, 0.0, math.inf, lo_open=True, hi_open=True)
         if self.readout not in READOUTS:
             raise SurrogateConfigError(f"readout={self.readout!r} is invalid; allowed {READOUTS}")
+        check_bool("detach_reset", self.detach_reset)
 
     @property
     def kappa(self) -> float:

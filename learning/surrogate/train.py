@@ -11,10 +11,11 @@ from typing import Callable
 import numpy as np
 
 from .checkpoint import save_checkpoint
-from .errors import SurrogateConfigError, TrainingDivergedError, check_range
+from .errors import SurrogateConfigError, TrainingDivergedError, check_bool, check_count, check_range
 from .events import EventDataset
 from .memory import retain_freed_memory
 from .model import SNN, WEIGHT_DTYPES, Regularizer
+from .network import NetworkSpec
 from .optim import Adam, clamp_params
 
 
@@ -67,13 +68,14 @@ class TrainConfig:
                                        # and write them to the checkpoint
 
     def validate(self) -> None:
-        if int(self.epochs) < 1:
-            raise SurrogateConfigError(f"epochs={self.epochs} is out of range; allowed >= 1")
-        if int(self.batch_size) < 1:
-            raise SurrogateConfigError(f"batch_size={self.batch_size} is out of range; allowed >= 1")
+        """Raise `SurrogateConfigError` naming the first field with a bad type or value."""
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("checkpoint_every", 1), ("threads", 1),
+                              ("seed", 0)):
+            setattr(self, name, check_count(name, getattr(self, name), minimum))
+        for name in ("train_alpha", "train_theta", "train_beta", "progress", "fallback", "keep_best"):
+            check_bool(name, getattr(self, name))
         check_range("lr", self.lr, 0.0, math.inf, lo_open=True, hi_open=True)
-        if not self.band > 0:
-            raise SurrogateConfigError(f"band (B_th)={self.band!r} is out of range; allowed (0, inf]")
+        check_range("band (B_th)", self.band, 0.0, math.inf, lo_open=True)
         if self.method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={self.method!r} is invalid; allowed ('sparse', 'dense')")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -84,11 +86,8 @@ class TrainConfig:
         check_range("reg_strength", self.reg_strength, 0.0, math.inf, hi_open=True)
         check_range("reg_target", self.reg_target, 0.0, 1.0)
         check_range("min_active", self.min_active, 0.0, 1.0)
-        if not self.band_max > 0:
-            raise SurrogateConfigError(f"band_max={self.band_max!r} is out of range; allowed (0, inf] (<= band: no widening)")
+        check_range("band_max", self.band_max, 0.0, math.inf, lo_open=True)
         check_range("rouse", self.rouse, 0.0, 1.0, hi_open=True)
-        if int(self.checkpoint_every) < 1:
-            raise SurrogateConfigError(f"checkpoint_every={self.checkpoint_every} is out of range; allowed >= 1")
 
 
 @dataclass
@@ -131,6 +130,23 @@ def evaluate(model: SNN, data: EventDataset, batch_size: int = 64, weight_dtype:
     return correct / len(data)
 
 
+def check_data(spec: NetworkSpec, data: EventDataset, name: str = "data") -> None:
+    """Raise `SurrogateConfigError` naming the network field (network.n_in, network.n_steps,
+    network.n_out) that does not fit `data` (called `name` in the message)."""
+    for field_, have, want, what in (("n_in", spec.n_in, data.n_units, "input units"),
+                                     ("n_steps", spec.n_steps, data.n_steps, "steps")):
+        if have != want:
+            raise SurrogateConfigError(f"network.{field_}={have} does not match the {name} ({want} {what}); "
+                                       f"allowed network.{field_} = {want}")
+    if len(data):
+        lo, hi = int(data.labels.min()), int(data.labels.max())
+        if lo < 0:
+            raise SurrogateConfigError(f"the {name} has label {lo}; allowed labels >= 0")
+        if hi >= spec.n_out:
+            raise SurrogateConfigError(f"network.n_out={spec.n_out} is too small for the {name} (labels in "
+                                       f"[{lo}, {hi}]); allowed network.n_out >= {hi + 1}")
+
+
 def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | None = None,
           log: Callable[[str], None] | None = None) -> History:
     """Train `model` in place. On a non-finite loss/gradient the parameters are restored
@@ -139,10 +155,9 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     cfg.validate()
     if len(data) == 0:
         raise SurrogateConfigError("training dataset is empty; allowed >= 1 sample")
-    if data.n_units != model.spec.n_in:
-        raise SurrogateConfigError(f"data.n_units={data.n_units} does not match network n_in={model.spec.n_in}")
-    if data.n_steps != model.spec.n_steps:
-        raise SurrogateConfigError(f"data.n_steps={data.n_steps} does not match network n_steps={model.spec.n_steps}")
+    check_data(model.spec, data, "training data")
+    if val is not None:
+        check_data(model.spec, val, "validation data")
     if cfg.keep_best and (val is None or len(val) == 0):
         raise SurrogateConfigError("keep_best=True needs validation data (val); allowed keep_best=False without it")
     retain_freed_memory()  # each step frees and reallocates the same large arrays: keep them paged in

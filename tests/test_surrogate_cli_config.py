@@ -1,0 +1,190 @@
+"""`eventsim train-grad` config validation: unknown sections and keys (with a suggestion),
+bad values and types, a network that does not fit the data, and [train] checked before any
+data are loaded. Every bad input prints one line and exits with status 2 (no training, no
+real data: each test runs in well under a second)."""
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from eventsim.cli import main
+from eventsim.learning.surrogate import SurrogateConfigError, TrainConfig
+from eventsim.learning.surrogate import cli as sg_cli
+from eventsim.learning.surrogate.data import mnist_dataset
+
+NETWORK = ('[network]\nn_in = 6\nn_out = 3\nn_steps = 15\n[[network.layers]]\nsize = 10\ntau_mem = 10.0\n'
+           'tau_syn = 5.0\n')
+INIT = '[init]\nmethod = "fluctuation"\nseed = 0\n'
+TRAIN = '[train]\nepochs = 1\nbatch_size = 10\nlr = 0.003\nband = 0.2\n'
+DATA = '[data]\nkind = "synthetic"\nn_samples = 40\ndensity = 0.15\nval_fraction = 0.25\n'
+
+
+def _config(tmp_path, *, network=NETWORK, init=INIT, train=TRAIN, data=DATA) -> str:
+    p = tmp_path / "c.toml"
+    p.write_text(network + init + train + data)
+    return str(p)
+
+
+def _bad(capsys, tmp_path, path: str, *extra: str) -> str:
+    """Run train-grad on `path`; assert exit status 2 and one error line; return that line."""
+    code = main(["train-grad", path, "--out", str(tmp_path / "out"), "--no-progress", *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("eventsim: error: "), err
+    return err
+
+
+def _mnist(tmp_path, extra: str) -> str:
+    """A [data] section of kind mnist whose root holds no data: the key checks must fire
+    before anything is read."""
+    return f'[data]\nkind = "mnist"\nroot = "{tmp_path / "no_mnist"}"\n{extra}'
+
+
+def _npz(path, labels, n_units: int = 6, n_steps: int = 15) -> str:
+    labels = np.asarray(labels)
+    n = len(labels)
+    np.savez(path, sample=np.arange(n), step=np.zeros(n, np.int64), unit=np.zeros(n, np.int64), labels=labels,
+             n_steps=n_steps, n_units=n_units)
+    return str(path)
+
+
+# -- 1. unknown sections and keys ----------------------------------------------------------
+
+def test_surrogate_cli_unknown_data_key_is_named_with_suggestion(capsys, tmp_path) -> None:
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=_mnist(tmp_path, "limit_trian = 100\n")))
+    assert "limit_trian" in err and "did you mean 'limit_train'" in err and "[data]" in err
+
+
+def test_surrogate_cli_key_of_another_data_kind_is_refused(capsys, tmp_path) -> None:
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=DATA + "limit_train = 10\n"))
+    assert "'limit_train'" in err and "synthetic" in err
+
+
+def test_surrogate_cli_unknown_section_is_named_with_suggestion(capsys, tmp_path) -> None:
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=DATA.replace("[data]", "[dat]")))
+    assert "unknown config section 'dat'; did you mean 'data'?" in err
+
+
+@pytest.mark.parametrize("section, typo, right", [
+    ("train", "batch_sise", "batch_size"), ("init", "methd", "method"),
+    ("network", "n_outt", "n_out"), ("layers", "tau_mme", "tau_mem")])
+def test_surrogate_cli_unknown_keys_in_other_sections(capsys, tmp_path, section, typo, right) -> None:
+    sections = {"train": TRAIN, "init": INIT, "network": NETWORK}
+    if section == "layers":
+        kw = {"network": NETWORK.replace("tau_mem", typo)}
+    else:
+        kw = {section: sections[section].replace(right, typo, 1)}
+    err = _bad(capsys, tmp_path, _config(tmp_path, **kw))
+    assert f"'{typo}'; did you mean '{right}'?" in err
+
+
+def test_surrogate_cli_data_kind_typo_gets_a_suggestion(capsys, tmp_path) -> None:
+    err = _bad(capsys, tmp_path, _config(tmp_path, data='[data]\nkind = "mnsit"\n'))
+    assert "data.kind" in err and "did you mean 'mnist'" in err
+
+
+# -- 2. limits -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, value", [("limit_train", "-5"), ("limit_train", "0"), ("limit_test", "2.5"),
+                                        ("limit_test", '"10"')])
+def test_surrogate_cli_limits_must_be_positive_whole_numbers(capsys, tmp_path, key, value) -> None:
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=_mnist(tmp_path, f"{key} = {value}\n")))
+    assert f"data.{key} must be a whole number >= 1" in err
+
+
+def test_surrogate_mnist_dataset_refuses_a_negative_limit_before_reading(tmp_path) -> None:
+    with pytest.raises(SurrogateConfigError, match="limit must be a whole number >= 1, got -5"):
+        mnist_dataset(str(tmp_path / "no_mnist"), limit=-5)
+
+
+@pytest.mark.parametrize("data, match", [
+    (DATA.replace("val_fraction = 0.25", "val_fraction = 1.5"), r"data.val_fraction=1.5 is out of range"),
+    (DATA.replace("n_samples = 40", 'n_samples = "many"'), "data.n_samples must be a whole number"),
+    (DATA.replace("density = 0.15", 'density = "high"'), "data.density='high' is not a number"),
+    ('[data]\nkind = "mnist"\ntrain_split = "train60k"\n', "data.train_split 'train60k'"),
+    ('[data]\nkind = "shd"\n', "data.path is missing"),
+])
+def test_surrogate_cli_bad_data_values_are_named(capsys, tmp_path, data, match) -> None:
+    assert match in _bad(capsys, tmp_path, _config(tmp_path, data=data))
+
+
+# -- 3. bad [train] / [init] values and types ---------------------------------------------
+
+@pytest.mark.parametrize("train, match", [
+    (TRAIN.replace("band = 0.2", 'band = "wide"'), "band (B_th)='wide' is not a number; allowed (0.0, inf]"),
+    (TRAIN.replace("epochs = 1", "epochs = 2.5"), "epochs must be a whole number >= 1, got 2.5"),
+    (TRAIN.replace("lr = 0.003", 'lr = "fast"'), "lr='fast' is not a number"),
+    (TRAIN + 'train_theta = "yes"\n', "train_theta='yes' is invalid; allowed true or false"),
+    (TRAIN + "seed = -1\n", "seed must be a whole number >= 0, got -1"),
+    (TRAIN + 'band_max = "x"\n', "band_max='x' is not a number"),
+])
+def test_surrogate_cli_bad_train_values_name_the_field(capsys, tmp_path, train, match) -> None:
+    assert match in _bad(capsys, tmp_path, _config(tmp_path, train=train))
+
+
+@pytest.mark.parametrize("init, match", [
+    (INIT.replace('"fluctuation"', '"flucutation"'), "init.method='flucutation' is invalid; allowed"),
+    (INIT + 'xi = "two"\n', "init.xi='two' is not a number"),
+    (INIT + 'gain = "x"\n', "init.gain='x' is not a number"),
+    (INIT.replace("seed = 0", "seed = -3"), "init.seed must be a whole number >= 0"),
+])
+def test_surrogate_cli_bad_init_values_name_the_field(capsys, tmp_path, init, match) -> None:
+    assert match in _bad(capsys, tmp_path, _config(tmp_path, init=init))
+
+
+def test_surrogate_train_config_validate_refuses_wrong_types() -> None:
+    with pytest.raises(SurrogateConfigError, match="B_th"):
+        TrainConfig(band="wide").validate()
+    with pytest.raises(SurrogateConfigError, match="batch_size must be a whole number >= 1"):
+        TrainConfig(batch_size="32").validate()
+    with pytest.raises(SurrogateConfigError, match="keep_best"):
+        TrainConfig(keep_best=1).validate()
+
+
+# -- 4. the network does not fit the data: name the network.* field -----------------------
+
+def test_surrogate_cli_n_out_too_small_names_network_n_out(capsys, tmp_path) -> None:
+    data = f'[data]\nkind = "npz"\npath = "{_npz(tmp_path / "d.npz", [0, 1, 2, 3, 4, 0, 1, 2, 3, 4])}"\n'
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=data))
+    assert "network.n_out=3" in err and "labels in [0, 4]" in err and "network.n_out >= 5" in err
+
+
+def test_surrogate_cli_test_set_labels_and_n_in_are_checked(capsys, tmp_path) -> None:
+    good = _npz(tmp_path / "train.npz", [0, 1, 2] * 4)
+    data = f'[data]\nkind = "npz"\npath = "{good}"\ntest_path = "{_npz(tmp_path / "t.npz", [0, 7])}"\n'
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=data))
+    assert "network.n_out=3" in err and "test data" in err
+    data = f'[data]\nkind = "npz"\npath = "{_npz(tmp_path / "w.npz", [0, 1, 2] * 4, n_units=9)}"\n'
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=data))
+    assert "network.n_in=6" in err and "allowed network.n_in = 9" in err
+
+
+# -- 5. [train] is validated before the data are loaded -----------------------------------
+
+@pytest.mark.parametrize("train, extra, match", [
+    (TRAIN.replace("band = 0.2", "band = 0.0"), (), "B_th"),
+    (TRAIN, ("--epochs", "0"), "epochs must be a whole number >= 1"),
+    (TRAIN.replace("batch_size = 10", "batch_size = 0"), (), "batch_size"),
+])
+def test_surrogate_cli_train_config_is_checked_before_loading_data(capsys, tmp_path, monkeypatch, train, extra,
+                                                                   match) -> None:
+    def no_loading(*_a, **_k):
+        raise AssertionError("data loaded before the [train] values were checked")
+    monkeypatch.setattr(sg_cli, "load_data", no_loading)
+    err = _bad(capsys, tmp_path, _config(tmp_path, train=train), *extra)
+    assert match in err
+
+
+def test_surrogate_cli_config_shipped_configs_pass_the_checks() -> None:
+    """The benchmark configs (and the JSON null meaning "default") are still accepted."""
+    root = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "surrogate", "configs")
+    paths = sorted(glob.glob(os.path.join(root, "*.toml")))
+    assert paths
+    for p in paths:
+        cfg = sg_cli.read_config(p)
+        sg_cli.check_data_section(cfg.get("data", {}))
+        TrainConfig(**cfg.get("train", {})).validate()
+    sg_cli.check_data_section({"kind": "mnist", "limit_train": None, "test_split": ""})
