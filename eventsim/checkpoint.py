@@ -17,10 +17,11 @@ What is stored
   stored nor listed as transient makes `save` fail, so new engine state cannot be forgotten;
   a checkpoint that lacks an attribute the engine now has is rejected as another version;
 - the projection index of each delay group (Graph.grp_proj), which may have been compacted;
-- the spike log: its path, flush interval and the number of rows per population written when
-  the checkpoint was taken (after a flush). `resume` rebuilds the log with exactly those rows
-  and continues it, so spikes written after the checkpoint are dropped and regenerated: a
-  kill -9 between checkpoints loses nothing and duplicates nothing. Spikes that were kept only
+- the spike log: its path, flush interval, recorded t_start and the number of rows per
+  population written when the checkpoint was taken (after a flush). `resume` rebuilds the log
+  with exactly those rows and the interval up to the checkpoint's time, and continues it, so
+  spikes written after the checkpoint are dropped and regenerated: a kill -9 between
+  checkpoints loses nothing and duplicates nothing. Spikes that were kept only
   in memory (no log) are stored in the checkpoint itself;
 - a fingerprint of the network as constructed (populations, projections with a hash of their
   synapses, models, sources, seed, eventsim version), the config and its hash, and a SHA-256
@@ -258,7 +259,7 @@ def _write_body(f, net, e, rec, meta) -> dict[str, np.ndarray]:
            "compression": None, "n_spikes": int(rec.n_spikes)}
     if net._writer is not None and net._log_spec is not None:
         log.update(path=os.path.abspath(net._writer.path), rows=net._writer.rows(),
-                   compression=net._log_spec[3])
+                   compression=net._log_spec[3], t_start=float(net._writer.file.attrs["t_start"]))
     elif rec.in_memory:
         for name in rec.names:
             t, i = rec.spikes(name)
@@ -481,7 +482,7 @@ def _restore_log(net, ck: Checkpoint, spec, log_path: str | None) -> None:
     sizes = {p.name: p.size for p in net.populations.values() if p.record}
     attrs = config_attrs(net.config, net.seed, __version__)
     copied = copy_prefix(log.get("path"), path, log.get("rows", {}) if log.get("path") else {}, sizes, attrs,
-                         compression, extra=extra, keep=in_memory)
+                         compression, extra=extra, keep=in_memory, interval=(log.get("t_start", 0.0), ck.t))
     writer = SonataWriter(path, sizes, attrs, compression, append=True)
     net._log_spec = spec
     net._writer = writer

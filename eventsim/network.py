@@ -467,10 +467,14 @@ class Network:
 
     def record_spikes(self, path: str, flush_interval_s: float = 1.0, in_memory: bool = True,
                       compression: str | None = None) -> None:
-        """Stream the spikes of recorded populations to a SONATA HDF5 log at `path`."""
+        """Stream the spikes of recorded populations to a SONATA HDF5 log at `path` (missing
+        directories are created when the network is built). Call it before the first run."""
         checks.positive("flush_interval_s", flush_interval_s)
         if compression not in (None, "gzip", "lzf"):
             checks.known_key("compression", str(compression), ("gzip", "lzf"))
+        if self._engine is not None:
+            raise EventsimError(f"record_spikes('{path}'): the network is already built (t = {self.t:g} ms); "
+                                f"call record_spikes before the first run or build")
         self._log_spec = (str(path), flush_interval_s, in_memory, compression)
 
     # assembly ------------------------------------------------------------------------
@@ -577,7 +581,8 @@ class Network:
                                        np.array([p.offset for p in recorded], np.int64),
                                        np.array([p.size for p in recorded], np.int64),
                                        in_memory, writer,
-                                       self._log_spec[1] if self._log_spec else 1.0)
+                                       self._log_spec[1] if self._log_spec else 1.0,
+                                       clock=lambda e=self._engine: e.t)
 
     # running -------------------------------------------------------------------------
     @property
@@ -727,7 +732,7 @@ class Network:
     def close(self) -> None:
         """Flush and close the spike log (also done when the network is garbage collected)."""
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close(self.t)          # the log then covers the simulated time so far
 
     def __enter__(self) -> "Network":
         return self

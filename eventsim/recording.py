@@ -3,7 +3,10 @@
 Layout (SONATA): /spikes/<population>/timestamps (float64, units "ms") and node_ids
 (uint64, population-local), group attributes `sorting` (HDF5 enum none/by_id/by_time) and
 `n_nodes`; root attributes magic = 0x0A7A, version = [0, 1], plus eventsim_version, seed and
-config (JSON) so that a log explains itself. The file is created with libver v110, the newest
+config (JSON) so that a log explains itself, and t_start, t_stop (float64, ms): the simulated
+interval the log covers. t_stop advances at every flush and close to the model time up to which
+every spike has been written, so rates need no guess from the last spike (eventsim.analysis
+defaults to this interval). The file is created with libver v110, the newest
 format that older libsonata builds read, and switched to SWMR mode, so that our own reader can
 open it while it is written (libsonata opens it after the run has closed it).
 
@@ -21,10 +24,12 @@ import os
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import h5py
 import numpy as np
 
+from . import checks
 from .errors import EventsimError
 
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
@@ -35,12 +40,14 @@ class SonataWriter:
     """Appends spikes per population to resizable, chunked datasets."""
 
     def __init__(self, path: str, populations: dict[str, int], attrs: dict, compression: str | None = None,
-                 append: bool = False):
+                 append: bool = False, t_start: float = 0.0):
         """append=True continues an existing, cleanly closed log (see copy_prefix) instead of
-        creating a new one; its populations must be those given."""
+        creating a new one; its populations must be those given. t_start: model time (ms) at
+        which the recording starts. Missing parent directories of `path` are created."""
         if append:
             self._open_existing(path, populations)
             return
+        checks.output_dir(f"spike log '{path}'", os.path.dirname(path) or ".")
         try:
             self.file = h5py.File(path, "w", libver=("v110", "v110"))
         except OSError as exc:
@@ -51,6 +58,8 @@ class SonataWriter:
         f.attrs.create("version", np.array([0, 1], dtype=np.uint32))
         for key, value in attrs.items():
             f.attrs[key] = value
+        for key in ("t_start", "t_stop"):      # nothing simulated yet: the interval is empty
+            f.attrs.create(key, float(t_start), dtype=np.float64)
         self.ts, self.ids = {}, {}
         self.pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         f.require_group("spikes")           # present even when nothing is recorded
@@ -107,15 +116,19 @@ class SonataWriter:
             ds.resize((old + n,))
             ds[old:] = data
 
-    def flush(self) -> None:
-        """Write everything pending and flush to disk: the file is then complete."""
+    def flush(self, t_stop: float | None = None) -> None:
+        """Write everything pending and flush to disk: the file is then complete. t_stop: the
+        model time (ms) up to which every spike has been appended, stored as the log's t_stop."""
         for name in self.pending:
             self._write(name, whole_chunks=False)
+        if t_stop is not None:
+            self.file.attrs.modify("t_stop", float(t_stop))     # in place: allowed in SWMR mode
         self.file.flush()
 
-    def close(self) -> None:
+    def close(self, t_stop: float | None = None) -> None:
+        """Flush (see flush) and close; a closed writer ignores the call."""
         if self.file.id.valid:
-            self.flush()
+            self.flush(t_stop)
             self.file.close()
 
 
@@ -128,6 +141,7 @@ class SpikeRecorder:
     in_memory: bool = True
     writer: SonataWriter | None = None
     flush_interval_s: float = 1.0
+    clock: Callable[[], float] | None = None   # model time (ms) up to which every spike was received
     memory: dict = field(default_factory=dict)
     n_spikes: int = 0
     _last_flush: float = field(default_factory=time.monotonic)
@@ -158,8 +172,9 @@ class SpikeRecorder:
             self.flush()
 
     def flush(self) -> None:
+        """Write pending spikes and the log's t_stop (the clock's model time) to disk."""
         if self.writer is not None:
-            self.writer.flush()
+            self.writer.flush(None if self.clock is None else self.clock())
         self._last_flush = time.monotonic()
 
     def spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -206,16 +221,17 @@ def open_log_for_reading(path: str) -> h5py.File:
 def copy_prefix(src: str, dst: str, rows: dict[str, int], populations: dict[str, int], attrs: dict,
                 compression: str | None = None,
                 extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                keep: bool = False) -> dict[str, tuple]:
+                keep: bool = False, interval: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple]:
     """Write a clean, closed log at dst holding the first rows[name] spikes of each population of
     the log src (src may be a log whose writer was killed; src may equal dst), then the spikes
-    in `extra` (name -> (times, local ids)). Written to a temporary file and renamed, so dst is
-    never left half-written. With keep=True, returns the copied spikes per population (times,
-    local ids), else an empty dict."""
+    in `extra` (name -> (times, local ids)), recording `interval` (t_start, t_stop) ms as the
+    simulated interval. Written to a temporary file and renamed, so dst is never left
+    half-written. With keep=True, returns the copied spikes per population (times, local ids),
+    else an empty dict."""
     tmp = f"{dst}.resume-tmp"
     copied = {}
     try:
-        writer = SonataWriter(tmp, populations, attrs, compression)
+        writer = SonataWriter(tmp, populations, attrs, compression, t_start=interval[0])
     except EventsimError:
         raise EventsimError(f"cannot create spike log '{dst}' (temporary '{tmp}')") from None
     try:
@@ -254,7 +270,7 @@ def copy_prefix(src: str, dst: str, rows: dict[str, int], populations: dict[str,
         finally:
             if fin is not None:
                 fin.close()
-        writer.close()
+        writer.close(interval[1])
         os.replace(tmp, dst)
     except BaseException:
         writer.close()

@@ -96,7 +96,7 @@ def test_runaway_activity_stops_with_simulation_error_and_flushed_log(tmp_path):
     assert rate == pytest.approx(count / (50 * (float(t1) - float(t0)) / 1000.0), rel=1e-3)
     with h5py.File(log, "r") as f:                      # closed cleanly
         t = f["spikes/a/timestamps"][()]
-    assert t.size > 0 and np.all(np.diff(t) >= 0) and t.max() <= t_stop
+    assert t.size > 0 and np.all(np.diff(t) >= 0) and t.max() <= t_stop + 1e-6   # the message rounds t (%g)
     with pytest.raises(es.EventsimError, match="cannot checkpoint: the last run stopped abnormally"):
         net.checkpoint(tmp_path / "ck.h5")
 

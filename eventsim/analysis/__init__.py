@@ -10,12 +10,12 @@ from .correlation import (Correlograms, PairCorrelations, correlograms, count_co
                           cross_correlograms, spike_count_correlations)
 from .errors import LogFormatError, LogFormatWarning, MissingDependencyError
 from .nwb import export_nwb
-from .reader import PopulationInfo, SpikeLog, open_log
+from .reader import Interval, PopulationInfo, SpikeLog, open_log
 from .stats import (FanoFactors, PopulationRate, SpikeStats, Summary, fano_factor,
                     firing_rates, population_rate, spike_stats, summarize)
 
 __all__ = [
-    "Correlograms", "FanoFactors", "LogFormatError", "LogFormatWarning", "MissingDependencyError",
+    "Correlograms", "FanoFactors", "Interval", "LogFormatError", "LogFormatWarning", "MissingDependencyError",
     "PairCorrelations",
     "PopulationInfo", "PopulationRate", "SpikeLog", "SpikeStats", "Summary",
     "correlograms", "count_correlations", "cross_correlograms", "export_nwb", "fano_factor",

@@ -30,7 +30,7 @@ from eventsim.errors import EventsimError
 from .correlation import count_correlations, correlograms, sample_pairs
 from .errors import LogFormatError
 from .reader import SpikeLog
-from .stats import summarize
+from .stats import SpikeStats, summarize
 
 EXIT_BAD_INPUT = 2
 
@@ -42,6 +42,12 @@ def _finite(x: float) -> float | None:
 
 def _pick(rng: np.random.Generator, nodes: np.ndarray, k: int) -> np.ndarray:
     return np.sort(rng.choice(nodes, size=min(k, nodes.size), replace=False)) if nodes.size else nodes
+
+
+def _trains_stop(st: SpikeStats) -> float | None:
+    """t_stop (ms) for loading spike trains of st's interval; None (all spikes) when the
+    interval ends at the last spike, which it includes."""
+    return None if st.t_stop_source == "last spike" else st.t_stop
 
 
 def analyze_population(log: SpikeLog, population: str, *, t_start: float | None = None,
@@ -66,13 +72,13 @@ def analyze_population(log: SpikeLog, population: str, *, t_start: float | None 
     cc = np.stack([busiest[:-1], busiest[1:]], axis=1) if busiest.size > 1 else np.empty((0, 2), np.int64)
     wanted = np.unique(np.concatenate([raster, pairs.ravel(), cc.ravel()]))
     trains = log.load_spikes(population, wanted, t_start=st.t_start,
-                             t_stop=t_stop, chunk_rows=chunk_rows) if wanted.size else {}
+                             t_stop=_trains_stop(st), chunk_rows=chunk_rows) if wanted.size else {}
     corr = count_correlations(trains, pairs, bin=bin, t_start=st.t_start, t_stop=st.t_stop) \
         if len(pairs) else None
     rates = st.rates
     row: dict[str, Any] = {
         "population": population, "n_nodes": st.n_nodes, "n_spikes": st.n_spikes,
-        "t_start_ms": st.t_start, "t_stop_ms": st.t_stop,
+        "t_start_ms": st.t_start, "t_stop_ms": st.t_stop, "t_stop_source": st.t_stop_source,
         "mean_rate_hz": _finite(st.mean_rate),
         "median_rate_hz": float(np.median(rates)),
         "p05_rate_hz": float(np.percentile(rates, 5)), "p95_rate_hz": float(np.percentile(rates, 95)),
@@ -160,7 +166,7 @@ def _plot_raster(a: argparse.Namespace) -> Any:
         summ = summarize(log, name, t_start=a.t_start, t_stop=a.t_stop, bin=a.bin, fano=False)
         active = np.flatnonzero(summ.stats.counts)
         nodes = _pick(np.random.default_rng(a.seed), active, a.neurons)
-        trains = log.load_spikes(name, nodes, t_start=summ.stats.t_start, t_stop=a.t_stop)
+        trains = log.load_spikes(name, nodes, t_start=summ.stats.t_start, t_stop=_trains_stop(summ.stats))
     return plots.plot_raster(trains, summ.population_rate, title=f"{os.path.basename(a.log)}: {name}")
 
 
@@ -331,9 +337,9 @@ def _log_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("log", metavar="LOG.h5", help="SONATA spike log")
     p.add_argument("--population", help="population name (default: all / the only one)")
     p.add_argument("--t-start", type=float, default=None, metavar="MS",
-                   help="start of the analysis interval (ms, default 0)")
+                   help="start of the analysis interval (ms, default: as recorded in the log, else 0)")
     p.add_argument("--t-stop", type=float, default=None, metavar="MS",
-                   help="end of the interval (ms, default: last spike)")
+                   help="end of the interval (ms, default: as recorded in the log, else the last spike)")
 
 
 def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -110,20 +110,22 @@ def spike_count_correlations(log: str | os.PathLike[str] | SpikeLog, population:
                              t_stop: float | None = None, seed: int = 0,
                              chunk_rows: int | None = None) -> PairCorrelations:
     """Pearson correlation of spike counts in ``bin`` ms bins for up to ``n_pairs`` random
-    pairs among ``neurons`` (default: a random sample of all node ids)."""
+    pairs among ``neurons`` (default: a random sample of all node ids), over the interval of
+    :meth:`SpikeLog.interval` (by default the recorded one)."""
     if not bin > 0:
         raise ValueError(f"bin must be positive ms, got {bin}")
     rng = np.random.default_rng(seed)
     with as_log(log) as lg:
         name = lg.resolve(population)
+        iv = lg.interval(t_start, t_stop)
         if neurons is None:
             n_nodes = lg.infer_n_nodes(name, chunk_rows)
             m = min(n_nodes, int(math.ceil((1 + math.sqrt(1 + 8 * n_pairs)) / 2)))
             neurons = rng.choice(n_nodes, size=m, replace=False)
         pairs = sample_pairs(np.asarray(neurons), n_pairs, rng)
         nodes = np.unique(pairs)
-        trains = lg.load_spikes(name, nodes, t_start=t_start, t_stop=t_stop, chunk_rows=chunk_rows)
-    t0, t1 = _interval(trains, t_start, t_stop)
+        trains = lg.load_spikes(name, nodes, t_start=iv.t_start, t_stop=iv.t_stop, chunk_rows=chunk_rows)
+    t0, t1 = _interval(trains, iv.t_start, iv.t_stop)
     return count_correlations(trains, pairs, bin=bin, t_start=t0, t_stop=t1)
 
 

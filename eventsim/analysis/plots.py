@@ -47,6 +47,10 @@ def plot_raster(trains: Mapping[int, np.ndarray], rate: PopulationRate | None = 
                    color="k", rasterized=True)
         ticks = np.linspace(0, len(ids) - 1, min(len(ids), 8)).round().astype(int)
         ax.set_yticks(ticks, [str(ids[k]) for k in ticks])
+    else:
+        ax.set_yticks([])
+    if not any(x.size for x in xs):  # e.g. a silent population: an empty raster
+        ax.text(0.5, 0.5, "no spikes", transform=ax.transAxes, ha="center", va="center", color="0.4")
     ax.set_ylim(-1, max(len(ids), 1))
     ax.set_ylabel(f"node id ({len(ids)} shown)")
     ax.set_title(title)

@@ -3,12 +3,14 @@
 Layout: ``/spikes/<population>/timestamps`` (float, attr ``units``) and
 ``/spikes/<population>/node_ids`` (integer, population-local ids); group attribute
 ``sorting`` (HDF5 enum none/by_id/by_time or a plain string as bmtk writes it) and,
-optionally, ``n_nodes``. Files are opened read-only with ``swmr=True`` and
-``locking=False`` so logs that a simulator is still writing can be analysed; the
-file is never modified.
+optionally, ``n_nodes``. eventsim logs also record the simulated interval as the root
+attributes ``t_start`` and ``t_stop`` (ms; see :meth:`SpikeLog.interval`). Files are opened
+read-only with ``swmr=True`` and ``locking=False`` so logs that a simulator is still
+writing can be analysed; the file is never modified.
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from typing import Iterator, Sequence
 
 import h5py
 import numpy as np
+
+from eventsim.errors import EventsimError
 
 from .errors import LogFormatError, LogFormatWarning, where
 
@@ -53,6 +57,15 @@ class PopulationInfo:
     time_scale: float  # factor from stored units to ms
     node_id_dtype: np.dtype
     timestamp_dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An analysis interval [t_start, t_stop) in ms and where its end comes from."""
+
+    t_start: float  # ms
+    t_stop: float | None  # ms; None: up to and including the last spike (no recorded interval)
+    source: str  # of t_stop: "argument", "recorded" (the log's t_stop) or "last spike"
 
 
 class SpikeLog:
@@ -142,7 +155,7 @@ class SpikeLog:
         if population is None:
             if len(self.populations) != 1:
                 raise LogFormatError(f"{self.path}: file has populations {self.populations}; "
-                                     "choose one")
+                                     "choose one with --population (CLI) / population= (Python)")
             return self.populations[0]
         if population not in self.populations:
             raise LogFormatError(f"{self.path}: unknown population {population!r} "
@@ -226,6 +239,45 @@ class SpikeLog:
                           stacklevel=4)
             return "none"
         return value
+
+    def recorded_interval(self) -> tuple[float, float] | None:
+        """(t_start, t_stop) ms that the writer simulated (root attributes ``t_start`` and
+        ``t_stop``, read afresh: a live log's t_stop advances), or None when absent."""
+        attrs = self._file.attrs
+        if "t_start" not in attrs or "t_stop" not in attrs:
+            return None
+        try:
+            t0, t1 = (float(np.asarray(attrs[k]).reshape(-1)[0]) for k in ("t_start", "t_stop"))
+        except (TypeError, ValueError, IndexError):
+            raise LogFormatError(f"{self.path}: root attributes t_start={attrs['t_start']!r}, "
+                                 f"t_stop={attrs['t_stop']!r} are not numbers (ms)") from None
+        if not (math.isfinite(t0) and math.isfinite(t1) and t0 <= t1):
+            raise LogFormatError(f"{self.path}: recorded interval t_start={t0}, t_stop={t1} ms; "
+                                 "expected finite values with t_start <= t_stop")
+        return t0, t1
+
+    def interval(self, t_start: float | None = None, t_stop: float | None = None) -> Interval:
+        """The analysis interval [t_start, t_stop) ms: each bound as given, else as recorded
+        (:meth:`recorded_interval`), else from 0 ms to the last spike (t_stop None; warns,
+        as rates are then overestimated)."""
+        recorded = self.recorded_interval()
+        t0 = float(t_start) if t_start is not None else recorded[0] if recorded else 0.0
+        if t_stop is not None:
+            stop, source = float(t_stop), "argument"
+        elif recorded is not None:
+            stop, source = recorded[1], "recorded"
+        else:
+            warnings.warn(LogFormatWarning(
+                f"{self.path}: no recorded interval (root attributes t_start/t_stop); t_stop "
+                "defaults to the last spike, which overestimates rates: pass the simulated "
+                "duration with --t-stop (CLI) / t_stop= (Python)"), stacklevel=3)
+            return Interval(t0, None, "last spike")
+        if not (math.isfinite(t0) and math.isfinite(stop) and stop > t0):
+            if source == "recorded":
+                raise ValueError(f"{self.path}: the recorded t_stop ({stop} ms) is not after t_start "
+                                 f"({t0} ms): nothing simulated yet? pass --t-stop (CLI) / t_stop= (Python)")
+            raise ValueError(f"t_stop ({stop} ms) must be finite and > t_start ({t0} ms)")
+        return Interval(t0, stop, source)
 
     # -- reading ---------------------------------------------------------------
     def row_range(self, population: str | None, t_start: float | None,
@@ -330,8 +382,11 @@ class SpikeLog:
         """
         info = self.info(population)
         sel = np.unique(np.asarray(node_ids, dtype=np.int64))
-        if sel.size and sel[0] < 0:
-            raise ValueError(f"negative node id {sel[0]} requested")
+        n = info.n_nodes
+        if sel.size and (sel[0] < 0 or (n is not None and sel[-1] >= n)):
+            allowed = f"[0, {n - 1}] (n_nodes={n})" if n is not None else "[0, inf)"
+            raise EventsimError(f"{where(self.path, info.name)}: node_ids must lie in {allowed}, "
+                                f"got {sel[0] if sel[0] < 0 else sel[-1]}")
         parts_t: list[np.ndarray] = []
         parts_i: list[np.ndarray] = []
         if sel.size:

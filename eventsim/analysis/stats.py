@@ -1,8 +1,9 @@
 """Firing statistics of spike logs, computed in one streaming pass.
 
-Conventions: times in ms, rates in Hz. The analysis interval is [t_start, t_stop):
-``t_start`` defaults to 0 ms; when ``t_stop`` is None every spike >= t_start is used and
-t_stop is the last spike time (pass the simulated duration for unbiased rates).
+Conventions: times in ms, rates in Hz. The analysis interval is [t_start, t_stop); bounds
+that are not given default to the interval the log records (:meth:`SpikeLog.interval`). A log
+without one (another tool, an older eventsim) starts at 0 ms and ends at the last spike, which
+is then included; that overestimates rates, so a warning asks for the simulated duration.
 Standard deviations and variances use ddof=0.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import LogFormatError, LogFormatWarning, where
-from .reader import SpikeLog, warn_inferred
+from .reader import Interval, SpikeLog, warn_inferred
 from .kernels import HAVE_NUMBA
 from .streaming import Accumulator, OrderViolation, isi_hist_edges
 
@@ -52,6 +53,7 @@ class SpikeStats:
     cv: np.ndarray  # ISI std/mean, NaN for neurons with < 3 spikes
     isi_hist_edges: np.ndarray  # ms, log-spaced; end bins include under/overflow
     isi_hist_counts: np.ndarray  # pooled ISIs of all neurons
+    t_stop_source: str = "argument"  # "argument", "recorded" (the log's) or "last spike"
 
     @property
     def duration(self) -> float:
@@ -156,7 +158,7 @@ def _accumulate(log: SpikeLog, name: str, t0: float, t_stop: float | None, chunk
         pass
     warnings.warn(LogFormatWarning(
         f"{where(log.path, name)}: spikes of a neuron are not in time order (sorting "
-        f"{info.sorting!r}); re-reading the file neuron-bucketwise (slower)"), stacklevel=3)
+        f"{info.sorting!r}); re-reading the file neuron-bucketwise (slower)"), stacklevel=4)
     return _accumulate_bucketed(log, name, t0, t_stop, chunk_rows, **kw)
 
 
@@ -192,9 +194,9 @@ def _accumulate_bucketed(log: SpikeLog, name: str, t0: float, t_stop: float | No
     return acc
 
 
-def _finish(log: SpikeLog, name: str, acc: Accumulator, t0: float,
-            t_stop: float | None) -> tuple[int, float]:
+def _finish(log: SpikeLog, name: str, acc: Accumulator, iv: Interval) -> tuple[int, float]:
     """Resolve n_nodes and t_stop after the pass; warn or raise for empty data."""
+    t0, t_stop = iv.t_start, iv.t_stop
     info = log.info(name)
     loc = where(log.path, name)
     n_nodes = info.n_nodes
@@ -209,8 +211,8 @@ def _finish(log: SpikeLog, name: str, acc: Accumulator, t0: float,
     if acc.n_spikes == 0:
         if t_stop is None:
             raise LogFormatError(f"{loc}: no spikes at t >= {t0} ms; pass t_stop to analyse "
-                                 "an empty interval")
-        warnings.warn(LogFormatWarning(f"{loc}: no spikes in [{t0}, {t_stop}) ms"), stacklevel=3)
+                                 "an empty interval (the log records none)")
+        warnings.warn(LogFormatWarning(f"{loc}: no spikes in [{t0}, {t_stop}) ms"), stacklevel=4)
     stop = acc.t_max if t_stop is None else float(t_stop)
     if stop <= t0:
         raise LogFormatError(f"{loc}: the only spikes are at t_start={t0} ms; "
@@ -218,7 +220,8 @@ def _finish(log: SpikeLog, name: str, acc: Accumulator, t0: float,
     return n_nodes, stop
 
 
-def _spike_stats(name: str, acc: Accumulator, n_nodes: int, t0: float, stop: float) -> SpikeStats:
+def _spike_stats(name: str, acc: Accumulator, n_nodes: int, iv: Interval, stop: float) -> SpikeStats:
+    t0 = iv.t_start
     counts = acc.count[:n_nodes].copy()
     rates = counts / ((stop - t0) * 1e-3)
     isi_n = acc.isi_n[:n_nodes].copy()
@@ -229,7 +232,7 @@ def _spike_stats(name: str, acc: Accumulator, n_nodes: int, t0: float, stop: flo
                            np.nan)
         cv = np.where(isi_n >= 2, isi_std / isi_mean, np.nan)
     return SpikeStats(name, n_nodes, int(counts.sum()), t0, stop, counts, rates, isi_n,
-                      isi_mean, isi_std, cv, isi_hist_edges(), acc.isi_hist.copy())
+                      isi_mean, isi_std, cv, isi_hist_edges(), acc.isi_hist.copy(), iv.source)
 
 
 def _population_rate(acc: Accumulator, width: float, n_nodes: int, t0: float,
@@ -268,6 +271,17 @@ def _fano(log: SpikeLog, name: str, acc: Accumulator, width: float, n_nodes: int
     return FanoFactors(float(width), n_windows, per_neuron, pop_fano)
 
 
+def _one_pass(lg: SpikeLog, population: str | None, t_start: float | None, t_stop: float | None,
+              chunk_rows: int | None, **kw: object) -> tuple[str, Accumulator, int, Interval, float]:
+    """Accumulate one population over the resolved interval (see SpikeLog.interval):
+    (name, accumulator, n_nodes, interval, end of the interval in ms)."""
+    name = lg.resolve(population)
+    iv = lg.interval(t_start, t_stop)
+    acc = _accumulate(lg, name, iv.t_start, iv.t_stop, chunk_rows, **kw)
+    n_nodes, stop = _finish(lg, name, acc, iv)
+    return name, acc, n_nodes, iv, stop
+
+
 def summarize(log: str | os.PathLike[str] | SpikeLog, population: str | None = None, *,
               t_start: float | None = None, t_stop: float | None = None,
               bin: float | None = 10.0, fano: bool = True, fano_bin: float | None = None,
@@ -275,14 +289,13 @@ def summarize(log: str | os.PathLike[str] | SpikeLog, population: str | None = N
     """Rates, ISI/CV, population rate histogram (``bin`` ms, None: skip) and, if ``fano``,
     Fano factors (``fano_bin`` ms, default ``bin``) of one population, in a single pass."""
     fano_bin = (bin if fano_bin is None else fano_bin) if fano else None
-    t0 = _check_args(t_start, t_stop, bin, fano_bin)
+    _check_args(t_start, t_stop, bin, fano_bin)
     hist_bins = tuple(sorted({b for b in (bin, fano_bin) if b is not None}))
     with as_log(log) as lg:
-        name = lg.resolve(population)
-        acc = _accumulate(lg, name, t0, t_stop, chunk_rows, isi=True, fano_bin=fano_bin,
-                          hist_bins=hist_bins, backend=backend)
-        n_nodes, stop = _finish(lg, name, acc, t0, t_stop)
-        stats = _spike_stats(name, acc, n_nodes, t0, stop)
+        name, acc, n_nodes, iv, stop = _one_pass(lg, population, t_start, t_stop, chunk_rows, isi=True,
+                                                 fano_bin=fano_bin, hist_bins=hist_bins, backend=backend)
+        t0 = iv.t_start
+        stats = _spike_stats(name, acc, n_nodes, iv, stop)
         prate = None if bin is None else _population_rate(acc, bin, n_nodes, t0, stop)
         ff = None if fano_bin is None else _fano(lg, name, acc, fano_bin, n_nodes, t0, stop)
     return Summary(stats, prate, ff)
@@ -295,36 +308,32 @@ def spike_stats(log: str | os.PathLike[str] | SpikeLog, population: str | None =
 
     ``backend``: "numpy" (chunk-vectorised), "numba" (compiled per-spike loop, faster) or
     "auto" (numba when installed). Both give the same results up to rounding."""
-    t0 = _check_args(t_start, t_stop)
+    _check_args(t_start, t_stop)
     with as_log(log) as lg:
-        name = lg.resolve(population)
-        acc = _accumulate(lg, name, t0, t_stop, chunk_rows, isi=True, backend=backend)
-        n_nodes, stop = _finish(lg, name, acc, t0, t_stop)
-        return _spike_stats(name, acc, n_nodes, t0, stop)
+        name, acc, n_nodes, iv, stop = _one_pass(lg, population, t_start, t_stop, chunk_rows, isi=True,
+                                                 backend=backend)
+        return _spike_stats(name, acc, n_nodes, iv, stop)
 
 
 def firing_rates(log: str | os.PathLike[str] | SpikeLog, population: str | None = None, *,
                  t_start: float | None = None, t_stop: float | None = None,
                  chunk_rows: int | None = None) -> np.ndarray:
     """Per-neuron firing rates (Hz) over [t_start, t_stop) ms (no ISI work)."""
-    t0 = _check_args(t_start, t_stop)
+    _check_args(t_start, t_stop)
     with as_log(log) as lg:
-        name = lg.resolve(population)
-        acc = _accumulate(lg, name, t0, t_stop, chunk_rows, isi=False)
-        n_nodes, stop = _finish(lg, name, acc, t0, t_stop)
-        return acc.count[:n_nodes] / ((stop - t0) * 1e-3)
+        _, acc, n_nodes, iv, stop = _one_pass(lg, population, t_start, t_stop, chunk_rows, isi=False)
+        return acc.count[:n_nodes] / ((stop - iv.t_start) * 1e-3)
 
 
 def population_rate(log: str | os.PathLike[str] | SpikeLog, population: str | None = None, *,
                     bin: float = 10.0, t_start: float | None = None, t_stop: float | None = None,
                     chunk_rows: int | None = None) -> PopulationRate:
     """Population rate histogram with ``bin`` ms bins starting at t_start."""
-    t0 = _check_args(t_start, t_stop, bin)
+    _check_args(t_start, t_stop, bin)
     with as_log(log) as lg:
-        name = lg.resolve(population)
-        acc = _accumulate(lg, name, t0, t_stop, chunk_rows, isi=False, hist_bins=(bin,))
-        n_nodes, stop = _finish(lg, name, acc, t0, t_stop)
-        return _population_rate(acc, bin, n_nodes, t0, stop)
+        _, acc, n_nodes, iv, stop = _one_pass(lg, population, t_start, t_stop, chunk_rows, isi=False,
+                                              hist_bins=(bin,))
+        return _population_rate(acc, bin, n_nodes, iv.t_start, stop)
 
 
 def fano_factor(log: str | os.PathLike[str] | SpikeLog, population: str | None = None, *,
@@ -332,10 +341,8 @@ def fano_factor(log: str | os.PathLike[str] | SpikeLog, population: str | None =
                 chunk_rows: int | None = None) -> FanoFactors:
     """Fano factors of spike counts in complete ``bin`` ms windows from t_start:
     per neuron (and their mean) and of the population count."""
-    t0 = _check_args(t_start, t_stop, bin)
+    _check_args(t_start, t_stop, bin)
     with as_log(log) as lg:
-        name = lg.resolve(population)
-        acc = _accumulate(lg, name, t0, t_stop, chunk_rows, isi=False, fano_bin=bin,
-                          hist_bins=(bin,))
-        n_nodes, stop = _finish(lg, name, acc, t0, t_stop)
-        return _fano(lg, name, acc, bin, n_nodes, t0, stop)
+        name, acc, n_nodes, iv, stop = _one_pass(lg, population, t_start, t_stop, chunk_rows, isi=False,
+                                                 fano_bin=bin, hist_bins=(bin,))
+        return _fano(lg, name, acc, bin, n_nodes, iv.t_start, stop)
