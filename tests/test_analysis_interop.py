@@ -160,6 +160,23 @@ def test_export_nwb_window_population_and_safety(sim_log, tmp_path):
     export_nwb(path, out, overwrite=True, populations=["input"])
 
 
+def test_export_nwb_uses_the_recorded_interval(sim_log, tmp_path):
+    """Without --t-start/--t-stop the export covers the interval the log records (its
+    obs_intervals say so); a window that starts after the recorded end is an error, not an
+    empty file."""
+    pynwb = pytest.importorskip("pynwb")
+    path, mem = sim_log
+    out = str(tmp_path / "r.nwb")
+    assert cli.main(["export", "--nwb", path, "--out", out]) == 0
+    with pynwb.NWBHDF5IO(out, "r") as io:
+        units = io.read().units
+        np.testing.assert_array_equal(units["obs_intervals"][0], [[0.0, T_STOP / 1000.0]])
+    with pytest.raises(ValueError, match=r"t_start \(2100.0 ms\) is not before the end of the recorded interval "
+                                         r"\[0.0, 2000.0\) ms"):
+        export_nwb(path, str(tmp_path / "late.nwb"), t_start=T_STOP + 100.0)
+    assert not (tmp_path / "late.nwb").exists()
+
+
 def test_export_nwb_without_pynwb_is_one_line_error(sim_log, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pynwb", None)  # import pynwb -> ImportError
     path, _ = sim_log

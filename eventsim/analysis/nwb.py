@@ -6,7 +6,9 @@ too, with no spikes), in population order then node id order. Columns:
 - ``spike_times``: ragged, in **seconds** (NWB convention), = stored ms / 1000, sorted;
 - ``population``: the SONATA population name;
 - ``node_id``: the population-local SONATA node id;
-- ``obs_intervals``: ``[[t_start, t_stop]]`` s per unit, only when ``t_stop`` is given.
+- ``obs_intervals``: ``[[t_start, t_stop]]`` s per unit: the exported interval, which
+  defaults to the interval the log records (root attributes ``t_start``/``t_stop``); a
+  log that records none and no ``t_stop`` given: no column (the end is unknown).
 
 The log's root attributes (eventsim_version, seed, config) go to the file's ``notes``
 as JSON. pynwb is an optional dependency (``pip install pynwb``), imported only here.
@@ -114,6 +116,16 @@ def _notes(attrs: dict[str, Any]) -> str:
                       default=str)
 
 
+def _export_interval(lg: SpikeLog, t_start: float | None, t_stop: float | None) -> tuple[float, float | None]:
+    """[t_start, t_stop) ms to export: each bound as given, else as the log records it. A log
+    that records no interval exports up to its last spike (t_stop None), without a warning:
+    no rate is computed from it."""
+    if t_stop is None and lg.recorded_interval() is None:
+        return _check_args(t_start, None), None
+    iv = lg.interval(t_start, t_stop)
+    return iv.t_start, iv.t_stop
+
+
 def export_nwb(log: str | os.PathLike[str] | SpikeLog, out: str | os.PathLike[str], *,
                populations: Sequence[str] | None = None, t_start: float | None = None,
                t_stop: float | None = None, overwrite: bool = False,
@@ -122,16 +134,17 @@ def export_nwb(log: str | os.PathLike[str] | SpikeLog, out: str | os.PathLike[st
                chunk_rows: int | None = None) -> str:
     """Write the spikes of ``populations`` (default: all) of a SONATA log to an NWB file.
 
-    Spikes with t_start <= t < t_stop (ms) are exported. ``session_start_time`` defaults
+    Spikes with t_start <= t < t_stop (ms) are exported; each bound defaults to the interval
+    the log records (all spikes of a log that records none). ``session_start_time`` defaults
     to the log's modification time (UTC), ``identifier`` to a random UUID. The file is
     written to ``out + '.part.nwb'`` and renamed, so ``out`` is never left half-written.
     Returns ``out``. Raises :class:`MissingDependencyError` without pynwb."""
     pynwb = _import_pynwb()
     from hdmf.common import VectorData, VectorIndex
 
-    t0 = _check_args(t_start, t_stop)
     out = os.fspath(out)
     with as_log(log) as lg:
+        t0, t_stop = _export_interval(lg, t_start, t_stop)
         if os.path.exists(out):
             if os.path.exists(lg.path) and os.path.samefile(out, lg.path):
                 raise LogFormatError(f"{out}: output would overwrite the input log")

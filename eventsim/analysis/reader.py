@@ -273,6 +273,9 @@ class SpikeLog:
                 "duration with --t-stop (CLI) / t_stop= (Python)"), stacklevel=3)
             return Interval(t0, None, "last spike")
         if not (math.isfinite(t0) and math.isfinite(stop) and stop > t0):
+            if source == "recorded" and t_start is not None:
+                raise ValueError(f"{self.path}: t_start ({t0} ms) is not before the end of the recorded "
+                                 f"interval [{recorded[0]}, {stop}) ms")
             if source == "recorded":
                 raise ValueError(f"{self.path}: the recorded t_stop ({stop} ms) is not after t_start "
                                  f"({t0} ms): nothing simulated yet? pass --t-stop (CLI) / t_stop= (Python)")
