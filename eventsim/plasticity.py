@@ -185,7 +185,9 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
              rule_of_projection: dict[int, int], rules: np.ndarray, post_taus: np.ndarray) -> tuple:
     """Plasticity arrays: group rules, traces, and the post index of plastic synapses.
 
-    rule_of_projection maps projection index -> row of `rules`; post_taus[r] = (tau_minus, tau_y)."""
+    rule_of_projection maps projection index -> row of `rules`; post_taus[r] = (tau_minus, tau_y).
+    A neuron's post traces are shared by all its plastic inputs, so their rules must agree on
+    tau_minus, tau_y (ms) and the trace mode (nearest or all-to-all): otherwise an EventsimError."""
     n_groups = grp_proj.size
     grp_rule = np.full(n_groups, -1, np.int32)
     for proj, r in rule_of_projection.items():
@@ -198,15 +200,20 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
     psyn = index_array(plastic[order], post.size)
     pgrp = syn_group[psyn]
     pptr = np.concatenate(([0], np.cumsum(np.bincount(targets, minlength=n_neurons)))).astype(np.int64)
-    ntau = np.ones((n_neurons, 2))
-    seen = np.zeros(n_neurons, bool)
+    trace = np.column_stack((post_taus, rules[:, MODE]))     # what a target's post traces follow
+    owner = np.full(n_neurons, -1)                            # rule row that set a neuron's traces
     for r in np.unique(grp_rule[pgrp]) if pgrp.size else []:
         who = np.unique(post[psyn[grp_rule[pgrp] == r]])
-        clash = seen[who] & np.any(ntau[who] != post_taus[r], axis=1)
-        if np.any(clash):
-            raise EventsimError("plastic projections onto the same neurons must share tau_minus (and tau_y)")
-        ntau[who] = post_taus[r]
-        seen[who] = True
+        set_by = owner[who]
+        clash = set_by[(set_by >= 0) & np.any(trace[set_by] != trace[r], axis=1)]
+        if clash.size:
+            differ = [k for k, a, b in zip(("tau_minus", "tau_y", "nearest"), trace[clash[0]], trace[r]) if a != b]
+            raise EventsimError(
+                f"plastic projections onto the same neurons must share tau_minus, tau_y and nearest (the "
+                f"post traces are per neuron); plastic projections no. {clash[0] + 1} and {r + 1} (counting "
+                f"plastic projections in connect order) differ in {', '.join(differ)}")
+        owner[who] = r
+    ntau = np.where(owner[:, None] >= 0, trace[np.maximum(owner, 0), :2], 1.0)
     gx = np.zeros((n_groups, 3))
     gx[:, 2] = -np.inf
     ny = np.zeros((n_neurons, 2))         # epoch coefficients of y1, y2 (0: never fired)

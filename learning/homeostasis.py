@@ -4,12 +4,14 @@
 their sum equals a target (Diehl & Cook 2015: each excitatory neuron's input weights sum to 78).
 It works on the engine's CSR in place (`net.graph.weight`, float32) with vectorised numpy and
 must only be called between runs. Pruned synapses (removed from the CSR) simply do not count.
+Only excitatory weights (>= 0 mV) can be normalised: a projection with a negative weight is refused.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from eventsim import checks
+from eventsim.errors import EventsimError
 from eventsim.learning.weights import ProjectionWeights
 
 
@@ -17,16 +19,18 @@ class WeightNormalizer:
     """Keeps the sum of the incoming weights of `proj` fixed per post neuron.
 
     The synapse selection is cached and recomputed when the CSR is replaced (pruning or
-    compaction replace `net.graph`). `target` may be a scalar or one value per post neuron of
-    the projection (local ids)."""
+    compaction replace `net.graph`). `proj` is the Projection or its name; `target` (mV) may be
+    a scalar or one value per neuron of the post population (local ids)."""
 
     def __init__(self, net, proj, target):
-        self.net = net
-        self.proj = proj
-        tgt = np.asarray(target, dtype=np.float64)
-        checks.non_negative("normalisation target", tgt)
-        self.target = tgt
         self.weights = ProjectionWeights(net, proj)
+        self.net, self.proj = net, self.weights.proj
+        tgt = checks.non_negative(f"{self.proj.name} normalisation target", target)
+        n = self.proj.post.size
+        if tgt.ndim and tgt.shape != (n,):
+            raise EventsimError(f"{self.proj.name} normalisation target must be one number or {n} numbers "
+                                f"(one per neuron of '{self.proj.post.name}'), got shape {tgt.shape}")
+        self.target = tgt
 
     def sums(self) -> np.ndarray:
         """Current sum of incoming weights per post neuron (local ids), float64."""
@@ -38,6 +42,10 @@ class WeightNormalizer:
         input weight). Weights may exceed a plasticity rule's w_max afterwards; the rule clips
         them at their next update, as in Diehl & Cook's code."""
         g, syn, post = self.weights.selection()
+        lowest = float(g.weight[syn].min()) if syn.size else 0.0
+        if lowest < 0:
+            raise EventsimError(f"cannot normalise {self.proj.name}: it has negative (inhibitory) weights "
+                                f"(smallest {lowest:g} mV); only weights >= 0 can be normalised")
         total = self.sums()
         target = np.broadcast_to(self.target, total.shape)
         factor = np.ones_like(total)

@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eventsim import checks
+from eventsim import checks, plasticity as pk
 from eventsim.compaction import compact
 from eventsim.errors import EventsimError
-from eventsim.learning.weights import synapses_of
+from eventsim.learning.weights import number, projection_of, synapses_of
 
 
 def prune_fraction(net, proj, fraction: float) -> int:
     """Per post neuron, remove the `fraction` of its synapses in `proj` with the smallest
-    weights (the ones STDP marked as uncorrelated). Returns the number removed."""
-    checks.in_range("prune fraction", fraction, 0.0, 1.0, high_open=True)
+    weights (the ones STDP marked as uncorrelated). `proj`: the Projection or its name.
+    Returns the number removed."""
+    fraction = number("prune fraction", fraction, checks.in_range, 0.0, 1.0, high_open=True)
     syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
@@ -36,12 +37,13 @@ def prune_fraction(net, proj, fraction: float) -> int:
 def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
     """Remove synapses of `proj` whose weight is below `threshold` (times the post neuron's
     largest weight in `proj` if relative). Warns when a neuron loses every input of `proj`."""
-    checks.finite("prune threshold", threshold)
+    threshold = number("prune threshold", threshold)
+    proj = projection_of(net, proj)
     syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
     w = g.weight[syn].astype(np.float64)
-    limit = np.full(net._n_neurons, float(threshold))
+    limit = np.full(net._n_neurons, threshold)
     if relative:
         w_max = np.full(net._n_neurons, -np.inf)
         np.maximum.at(w_max, post, w)
@@ -60,22 +62,32 @@ def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
 
 def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | None = None) -> np.ndarray:
     """Round the weights of `proj` to `levels` evenly spaced values in [w_min, w_max] (default:
-    the projection's plasticity bounds, else its current range). Returns the levels."""
+    the projection's plasticity bounds, else its current range). An explicit range must lie within
+    the rule's bounds, and on a static projection must keep the sign of its weights (the sign selects
+    the excitatory or inhibitory current). Returns the levels (mV)."""
     levels = checks.count("quantisation levels k", levels, 2)
+    proj = projection_of(net, proj)
     syn = synapses_of(net, proj)
     g = net.graph
+    w = g.weight[syn].astype(np.float64)
     if proj.plasticity is not None:
         vec = proj.plasticity.vector()
-        lo_default, hi_default = float(vec[3]), float(vec[4])
+        lo_default, hi_default = allowed_lo, allowed_hi = float(vec[pk.W_MIN]), float(vec[pk.W_MAX])
+        why = "the rule's [w_min, w_max]"
     else:
-        lo_default = float(g.weight[syn].min()) if syn.size else 0.0
-        hi_default = float(g.weight[syn].max()) if syn.size else 1.0
-    lo = lo_default if w_min is None else float(w_min)
-    hi = hi_default if w_max is None else float(w_max)
+        lo_default, hi_default = (float(w.min()), float(w.max())) if w.size else (0.0, 1.0)
+        allowed_lo = 0.0 if lo_default >= 0 else -np.inf                   # excitatory (or all 0)
+        allowed_hi = 0.0 if hi_default <= 0 < -lo_default else np.inf       # inhibitory
+        why = "the sign of its weights"
+    bound = f"of {proj.name} (within {why})"
+    lo = lo_default if w_min is None else number(f"quantize w_min {bound}", w_min, checks.in_range,
+                                                  allowed_lo, allowed_hi)
+    hi = hi_default if w_max is None else number(f"quantize w_max {bound}", w_max, checks.in_range,
+                                                  allowed_lo, allowed_hi)
     if not lo < hi:
         raise EventsimError(f"quantisation needs w_min < w_max (got {lo}, {hi})")
     grid = np.linspace(lo, hi, levels)
-    g.weight[syn] = grid[_nearest(g.weight[syn].astype(np.float64), _midpoints(grid))].astype(np.float32)
+    g.weight[syn] = grid[_nearest(w, _midpoints(grid))].astype(np.float32)
     return grid
 
 
@@ -161,7 +173,7 @@ class PruneSchedule:
     stop: int | None = None
 
     def __post_init__(self) -> None:
-        checks.in_range("prune fraction", self.fraction, 0.0, 1.0, high_open=True)
+        number("prune fraction", self.fraction, checks.in_range, 0.0, 1.0, high_open=True)
         if self.levels != 0:
             checks.count("quantisation levels k", self.levels, 2)
         if self.method not in ("uniform", "lloyd", "shared"):
@@ -176,6 +188,7 @@ class PruneSchedule:
 
     def apply(self, net, proj, samples: int) -> int:
         """One checkpoint after `samples` training samples; returns the synapses removed."""
+        samples = checks.count("samples (training samples seen)", samples, 0)
         removed = prune_fraction(net, proj, self.fraction) if self.prunes_at(samples) else 0
         if self.levels and self.method == "shared":
             quantize(net, proj, self.levels)

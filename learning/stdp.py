@@ -5,36 +5,72 @@ kernels of eventsim.plasticity run. Units: ms; weights in mV (the projection's u
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from eventsim import checks, plasticity as pk
 from eventsim.errors import EventsimError
+from eventsim.learning.weights import number
+
+
+class _instance_only:
+    """A rule method that, looked up on the class (plasticity=TripletSTDP instead of
+    TripletSTDP()), raises a clear EventsimError instead of Python's missing-argument TypeError."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __get__(self, obj, cls):
+        if obj is not None:
+            return self.fn.__get__(obj, cls)
+
+        def refuse(*args, **kw):
+            raise EventsimError(f"plasticity must be a rule instance such as {cls.__name__}(...), "
+                                f"not the class {cls.__name__}")
+        return refuse
 
 
 @dataclass(frozen=True)
 class _Rule:
+    """Common fields (ms, mV) and validation: each field listed in _POSITIVE, _NON_NEGATIVE or
+    _FINITE must be one number passing that check, each in _FLAGS True or False."""
     tau_plus: float = 16.8       # ms, presynaptic trace
     tau_minus: float = 33.7      # ms, postsynaptic trace
-    w_min: float = 0.0
-    w_max: float = 1.0
+    w_min: float = 0.0           # mV
+    w_max: float = 1.0           # mV
 
-    def _check_common(self) -> None:
+    _POSITIVE: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus")
+    _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ()
+    _FINITE: ClassVar[tuple[str, ...]] = ("w_min", "w_max")
+    _FLAGS: ClassVar[tuple[str, ...]] = ("nearest",)
+
+    def __post_init__(self) -> None:
         name = type(self).__name__
-        checks.positive(f"{name}.tau_plus", self.tau_plus)
-        checks.positive(f"{name}.tau_minus", self.tau_minus)
-        checks.finite(f"{name}.w_min", self.w_min)
-        checks.finite(f"{name}.w_max", self.w_max)
+        for keys, check in ((self._POSITIVE, checks.positive), (self._NON_NEGATIVE, checks.non_negative),
+                            (self._FINITE, checks.finite)):
+            for key in keys:
+                number(f"{name}.{key}", getattr(self, key), check)
+        for key in self._FLAGS:
+            if not isinstance(getattr(self, key), (bool, np.bool_)):
+                raise EventsimError(f"{name}.{key} must be True or False, got {getattr(self, key)!r}")
         if not self.w_min < self.w_max:
             raise EventsimError(f"{name}: w_min must be < w_max (got w_min={self.w_min}, w_max={self.w_max})")
 
-    def _vector(self, kind: int, p1: float, p2: float, p3: float, p4: float, mode: int,
-                tau_x: float = 1.0, tau_y: float = 1.0) -> np.ndarray:
+    def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
+        """(KIND, (P1, P2, P3, P4), TAU_X, TAU_Y) of the kernel's parameter row."""
+        raise NotImplementedError
+
+    @_instance_only
+    def vector(self) -> np.ndarray:
+        """The rule's parameter row for eventsim.plasticity (ms, mV; validated at construction)."""
+        kind, p, tau_x, tau_y = self._row()
         v = np.zeros(pk.NRULE)
         v[[pk.KIND, pk.TAU_PLUS, pk.TAU_MINUS, pk.W_MIN, pk.W_MAX, pk.P1, pk.P2, pk.P3, pk.P4, pk.TAU_X,
-           pk.TAU_Y, pk.MODE]] = [kind, self.tau_plus, self.tau_minus, self.w_min, self.w_max, p1, p2, p3, p4,
-                                  tau_x, tau_y, mode]
+           pk.TAU_Y, pk.MODE]] = [kind, self.tau_plus, self.tau_minus, self.w_min, self.w_max, *p,
+                                  tau_x, tau_y, int(self.nearest)]
         return v
 
     def post_taus(self) -> tuple[float, float]:
@@ -57,31 +93,41 @@ class PairSTDP(_Rule):
     mu_minus: float = 0.0
     nearest: bool = False
 
-    def vector(self) -> np.ndarray:
-        self._check_common()
-        name = type(self).__name__
-        checks.non_negative(f"{name}.lambda_", self.lambda_)
-        checks.non_negative(f"{name}.alpha", self.alpha)
-        checks.non_negative(f"{name}.mu_plus", self.mu_plus)
-        checks.non_negative(f"{name}.mu_minus", self.mu_minus)
+    _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("lambda_", "alpha", "mu_plus", "mu_minus")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.w_max <= 0:
-            raise EventsimError(f"{name}.w_max must be > 0 (got {self.w_max})")
-        return self._vector(pk.PAIR, self.lambda_, self.alpha, self.mu_plus, self.mu_minus, int(self.nearest))
+            raise EventsimError(f"{type(self).__name__}.w_max must be > 0 (got {self.w_max})")
+
+    def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
+        return pk.PAIR, (self.lambda_, self.alpha, self.mu_plus, self.mu_minus), 1.0, 1.0
+
+
+def _preset(factory: str, fixed: dict, kw: dict) -> PairSTDP:
+    """PairSTDP with the parameters `fixed` by the preset `factory`; `kw` may set any other field."""
+    clash = sorted(k for k in set(kw) & set(fixed) if not np.array_equal(kw[k], fixed[k]))
+    if clash:
+        raise EventsimError(f"{factory}() fixes {', '.join(f'{k}={fixed[k]!r}' for k in fixed)} (got "
+                            f"{clash[0]}={kw[clash[0]]!r}); use PairSTDP(...) to choose {clash[0]}")
+    for key in kw:
+        checks.known_key(f"{factory}() parameter", key, {f.name for f in dataclasses.fields(PairSTDP)})
+    return PairSTDP(**{**fixed, **kw})
 
 
 def additive(**kw) -> PairSTDP:
     """Additive pair STDP (Song, Miller & Abbott 2000)."""
-    return PairSTDP(mu_plus=0.0, mu_minus=0.0, **kw)
+    return _preset("additive", {"mu_plus": 0.0, "mu_minus": 0.0}, kw)
 
 
 def multiplicative(**kw) -> PairSTDP:
     """Multiplicative (weight-dependent) pair STDP."""
-    return PairSTDP(mu_plus=1.0, mu_minus=1.0, **kw)
+    return _preset("multiplicative", {"mu_plus": 1.0, "mu_minus": 1.0}, kw)
 
 
 def nearest_spike(**kw) -> PairSTDP:
     """Pair STDP with nearest-spike pairing: each trace resets to 1 at a spike (NEST stdp_nn_symm)."""
-    return PairSTDP(nearest=True, **kw)
+    return _preset("nearest_spike", {"nearest": True}, kw)
 
 
 @dataclass(frozen=True)
@@ -105,15 +151,11 @@ class TripletSTDP(_Rule):
     a3_minus: float = 2.3e-4
     nearest: bool = False
 
-    def vector(self) -> np.ndarray:
-        self._check_common()
-        name = type(self).__name__
-        for key in ("tau_x", "tau_y"):
-            checks.positive(f"{name}.{key}", getattr(self, key))
-        for key in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
-            checks.non_negative(f"{name}.{key}", getattr(self, key))
-        return self._vector(pk.TRIPLET, self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus,
-                            int(self.nearest), self.tau_x, self.tau_y)
+    _POSITIVE: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus", "tau_x", "tau_y")
+    _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("a2_plus", "a3_plus", "a2_minus", "a3_minus")
+
+    def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
+        return pk.TRIPLET, (self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus), self.tau_x, self.tau_y
 
     def post_taus(self) -> tuple[float, float]:
         return self.tau_minus, self.tau_y
@@ -135,14 +177,11 @@ class PowerLawSTDP(_Rule):
     mu: float = 0.2
     nearest: bool = True
 
-    def vector(self) -> np.ndarray:
-        self._check_common()
-        name = type(self).__name__
-        checks.non_negative(f"{name}.eta_post", self.eta_post)
-        checks.non_negative(f"{name}.eta_pre", self.eta_pre)
-        checks.finite(f"{name}.x_tar", self.x_tar)
-        checks.non_negative(f"{name}.mu", self.mu)
-        return self._vector(pk.POWER, self.eta_post, self.eta_pre, self.x_tar, self.mu, int(self.nearest))
+    _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("eta_post", "eta_pre", "mu")
+    _FINITE: ClassVar[tuple[str, ...]] = ("w_min", "w_max", "x_tar")
+
+    def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
+        return pk.POWER, (self.eta_post, self.eta_pre, self.x_tar, self.mu), 1.0, 1.0
 
     @classmethod
     def scaled(cls, w_scale: float, w_max: float, tau_pre: float, tau_post: float, eta_post: float,

@@ -1,14 +1,45 @@
 """One projection's synapses in the engine's CSR, for work between runs (normalisation,
-pruning, direct weight access). Never used inside the event loop."""
+pruning, direct weight access). Never used inside the event loop. Also the argument checks
+shared by the learning modules (`number`, `projection_of`)."""
 from __future__ import annotations
+
+import numbers
+from typing import Callable
 
 import numpy as np
 
 from eventsim import checks
+from eventsim.errors import EventsimError
+from eventsim.network import Network, Projection
+
+
+def number(name: str, value, check: Callable = checks.finite, *args, **kw) -> float:
+    """`value` as one float that passes `check` (an eventsim.checks helper, called with *args,
+    **kw); an EventsimError naming `name` for a string, bool, array or anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise EventsimError(f"{name} must be a single number, got {value!r}")
+    return float(check(name, value, *args, **kw))
+
+
+def projection_of(net, proj) -> Projection:
+    """The projection `proj` of network `net`, given as the Projection or by its name."""
+    if not isinstance(net, Network):
+        raise EventsimError(f"net must be an eventsim Network, got {type(net).__name__}")
+    if isinstance(proj, str):
+        names = [pr.name for pr in net.projections]
+        checks.known_key("projection", proj, names)
+        return net.projections[names.index(proj)]
+    if not isinstance(proj, Projection):
+        raise EventsimError(f"projection must be a Projection of this network or its name, got {proj!r}")
+    if proj.net is not net:
+        raise EventsimError(f"projection '{proj.name}' belongs to another network")
+    return proj
 
 
 def synapses_of(net, proj) -> np.ndarray:
-    """CSR positions of a projection's synapses (builds the network if needed)."""
+    """CSR positions of a projection's synapses (the Projection or its name; builds the
+    network if needed)."""
+    proj = projection_of(net, proj)
     net._ensure_built()
     g = net.graph
     groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
@@ -23,7 +54,7 @@ class ProjectionWeights:
 
     def __init__(self, net, proj):
         self.net = net
-        self.proj = proj
+        self.proj = projection_of(net, proj)
         self._graph = None
 
     def selection(self):
