@@ -13,10 +13,12 @@ What is stored
   generically: arrays as datasets, tuples of arrays as groups 0, 1, ..., numbers as attributes.
   This covers P, S, the check tree, the event heap (its live entries and capacity),
   sources (incl. Poisson counters and versions), graph arrays incl. plastic weights, the
-  plasticity tuple incl. traces, epoch, stats and t. An Engine attribute that is neither
-  stored nor listed as transient makes `save` fail, so new engine state cannot be forgotten;
+  plasticity tuple incl. traces and rule rows, epoch, stats and t. An Engine attribute that is
+  neither stored nor listed as transient makes `save` fail, so new engine state cannot be forgotten;
   a checkpoint that lacks an attribute the engine now has is rejected as another version;
 - the projection index of each delay group (Graph.grp_proj), which may have been compacted;
+- the current learning rule of each plastic projection (its type and fields), so a rule that
+  set_plasticity installed is back on the Projection after resume;
 - the spike log: its path, flush interval, recorded t_start and the number of rows per
   population written when the checkpoint was taken (after a flush). `resume` rebuilds the log
   with exactly those rows and the interval up to the checkpoint's time, and continues it, so
@@ -41,7 +43,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from . import engine as eng, heap, neuron
+from . import checks, engine as eng, heap, neuron
 from .errors import EventsimError
 from .graph import Graph
 from .recording import SonataWriter, config_attrs, copy_prefix
@@ -110,17 +112,55 @@ def fingerprint(net) -> dict[str, Any]:
         if spec is not None:                # spike arrays; Poisson rates are engine state
             _hash_obj(h, spec)
     projs = []
-    for pr in net.projections:
-        projs.append([pr.name, pr.pre.name, pr.post.name,
-                      repr(pr.plasticity) if pr.plasticity is not None else ""])
-        spec = getattr(pr, "spec", None)
-        if spec is not None:
-            _hash_obj(h, (pr.pre_view, pr.post_view, spec))
-        else:                               # older Projection: synapse arrays
-            _hash_obj(h, (pr.pre_local, pr.post_local, pr.weight, pr.delay))
+    for pr in net.projections:             # the rule given at connect: set_plasticity is state
+        rule = pr.connected_plasticity
+        projs.append([pr.name, pr.pre.name, pr.post.name, repr(rule) if rule is not None else ""])
+        _hash_obj(h, (pr.pre_view, pr.post_view, pr.spec))
     return {"eventsim_version": __version__, "seed": int(net.seed), "populations": pops,
             "projections": projs, "structure_sha256": h.hexdigest(), "NP": neuron.NP, "NS": neuron.NS,
             "ID_BITS": heap.ID_BITS}
+
+
+def describe(f: h5py.File) -> str:
+    """What an open HDF5 file is, for error messages: 'an eventsim spike log', ..."""
+    kind = f.attrs.get("kind")
+    kind = kind.decode() if isinstance(kind, bytes) else kind
+    if kind == KIND:
+        return "an eventsim checkpoint"
+    if kind == "eventsim-weights":
+        return "an eventsim weight file"
+    if "spikes" in f and f.attrs.get("magic") is not None:
+        return "an eventsim spike log"
+    return "an HDF5 file of another kind" if len(f) or len(f.attrs) else "an empty HDF5 file"
+
+
+def _rule_record(rule) -> dict:
+    """A learning rule (a dataclass from eventsim.learning) as JSON-able {type, fields}."""
+    import dataclasses
+    if not dataclasses.is_dataclass(rule):
+        return {"repr": repr(rule)}
+    cls = type(rule)
+    return {"type": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(rule)}
+
+
+def _restore_rules(net, ck: "Checkpoint") -> None:
+    """Put back the rules that set_plasticity installed before the checkpoint (the engine's rule
+    rows are restored with the engine; this restores the Projection objects to match)."""
+    import importlib
+    for pr in net._plastic_projections():
+        rec = ck.rules.get(pr.name)
+        if not isinstance(rec, dict) or "type" not in rec or rec == _rule_record(pr.plasticity):
+            continue
+        try:
+            module, qualname = rec["type"].split(":")
+            cls = importlib.import_module(module)
+            for part in qualname.split("."):
+                cls = getattr(cls, part)
+            rule = cls(**rec["fields"])
+        except (ImportError, AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise EventsimError(f"checkpoint '{ck.path}': cannot recreate the learning rule of projection "
+                                f"'{pr.name}' ({rec['type']}: {exc})") from None
+        pr.set_plasticity(rule)
 
 
 def _describe_difference(have: dict, want: dict) -> str:
@@ -185,9 +225,9 @@ def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
     rec = net._recorder
     if net._writer is not None and not net._writer.file.id.valid:
         raise EventsimError("cannot checkpoint: the network's spike log is closed (checkpoint before close())")
+    path = checks.output_file("checkpoint", os.fspath(path))
     e.drain(rec.on_spikes)
     rec.flush()
-    path = os.fspath(path)
     tmp = f"{path}.tmp"
     hasher = _Hasher()
     try:
@@ -207,11 +247,13 @@ def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.remove(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise EventsimError(f"cannot write checkpoint '{path}': {exc.strerror or exc}") from None
         raise
     return path
 
@@ -237,6 +279,8 @@ def _write_body(f, net, e, rec, meta) -> dict[str, np.ndarray]:
     f.attrs["config"] = json.dumps(net.config or {}, sort_keys=True, default=repr)
     f.attrs["config_hash"] = config_hash(net.config)
     f.attrs["meta"] = json.dumps(meta or {}, sort_keys=True, default=repr)
+    f.attrs["rules"] = json.dumps({pr.name: _rule_record(pr.plasticity) for pr in net._plastic_projections()},
+                                  sort_keys=True, default=float)     # numpy numbers as floats
     eg = f.create_group("engine")
     scalars = {}
     for name, value in _engine_items(e).items():
@@ -287,6 +331,7 @@ class Checkpoint:
         self.config = json.loads(attrs["config"])
         self.config_hash = str(attrs["config_hash"])
         self.meta = json.loads(attrs["meta"])
+        self.rules = json.loads(attrs.get("rules", "{}"))      # current learning rules by projection
         self.log = json.loads(attrs["log"])
         self.seed = int(attrs["seed"])
         self.t = float(attrs["t_ms"])
@@ -311,9 +356,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
             if isinstance(kind, bytes):
                 kind = kind.decode()
             if kind != KIND:
-                what = ("an eventsim spike log" if "spikes" in f and f.attrs.get("magic") is not None else
-                        "an eventsim weight file" if kind == "eventsim-weights" else "an HDF5 file of another kind")
-                raise EventsimError(f"'{path}' is not an eventsim checkpoint (it is {what})")
+                raise EventsimError(f"'{path}' is not an eventsim checkpoint (it is {describe(f)})")
             if not f.attrs.get("complete", False) or "checksum" not in f.attrs:
                 raise EventsimError(f"checkpoint '{path}' is incomplete (its writer was interrupted)")
             fmt = int(f.attrs.get("format", -1))
@@ -417,6 +460,7 @@ def resume(path: str | os.PathLike, config_or_network_factory=None, *, log_path:
     net._log_spec = None
     net.build()
     _restore_engine(net, ck)
+    _restore_rules(net, ck)
     _restore_log(net, ck, spec, log_path)
     return net
 

@@ -90,6 +90,14 @@ def output_dir(name: str, path: str) -> str:
     return path
 
 
+def output_file(name: str, path: str) -> str:
+    """An EventsimError naming `name` and `path` if `path` cannot be a file to write (a directory)."""
+    if os.path.isdir(path):
+        raise EventsimError(f"{name}: '{path}' is a directory; give a file path such as "
+                            f"'{os.path.join(path, 'out.h5')}'")
+    return path
+
+
 def _first_bad(arr: np.ndarray, bad: np.ndarray):
     if arr.ndim == 0:
         return arr.item()

@@ -87,28 +87,36 @@ class Population:
         checks.known_key("parameter", name, neuron.PARAM_NAMES + STATE_VARS)
         raise AssertionError  # unreachable
 
-    def _per_neuron(self, name: str, value, n: int) -> np.ndarray:
+    def _per_neuron(self, name: str, value, n: int, where: str | None = None) -> np.ndarray:
         """value as n float64 numbers (a scalar is broadcast), or a clear error naming the field."""
         try:
             return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
         except (TypeError, ValueError):
-            raise EventsimError(f"{self.name}.{name} must be a number or {n} numbers, got {value!r}") from None
+            raise EventsimError(f"{where or self.name}.{name} must be a number or {n} numbers, "
+                                f"got {_short(value)}") from None
 
     def set(self, **params) -> None:
         """Change neuron parameters between runs, e.g. set(theta_plus=0.0, tau_theta=np.inf).
 
         The physical state (v, currents, theta) stays continuous at the current time."""
         ids = self._neuron_ids()
+        for name, arr in self.validated(params).items():
+            self.net._engine.set_params(ids, neuron.param_column(name), arr)
+
+    def validated(self, params: dict, where: str | None = None) -> dict[str, np.ndarray]:
+        """Settable parameters (mV, ms) as per-neuron float64 arrays, checked as `set` requires;
+        errors name `where` (default: the population) and the field."""
+        where = self.name if where is None else where
         new = {}
         for name, value in params.items():
             checks.known_key("settable parameter", name, SETTABLE)
-            arr = self._per_neuron(name, value, ids.size)
+            arr = self._per_neuron(name, value, self.size, where)
             if name == "tau_theta":
-                checks.positive(f"{self.name}.tau_theta", arr, allow_inf=True)
+                checks.positive(f"{where}.tau_theta", arr, allow_inf=True)
             elif name in ("t_ref", "theta_plus"):
-                checks.non_negative(f"{self.name}.{name}", arr)
+                checks.non_negative(f"{where}.{name}", arr)
             else:
-                checks.finite(f"{self.name}.{name}", arr)
+                checks.finite(f"{where}.{name}", arr)
             new[name] = arr
         # the reset must lie below the threshold (as the models require at construction):
         # otherwise a neuron fires again the instant its refractory period ends
@@ -117,10 +125,9 @@ class Population:
         bad = np.flatnonzero(~(v_reset < v_th))
         if bad.size:
             k = int(bad[0])
-            raise EventsimError(f"{self.name}.v_reset must be < v_th (neuron {k}: v_reset={v_reset[k]:g} mV, "
+            raise EventsimError(f"{where}.v_reset must be < v_th (neuron {k}: v_reset={v_reset[k]:g} mV, "
                                 f"v_th={v_th[k]:g} mV)")
-        for name, arr in new.items():
-            self.net._engine.set_params(ids, neuron.param_column(name), arr)
+        return new
 
     def set_state(self, **values) -> None:
         """Set state variables at the current time, between runs: v (mV), i_e, i_i (mV, the
@@ -150,6 +157,13 @@ class Population:
             self.net._engine.restart_sources(ids)
 
 
+def _short(value) -> str:
+    """A value for an error message: arrays by shape, not by content."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return f"an array of shape {value.shape}"
+    return repr(value)
+
+
 @dataclass
 class PopulationView:
     """A subset of a population, by local index."""
@@ -169,8 +183,9 @@ class Projection:
     """Synapses from one population (or view) to another.
 
     Nothing is generated at connect time: the builder generates the synapses straight into the
-    network's CSR at build. Before the build, pre_local/post_local/weight/delay generate this
-    projection alone on demand (for inspection and small networks)."""
+    network's CSR at build. pre_local/post_local/weight (mV)/delay (ms) are the current synapses:
+    after the build those of the network (after learning and pruning); before it, this
+    projection alone is generated on demand (for inspection and small networks)."""
     name: str
     pre: Population
     post: Population
@@ -178,9 +193,13 @@ class Projection:
     post_view: np.ndarray
     spec: "builder.Spec"
     index: int = 0
-    plasticity: object = None              # an eventsim.learning rule, or None (static)
+    plasticity: object = None              # the current eventsim.learning rule, or None (static)
     net: "Network" = None
     _edges: tuple = None
+    connected_plasticity: object = field(default=None, init=False)   # the rule given at connect
+
+    def __post_init__(self) -> None:
+        self.connected_plasticity = self.plasticity
 
     def _standalone(self) -> tuple:
         if self._edges is None:
@@ -193,21 +212,32 @@ class Projection:
             self._edges = (self.pre_view[pre], self.post_view[post], w, d)
         return self._edges
 
+    def _current(self) -> tuple:
+        """(pre local id, post local id, weight mV, delay ms) of the synapses as they are now."""
+        net = self.net
+        if net is None or net._engine is None:
+            return self._standalone()
+        g = net.graph
+        pre, post, w, d = g.edges()
+        sel = np.repeat(g.grp_proj, np.diff(g.grp_start)) == self.index
+        return pre[sel] - self.pre.offset, post[sel] - self.post.offset, w[sel], d[sel]
+
     @property
     def pre_local(self) -> np.ndarray:
-        return self._standalone()[0]
+        return self._current()[0]
 
     @property
     def post_local(self) -> np.ndarray:
-        return self._standalone()[1]
+        return self._current()[1]
 
     @property
     def weight(self) -> np.ndarray:
-        return self._standalone()[2]
+        """Current weights (mV), after any learning or pruning (as weights()[2])."""
+        return self._current()[2]
 
     @property
     def delay(self) -> np.ndarray:
-        return self._standalone()[3]
+        return self._current()[3]
 
     @property
     def n_synapses(self) -> int:
@@ -239,14 +269,7 @@ class Projection:
 
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Current synapses (pre local id, post local id, weight mV), after any learning."""
-        net = self.net
-        if net is None or net._engine is None:
-            return self.pre_local.copy(), self.post_local.copy(), self.weight.copy()
-        g = net.graph
-        pre, post, w, _ = g.edges()
-        groups = np.repeat(g.grp_proj, np.diff(g.grp_start))
-        sel = groups == self.index
-        return pre[sel] - self.pre.offset, post[sel] - self.post.offset, w[sel]
+        return tuple(a.copy() for a in self._current()[:3])
 
 
 @dataclass

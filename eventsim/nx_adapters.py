@@ -2,25 +2,48 @@
 inside the simulator synapses live in the CSR graph."""
 from __future__ import annotations
 
+import numbers
+
 import networkx as nx
 import numpy as np
 
+from . import checks
 from .errors import EventsimError
 
 
 def edges_from_networkx(graph, weight: str, delay: str, default_weight: float,
                         default_delay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(pre, post, weight, delay) arrays from a DiGraph whose nodes are integer local indices."""
+    """(pre, post, weight mV, delay ms) arrays from a DiGraph whose nodes are integer local indices.
+
+    Every edge's weight must be a finite number and its delay a number > 0 (ms); an error names
+    the edge. A graph without edges gives empty pre and post, and the defaults as 0-d weight and
+    delay arrays (connect() would read empty value arrays as 0): it connects nothing."""
     if not isinstance(graph, nx.DiGraph):
         raise EventsimError(f"expected a networkx DiGraph, got {type(graph).__name__}")
     rows = list(graph.edges(data=True))
+    if not rows:
+        none = np.zeros(0, np.int64)
+        return (none, none, np.asarray(float(checks.finite("default_weight (mV)", default_weight))),
+                np.asarray(float(checks.positive("default_delay (ms)", default_delay))))
     pre = np.array([u for u, _, _ in rows])
     post = np.array([v for _, v, _ in rows])
-    if rows and not (np.issubdtype(pre.dtype, np.integer) and np.issubdtype(post.dtype, np.integer)):
+    if not (np.issubdtype(pre.dtype, np.integer) and np.issubdtype(post.dtype, np.integer)):
         raise EventsimError("networkx graph nodes must be integer local indices (0..size-1)")
-    w = np.array([attrs.get(weight, default_weight) for _, _, attrs in rows], dtype=np.float64)
-    d = np.array([attrs.get(delay, default_delay) for _, _, attrs in rows], dtype=np.float64)
+    w = np.array([_edge_value(u, v, attrs, weight, default_weight, "mV", checks.finite)
+                  for u, v, attrs in rows], dtype=np.float64)
+    d = np.array([_edge_value(u, v, attrs, delay, default_delay, "ms", checks.positive)
+                  for u, v, attrs in rows], dtype=np.float64)
     return pre.astype(np.int64), post.astype(np.int64), w, d
+
+
+def _edge_value(u, v, attrs: dict, key: str, default, unit: str, check) -> float:
+    """Edge attribute `key` (or the default) as one number passing `check`, else an
+    EventsimError naming the edge and the attribute."""
+    value = attrs.get(key, default)
+    name = f"networkx edge ({u}, {v}) attribute '{key}' ({unit})"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise EventsimError(f"{name} must be a single number, got {value!r}")
+    return float(check(name, value))
 
 
 def network_to_networkx(net) -> nx.MultiDiGraph:

@@ -13,23 +13,33 @@ Layout (one file may hold many snapshots, e.g. during training):
 
 Loading matches synapses by (pre, post, delay) within each projection; synapses of the network
 that the snapshot lacks (pruned before it was saved) are removed, so a pruned network reloads.
+Everything is validated before anything is applied: a failed load leaves the network unchanged.
 """
 from __future__ import annotations
+
+import os
 
 import h5py
 import numpy as np
 
-from . import neuron
+from . import checks, neuron, plasticity as plasticity_mod
+from .checkpoint import describe
 from .compaction import compact
 from .errors import EventsimError
 
 KIND = "eventsim-weights"
 STATE_VARS = ("v", "i_e", "i_i", "theta")
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def save(net, path: str, label: str = "") -> str:
-    """Append a snapshot of every projection and neuron population; returns its group name."""
+    """Append a snapshot of every projection and neuron population; returns its group name.
+
+    A new file is created; an existing one must be an eventsim weight file."""
     from .network import __version__
+    path = checks.output_file("weight file", os.fspath(path))
+    if os.path.exists(path):
+        _open(path, appending=True).close()
     net._ensure_built()
     g = net.graph
     pre, post, w, d = g.edges()
@@ -39,8 +49,6 @@ def save(net, path: str, label: str = "") -> str:
     except OSError as exc:
         raise EventsimError(f"cannot write weight file '{path}': {exc}") from None
     with f:
-        if f.attrs.get("kind", KIND) != KIND:
-            raise EventsimError(f"'{path}' is not an eventsim weight file")
         f.attrs["kind"] = KIND
         f.attrs["eventsim_version"] = __version__
         f.attrs["seed"] = net.seed
@@ -84,61 +92,116 @@ def read_projection(path: str, projection: str, snapshot: int | str = -1) -> dic
             raise EventsimError(f"'{path}' has no projection '{projection}' "
                                 f"(has: {', '.join(s['projections'].keys())})")
         h = s[f"projections/{projection}"]
-        out = {k: h[k][()] for k in ("pre", "post", "weight", "delay")}
+        out = _synapses(h, path)
         out.update(n_pre=int(h.attrs["n_pre"]), n_post=int(h.attrs["n_post"]))
         return out
 
 
 def load(net, path: str, snapshot: int | str = -1, state: bool = True) -> None:
     """Set the network's weights (and neuron parameters and theta when state=True) from a
-    snapshot. The network must have been created with the same populations and projections."""
+    snapshot. The network must have been created with the same populations and projections.
+    Every value is checked before any is applied, so a failed load changes nothing."""
     net._ensure_built()
+    g = net.graph
+    pre, post, _, d = g.edges()
+    synapses = (pre, post, d, np.repeat(g.grp_proj, np.diff(g.grp_start)))
     with _open(path) as f:
         s = _snapshot(f, path, snapshot)
-        g = net.graph
-        pre, post, _, d = g.edges()
-        proj_of_syn = np.repeat(g.grp_proj, np.diff(g.grp_start))
-        keep = np.ones(g.n_synapses, bool)
-        for pr in net.projections:
-            if f"projections/{pr.name}" not in s:
-                raise EventsimError(f"'{path}' has no projection '{pr.name}'")
-            h = s[f"projections/{pr.name}"]
-            if h.attrs["n_pre"] != pr.pre.size or h.attrs["n_post"] != pr.post.size:
-                raise EventsimError(f"projection '{pr.name}' in '{path}' connects {h.attrs['n_pre']} -> "
-                                    f"{h.attrs['n_post']} neurons, the network {pr.pre.size} -> {pr.post.size}")
-            sel = np.flatnonzero(proj_of_syn == pr.index)
-            key_net = _keys(pre[sel] - pr.pre.offset, post[sel] - pr.post.offset, d[sel])
-            key_file = _keys(h["pre"][()].astype(np.int64), h["post"][()].astype(np.int64), h["delay"][()])
-            order = np.argsort(key_file, kind="stable")
-            pos = np.searchsorted(key_file[order], key_net)
-            pos = np.minimum(pos, max(order.size - 1, 0))
-            found = order.size > 0
-            match = (key_file[order][pos] == key_net) if found else np.zeros(sel.size, bool)
-            if np.unique(key_net).size != key_net.size:
-                raise EventsimError(f"projection '{pr.name}' has multapses with equal delays; "
-                                    f"weights cannot be matched by (pre, post, delay)")
-            n_file = order.size
-            if np.count_nonzero(match) != n_file:
-                raise EventsimError(
-                    f"{n_file - np.count_nonzero(match)} of the {n_file} synapses of projection '{pr.name}' in "
-                    f"'{path}' have no (pre, post, delay) match in the network: it was created with other "
-                    f"connectivity or delays (a different seed?)")
-            g.weight[sel[match]] = h["weight"][()][order[pos[match]]]
-            keep[sel[~match]] = False
-        if state and "populations" in s:
-            for pop in net.populations.values():
-                if pop.kind != "neuron" or pop.name not in s["populations"]:
-                    continue
-                h = s[f"populations/{pop.name}"]
-                ids = pop.offset + pop.ids
-                e = net._engine
-                for name_ in ("v_th", "theta_plus", "tau_theta", "t_ref", "v_reset", "v_rest", "i_bias"):
-                    e.set_params(ids, neuron.param_column(name_), h[name_][()])
-                cur = e.state(ids)
-                cur[:, 3] = h["theta"][()]
-                e.set_state(ids, cur)
+        weights = [_match(pr, synapses, s, path) for pr in net.projections]
+        params = _neuron_values(net, s, path) if state and "populations" in s else []
+    keep = np.ones(g.n_synapses, bool)
+    for idx, w, drop in weights:
+        g.weight[idx] = w
+        keep[drop] = False
+    for pop, new, theta in params:
+        pop.set(**new)
+        ids = pop.offset + pop.ids
+        cur = net._engine.state(ids)
+        cur[:, STATE_VARS.index("theta")] = theta
+        net._engine.set_state(ids, cur)
     if not keep.all():
         compact(net, keep)
+
+
+def _match(pr, synapses: tuple, s, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked weights of projection pr from snapshot s: (synapse indices to set, weights (mV),
+    synapse indices the snapshot lacks, to be removed). synapses: the network's (pre, post,
+    delay ms, projection) per synapse."""
+    if f"projections/{pr.name}" not in s:
+        raise EventsimError(f"'{path}' has no projection '{pr.name}'")
+    h = s[f"projections/{pr.name}"]
+    n_pre, n_post = h.attrs.get("n_pre"), h.attrs.get("n_post")
+    if n_pre != pr.pre.size or n_post != pr.post.size:
+        raise EventsimError(f"projection '{pr.name}' in '{path}' connects {n_pre} -> {n_post} neurons, "
+                            f"the network {pr.pre.size} -> {pr.post.size}")
+    syn = _synapses(h, path)
+    lo, hi = -F32_MAX, F32_MAX
+    if pr.plasticity is not None:
+        vec = pr.plasticity.vector()
+        lo, hi = vec[plasticity_mod.W_MIN], vec[plasticity_mod.W_MAX]
+    weight = checks.in_range(f"'{path}' {h.name}/weight (mV)", syn["weight"], lo, hi)
+    pre, post, d, proj_of_syn = synapses
+    sel = np.flatnonzero(proj_of_syn == pr.index)
+    key_net = _keys(pre[sel] - pr.pre.offset, post[sel] - pr.post.offset, d[sel])
+    if np.unique(key_net).size != key_net.size:
+        raise EventsimError(f"projection '{pr.name}' has multapses with equal delays; "
+                            f"weights cannot be matched by (pre, post, delay)")
+    key_file = _keys(syn["pre"], syn["post"], syn["delay"])
+    order = np.argsort(key_file, kind="stable")
+    n_file = order.size
+    pos = np.minimum(np.searchsorted(key_file[order], key_net), max(n_file - 1, 0))
+    match = (key_file[order][pos] == key_net) if n_file else np.zeros(sel.size, bool)
+    n_match = int(np.count_nonzero(match))
+    if n_match != n_file:
+        if n_match == sel.size:
+            why = (f"the network's projection has only {sel.size} synapses, all in the snapshot: the network "
+                   f"was pruned, the snapshot was not (pruned synapses cannot be restored; load into a newly "
+                   f"constructed network)")
+        else:
+            why = "the network was created with other connectivity or delays (another seed or connector?)"
+        raise EventsimError(f"{n_file - n_match} of the {n_file} synapses of projection '{pr.name}' in "
+                            f"'{path}' have no (pre, post, delay) match in the network: {why}")
+    return sel[match], weight[order[pos[match]]], sel[~match]
+
+
+def _neuron_values(net, s, path: str) -> list[tuple]:
+    """Checked (population, settable parameters, theta (mV)) of every neuron population in s."""
+    from .network import SETTABLE
+    out = []
+    for pop in net.populations.values():
+        if pop.kind != "neuron" or pop.name not in s["populations"]:
+            continue
+        h = s[f"populations/{pop.name}"]
+        where = f"'{path}' {h.name}"
+        new = pop.validated({name: _data(h, name, path) for name in SETTABLE}, where)
+        theta = checks.finite(f"{where}.theta (mV)",
+                              pop._per_neuron("theta", _data(h, "theta", path), pop.size, where))
+        out.append((pop, new, theta))
+    return out
+
+
+def _synapses(h, path: str) -> dict[str, np.ndarray]:
+    """Datasets pre, post (int64), weight, delay of a projection group: 1-D and of equal length."""
+    out = {k: _data(h, k, path) for k in ("pre", "post", "weight", "delay")}
+    sizes = {k: a.shape for k, a in out.items()}
+    if any(len(v) != 1 or v != sizes["pre"] for v in sizes.values()):
+        raise EventsimError(f"'{path}' {h.name}: datasets pre, post, weight and delay must be 1-D and of "
+                            f"equal length (got shapes {sizes})")
+    for k in ("pre", "post"):
+        if not np.issubdtype(out[k].dtype, np.integer):
+            raise EventsimError(f"'{path}' {h.name}/{k} must hold integer neuron ids (got {out[k].dtype})")
+        out[k] = out[k].astype(np.int64)
+    return out
+
+
+def _data(h, key: str, path: str) -> np.ndarray:
+    """Dataset `key` of group h, or an EventsimError naming it."""
+    if not isinstance(h.get(key), h5py.Dataset):
+        raise EventsimError(f"'{path}' is incomplete: dataset {h.name}/{key} is missing")
+    try:
+        return h[key][()]
+    except (OSError, TypeError, ValueError) as exc:
+        raise EventsimError(f"'{path}': dataset {h.name}/{key} cannot be read ({exc})") from None
 
 
 def _keys(pre: np.ndarray, post: np.ndarray, delay: np.ndarray) -> np.ndarray:
@@ -148,18 +211,26 @@ def _keys(pre: np.ndarray, post: np.ndarray, delay: np.ndarray) -> np.ndarray:
     return out
 
 
-def _open(path: str) -> h5py.File:
+def _open(path: str, appending: bool = False) -> h5py.File:
+    """An eventsim weight file opened for reading; appending: the message says why it is refused."""
+    hint = "; save_weights appends only to eventsim weight files: choose another path" if appending else ""
     try:
         f = h5py.File(path, "r", locking=False)
     except (OSError, FileNotFoundError) as exc:
+        if appending:
+            raise EventsimError(f"'{path}' exists and is not an HDF5 file{hint}") from None
         raise EventsimError(f"cannot read weight file '{path}': {exc}") from None
     if f.attrs.get("kind") != KIND or "snapshots" not in f:
+        what = describe(f)
         f.close()
-        raise EventsimError(f"'{path}' is not an eventsim weight file (no kind='{KIND}' attribute)")
+        raise EventsimError(f"'{path}' is not an eventsim weight file (it is {what}){hint}")
     return f
 
 
 def _snapshot(f, path: str, snapshot: int | str):
+    if isinstance(snapshot, bool) or not isinstance(snapshot, (int, np.integer, str)):
+        raise EventsimError(f"snapshot must be an index (int; -1 = the last) or a name such as '00000', "
+                            f"got {snapshot!r}")
     names = sorted(f["snapshots"].keys())
     if not names:
         raise EventsimError(f"'{path}' holds no snapshots")
