@@ -188,3 +188,18 @@ def test_surrogate_cli_config_shipped_configs_pass_the_checks() -> None:
         sg_cli.check_data_section(cfg.get("data", {}))
         TrainConfig(**cfg.get("train", {})).validate()
     sg_cli.check_data_section({"kind": "mnist", "limit_train": None, "test_split": ""})
+
+
+def test_surrogate_cli_npz_files_are_checked(capsys, tmp_path) -> None:
+    """Float labels are refused (they were truncated to int64), and an .npz that lacks an
+    array or is not an .npz at all gives one line naming data.path."""
+    frac = _npz(tmp_path / "frac.npz", [0.5, 1.0, 2.0])
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=f'[data]\nkind = "npz"\npath = "{frac}"\n'))
+    assert "labels" in err and "not a whole number" in err
+    np.savez(tmp_path / "nounit.npz", sample=np.arange(2), step=np.zeros(2, np.int64), labels=np.arange(2),
+             n_steps=15, n_units=6)
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=f'[data]\nkind = "npz"\npath = "{tmp_path / "nounit.npz"}"\n'))
+    assert "lacks the arrays ['unit']" in err
+    (tmp_path / "junk.npz").write_text("not an npz")
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=f'[data]\nkind = "npz"\npath = "{tmp_path / "junk.npz"}"\n'))
+    assert "is not an .npz file that numpy can read" in err

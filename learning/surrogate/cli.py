@@ -109,8 +109,16 @@ def _check_table(where: str, table, allowed) -> dict:
 def _load_npz(path: str | None) -> EventDataset:
     if not path or not os.path.exists(path):
         raise SurrogateConfigError(f"data.path={path!r} does not exist; allowed an existing .npz file")
-    z = np.load(path)
-    labels = np.asarray(z["labels"], dtype=np.int64)
+    try:
+        z = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise SurrogateConfigError(f"data.path={path!r} is not an .npz file that numpy can read "
+                                   f"({type(exc).__name__})") from None
+    missing = [k for k in ("sample", "step", "unit", "labels", "n_steps", "n_units") if k not in z]
+    if missing:
+        raise SurrogateConfigError(f"data.path={path!r} lacks the arrays {missing}; required: sample, step, unit, "
+                                   f"labels, n_steps, n_units (val optional)")
+    labels = np.asarray(z["labels"])        # EventDataset checks that they are whole numbers
     sample, step, unit = z["sample"], z["step"], z["unit"]
     val = z["val"] if "val" in z else None
     order = np.argsort(sample, kind="stable")

@@ -17,8 +17,9 @@ class SurrogateConfigError(EventsimError):
 
 
 class TrainingDivergedError(EventsimError):
-    """The loss or a gradient became NaN/inf; training stopped and the last good
-    parameters were restored (and kept in the checkpoint file, if one was given)."""
+    """The loss, a gradient or a parameter (as the kernels read it) became NaN/inf; training
+    stopped and the last good parameters were restored (the checkpoint file, if one was
+    given, is left unchanged)."""
 
 
 @contextmanager
@@ -54,6 +55,22 @@ def check_count(name: str, value, minimum: int = 1) -> int:
     """`eventsim.checks.count` (a whole number >= minimum) raising `SurrogateConfigError`."""
     with as_config_error():
         return checks.count(name, value, minimum)
+
+
+def check_integers(name: str, value) -> np.ndarray:
+    """`value` as a flat int64 array, or `SurrogateConfigError` naming `name` and the first
+    element that is not a whole number (integral floats such as 3.0 are accepted; 1.5, NaN,
+    True and strings are not)."""
+    a = np.asarray(value).ravel()
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(~np.isfinite(a) | (a != np.round(a)))
+        if bad.size == 0:
+            return a.astype(np.int64)
+        value = f"{a[bad[0]].item()!r} at index {bad[0]}"
+    raise SurrogateConfigError(f"{name} has a value that is not a whole number ({value}); allowed integers")
 
 
 def check_bool(name: str, value) -> bool:

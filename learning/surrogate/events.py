@@ -11,7 +11,13 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .errors import SurrogateConfigError
+from .errors import SurrogateConfigError, check_count, check_integers
+
+
+def check_equal_lengths(**lengths: int) -> None:
+    """`SurrogateConfigError` "got 5 samples, 3 labels; must be equal" unless all are equal."""
+    if len(set(lengths.values())) > 1:
+        raise SurrogateConfigError(f"got {', '.join(f'{v} {k}' for k, v in lengths.items())}; must be equal")
 
 
 @dataclass(frozen=True)
@@ -41,17 +47,13 @@ class EventBatch:
     def from_arrays(cls, sample: np.ndarray, step: np.ndarray, unit: np.ndarray, labels: np.ndarray,
                     n_steps: int, n_units: int, val: np.ndarray | None = None) -> "EventBatch":
         """Build from flat COO arrays (sample, step, unit[, val]) with validation."""
-        labels = np.asarray(labels, dtype=np.int64).ravel()
+        labels = check_integers("labels", labels)
         B = labels.shape[0]
         if B == 0:
             raise SurrogateConfigError("batch is empty; allowed batch_size >= 1")
-        if int(n_steps) < 1:
-            raise SurrogateConfigError(f"n_steps={n_steps} is out of range; allowed >= 1")
-        if int(n_units) < 1:
-            raise SurrogateConfigError(f"n_units={n_units} is out of range; allowed >= 1")
-        sample = np.asarray(sample, dtype=np.int64).ravel()
-        step = np.asarray(step, dtype=np.int64).ravel()
-        unit = np.asarray(unit, dtype=np.int64).ravel()
+        n_steps, n_units = check_count("n_steps", n_steps), check_count("n_units", n_units)
+        sample, step, unit = (check_integers(f"events.{n}", a) for n, a in
+                              (("sample", sample), ("step", step), ("unit", unit)))
         if not (sample.shape == step.shape == unit.shape):
             raise SurrogateConfigError("events: sample, step and unit arrays must have equal length")
         v = np.ones(sample.shape[0]) if val is None else np.asarray(val, dtype=np.float64).ravel()
@@ -67,7 +69,7 @@ class EventBatch:
         order = np.argsort(bt, kind="stable")
         ptr = np.zeros(B * n_steps + 1, dtype=np.int64)
         np.cumsum(np.bincount(bt, minlength=B * n_steps), out=ptr[1:])
-        return cls(int(n_steps), int(n_units), ptr, unit[order].astype(np.int32), v[order], labels)
+        return cls(n_steps, n_units, ptr, unit[order].astype(np.int32), v[order], labels)
 
     @classmethod
     def from_samples(cls, samples: Sequence[tuple[np.ndarray, np.ndarray]], labels: Sequence[int],
@@ -75,8 +77,7 @@ class EventBatch:
         """Build from per-sample ``(steps, units)`` array pairs (and optional per-event values)."""
         if len(samples) == 0:
             raise SurrogateConfigError("batch is empty; allowed batch_size >= 1")
-        if len(samples) != len(labels):
-            raise SurrogateConfigError(f"got {len(samples)} samples but {len(labels)} labels; must be equal")
+        check_equal_lengths(samples=len(samples), labels=len(labels))
         s = [np.full(len(np.asarray(st)), b) for b, (st, _) in enumerate(samples)]
         v = None if vals is None else np.concatenate([np.asarray(x, np.float64) for x in vals])
         return cls.from_arrays(np.concatenate(s), np.concatenate([np.asarray(a) for a, _ in samples]),
@@ -89,6 +90,8 @@ class EventBatch:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 3:
             raise SurrogateConfigError(f"dense input has ndim={x.ndim}; allowed 3 ([B, T, N])")
+        labels = check_integers("labels", labels)
+        check_equal_lengths(samples=x.shape[0], labels=labels.size)
         b, t, u = np.nonzero(x)
         return cls.from_arrays(b, t, u, labels, x.shape[1], x.shape[2], val=x[b, t, u])
 
@@ -104,6 +107,13 @@ class EventDataset:
     n_steps: int
     n_units: int
     counts: list[np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        self.labels = check_integers("labels", self.labels)
+        self.n_steps = check_count("n_steps", self.n_steps)
+        self.n_units = check_count("n_units", self.n_units)
+        counts = {} if self.counts is None else {"counts": len(self.counts)}
+        check_equal_lengths(samples=len(self.samples), labels=len(self.labels), **counts)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -49,10 +49,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from eventsim import checks
+
 from . import kernels as K
-from .errors import SurrogateConfigError
+from .errors import SurrogateConfigError, as_config_error, check_count, check_keys, check_range
 from .events import EventBatch
 from .network import NetworkSpec, init_neuron_params, param_names
+from .optim import clamp_params, neuron_param_range
 
 WEIGHT_DTYPES = ("float64", "float32")   # precision in which the kernels read W and R
 
@@ -107,12 +110,22 @@ def _bt_of(ptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ptr.shape[0] - 1, dtype=np.int64), np.diff(ptr))
 
 
+def _checked_param(name: str, value) -> np.ndarray:
+    """`value` as a float64 array, or `SurrogateConfigError` if it is not finite or (thresholds,
+    decays) not in the range the trainer clamps it to."""
+    rng = neuron_param_range(name)
+    with as_config_error():
+        return checks.in_range(f"param {name}", value, *rng) if rng else checks.finite(f"param {name}", value)
+
+
 class SNN:
     """Parameters + forward/backward of a `NetworkSpec` network.
 
     `params` maps names from `network.param_names` to float64 arrays: 'hK.W'
     [n_pre, n_K], 'hK.R' [n_K, n_K], 'hK.alpha', 'hK.theta', 'hK.beta' [n_K], 'out.W'
-    [n_L, n_out]."""
+    [n_L, n_out]. Weights must be finite, thresholds and decays lie in the ranges the
+    trainer clamps them to (`optim.neuron_param_range`); parameters derived from `spec`
+    (params=None) are clamped into them."""
 
     def __init__(self, spec: NetworkSpec, params: dict[str, np.ndarray] | None = None, *,
                  init: str = "kaiming", seed: int = 0, input_rate: float = 0.05, **init_kw) -> None:
@@ -121,11 +134,13 @@ class SNN:
             from .init import init_weights
             rng = np.random.default_rng(seed)
             params = init_neuron_params(spec, rng)
+            clamp_params(params)
             params.update(init_weights(spec, init, rng, input_rate=input_rate, neuron_params=params, **init_kw))
-        self.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in params.items()}
-        missing = set(param_names(spec)) - set(self.params)
+        check_keys("parameter", params, param_names(spec))
+        missing = set(param_names(spec)) - set(params)
         if missing:
             raise SurrogateConfigError(f"params missing {sorted(missing)}; required {param_names(spec)}")
+        self.params = {k: np.ascontiguousarray(_checked_param(k, v)) for k, v in params.items()}
         self._check_shapes()
 
     def _check_shapes(self) -> None:
@@ -143,6 +158,16 @@ class SNN:
             n_pre = l.size
         if p["out.W"].shape != (n_pre, spec.n_out):
             raise SurrogateConfigError(f"param out.W has shape {p['out.W'].shape}; required {(n_pre, spec.n_out)}")
+
+    def nonfinite_params(self, weight_dtype: str = "float64") -> list[str]:
+        """Names of the parameters with a NaN/inf as the kernels read them: W and R of the
+        hidden layers in `weight_dtype` (a float64 weight above 3.4e38 is inf in float32),
+        the others in float64."""
+        dt = np.dtype(weight_dtype)
+        read_as = {f"h{k}.{m}": dt for k in range(len(self.spec.layers)) for m in ("W", "R")}
+        with np.errstate(over="ignore"):
+            return [n for n, p in self.params.items()
+                    if not np.all(np.isfinite(p.astype(read_as.get(n, np.float64), copy=False)))]
 
     # ------------------------------------------------------------------ forward
     def _check_batch(self, batch: EventBatch) -> None:
@@ -170,7 +195,8 @@ class SNN:
         for k, l in enumerate(self.spec.layers):
             W = self.params[f"h{k}.W"]
             R = self.params[f"h{k}.R"] if l.recurrent else np.zeros((0, 0))
-            out.append((W.astype(dt, copy=False), R.astype(dt, copy=False)))
+            with np.errstate(over="ignore"):  # an overflow to inf is reported by `nonfinite_params`
+                out.append((W.astype(dt, copy=False), R.astype(dt, copy=False)))
         return out
 
     def forward(self, batch: EventBatch, *, band: float = math.inf, store_all: bool = True,
@@ -193,10 +219,11 @@ class SNN:
 
     def _forward(self, batch, band, store_all, smooth_k, min_active, band_max, fallback, weights):
         self._check_batch(batch)
-        if not band > 0:
-            raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
-        if not 0.0 <= min_active <= 1.0:
-            raise SurrogateConfigError(f"min_active={min_active!r} is out of range; allowed [0, 1]")
+        band = check_range("band (B_th)", band, 0.0, math.inf, lo_open=True)
+        min_active = check_range("min_active", min_active, 0.0, 1.0)
+        band_max = check_range("band_max", band_max, 0.0, math.inf, lo_open=True)
+        if smooth_k is not None:
+            check_range("smooth_k", smooth_k, 0.0, math.inf, lo_open=True, hi_open=True)
         spec, p = self.spec, self.params
         B, T = batch.batch_size, spec.n_steps
         sg = spec.surrogate
@@ -207,7 +234,7 @@ class SNN:
         for k, l in enumerate(spec.layers):
             W, R = weights[k]
             beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
-            bk = float(band)
+            bk = band
             need = max(1, int(math.ceil(min_active * B * T * l.size)))
             while True:
                 out = K.layer_forward(B, T, ptr, idx, val, W, R, l.recurrent, p[f"h{k}.alpha"],
@@ -254,8 +281,7 @@ class SNN:
         `layer_weights`); the gradient is that of the network with those weights."""
         if method not in ("sparse", "dense"):
             raise SurrogateConfigError(f"method={method!r} is invalid; allowed ('sparse', 'dense')")
-        if not (isinstance(band, (int, float)) and band > 0):
-            raise SurrogateConfigError(f"band (B_th)={band!r} is out of range; allowed (0, inf]")
+        n_threads = check_count("n_threads", n_threads)
         spec, p = self.spec, self.params
         reg = reg or Regularizer()
         B, T = batch.batch_size, spec.n_steps

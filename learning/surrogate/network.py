@@ -59,6 +59,8 @@ class NetworkSpec:
         if len(self.layers) < 1:
             raise SurrogateConfigError("layers is empty; allowed >= 1 hidden layer")
         for k, l in enumerate(self.layers):
+            if not isinstance(l, LayerSpec):
+                raise SurrogateConfigError(f"layers[{k}]={l!r} is invalid; allowed a LayerSpec")
             l.validate(k)
         check_range("dt", self.dt, 0.0, math.inf, lo_open=True, hi_open=True)
         check_range("tau_out", self.tau_out, 0.0, math.inf, lo_open=True, hi_open=True)

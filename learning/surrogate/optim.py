@@ -50,11 +50,24 @@ def _adam_update(p, g, m, v, lr, b1, b2, eps, c1, c2):
         p[k] -= lr * (mk / c1) / (math.sqrt(vk / c2) + eps)
 
 
-def clamp_params(params: dict[str, np.ndarray], *, theta_min: float = 1e-3, decay_min: float = 1e-3,
-                 decay_max: float = 1.0 - 1e-6) -> None:
+THETA_MIN = 1e-3                        # the ranges clamp_params keeps neuron parameters in, which
+DECAY_MIN, DECAY_MAX = 1e-3, 1.0 - 1e-6  # are also the allowed ranges of a model's parameters
+
+
+def neuron_param_range(name: str, theta_min: float = THETA_MIN, decay_min: float = DECAY_MIN,
+                       decay_max: float = DECAY_MAX) -> tuple[float, float] | None:
+    """[low, high] of a threshold ('*.theta') or decay ('*.alpha', '*.beta'); None for weights."""
+    if name.endswith(".theta"):
+        return theta_min, math.inf
+    if name.endswith((".alpha", ".beta")):
+        return decay_min, decay_max
+    return None
+
+
+def clamp_params(params: dict[str, np.ndarray], *, theta_min: float = THETA_MIN, decay_min: float = DECAY_MIN,
+                 decay_max: float = DECAY_MAX) -> None:
     """Keep thresholds > 0 (>= theta_min) and decays alpha, beta in (0, 1) ([decay_min, decay_max])."""
     for name, p in params.items():
-        if name.endswith(".theta"):
-            np.maximum(p, theta_min, out=p)
-        elif name.endswith(".alpha") or name.endswith(".beta"):
-            np.clip(p, decay_min, decay_max, out=p)
+        rng = neuron_param_range(name, theta_min, decay_min, decay_max)
+        if rng is not None:
+            np.clip(p, *rng, out=p)

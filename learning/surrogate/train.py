@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -147,11 +148,32 @@ def check_data(spec: NetworkSpec, data: EventDataset, name: str = "data") -> Non
                                        f"[{lo}, {hi}]); allowed network.n_out >= {hi + 1}")
 
 
+def _diverged(bad: list[str], cfg: TrainConfig, epoch: int, step: int, restored: int,
+              saved_epoch: int | None) -> TrainingDivergedError:
+    """The error for non-finite values `bad` at `step` (0-based, counted over all epochs) of
+    `epoch` (1-based, as in the log and checkpoint), after the parameters were set back to
+    those used at step `restored` (-1: the initial ones)."""
+    back = f"those used at step {restored}" if restored >= 0 else "the initial ones"
+    ck = cfg.checkpoint_path
+    if saved_epoch is not None:
+        where = f" The checkpoint {ck!r} holds the parameters after epoch {saved_epoch}."
+    elif ck:
+        where = (f" No checkpoint was written yet (no epoch finished), so {ck!r} "
+                 f"{'is unchanged' if os.path.exists(ck) else 'does not exist'}.")
+    else:
+        where = ""
+    what = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+    return TrainingDivergedError(
+        f"{what} not finite in epoch {epoch}, step {step} (weights read as {cfg.weight_dtype}); allowed finite "
+        f"values. Training stopped, parameters restored to {back}.{where} Try a lower lr.")
+
+
 def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | None = None,
           log: Callable[[str], None] | None = None) -> History:
-    """Train `model` in place. On a non-finite loss/gradient the parameters are restored
-    to the last good step and `TrainingDivergedError` is raised (the checkpoint file, if
-    any, holds the last good epoch)."""
+    """Train `model` in place. On a non-finite loss, gradient or parameter (W and R as read in
+    cfg.weight_dtype, where a large float64 weight overflows to inf) the parameters are
+    restored to the last good step and `TrainingDivergedError` is raised (the checkpoint
+    file, if any, is left as it was: the last epoch this run finished, else untouched)."""
     cfg.validate()
     if len(data) == 0:
         raise SurrogateConfigError("training dataset is empty; allowed >= 1 sample")
@@ -174,6 +196,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     n_batches = -(-len(data) // cfg.batch_size)
     total_steps = cfg.epochs * n_batches
     best_acc, best_params, best_step = -1.0, None, 0
+    saved_epoch = None   # the epoch whose parameters this run last wrote to cfg.checkpoint_path
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
@@ -189,23 +212,20 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             r = model.loss_and_grad(batch, method=cfg.method, band=cfg.band, reg=reg, min_active=cfg.min_active,
                                     band_max=cfg.band_max, n_threads=cfg.threads, fallback=cfg.fallback,
                                     weight_dtype=cfg.weight_dtype)
-            finite = math.isfinite(r.loss) and all(np.all(np.isfinite(g)) for g in r.grads.values())
-            if not finite:
+            bad = ([] if math.isfinite(r.loss) else [f"loss={r.loss!r}"]) + \
+                [f"gradient of {n}" for n, g in r.grads.items() if not np.all(np.isfinite(g))] + \
+                [f"parameter {n}" for n in model.nonfinite_params(cfg.weight_dtype)]
+            if bad:
                 model.params = good
-                where = f"; last good parameters are in {cfg.checkpoint_path!r} (epoch checkpoint)" \
-                    if cfg.checkpoint_path else ""
-                raise TrainingDivergedError(
-                    f"loss={r.loss!r} (or a gradient) is not finite at epoch {epoch}, step {step}; allowed finite "
-                    f"values. Training stopped, parameters restored to step {step - 1}{where}. Try a lower lr.")
+                raise _diverged(bad, cfg, epoch + 1, step, step - 1, saved_epoch)
             good = copy.deepcopy(model.params)
             opt.lr = scheduled_lr(cfg, step, total_steps)
             opt.step(model.params, r.grads, trainable)
             clamp_params(model.params)
-            if not all(np.all(np.isfinite(p)) for p in model.params.values()):
+            bad = [f"parameter {n} after the update" for n in model.nonfinite_params(cfg.weight_dtype)]
+            if bad:
                 model.params = good
-                raise TrainingDivergedError(
-                    f"parameters became non-finite after the update at epoch {epoch}, step {step}; allowed finite "
-                    f"values. Training stopped, parameters restored. Try a lower lr.")
+                raise _diverged(bad, cfg, epoch + 1, step, step, saved_epoch)
             step += 1
             losses.append(r.loss)
             correct += int(np.sum(r.logits.argmax(axis=1) == batch.labels))
@@ -246,6 +266,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             ep, st = (hist.best_epoch, best_step) if last and cfg.keep_best else (epoch + 1, step)
             save_checkpoint(cfg.checkpoint_path, model, step=st, epoch=ep, loss=hist.epoch_loss[ep - 1],
                             weight_dtype=cfg.weight_dtype)
+            saved_epoch = ep
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
             gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.grad_norms[-1].items())
