@@ -6,8 +6,9 @@ Each helper accepts a scalar or an array and checks every element, so that per-n
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -68,6 +69,14 @@ def count(name: str, value, minimum: int = 1) -> int:
     if value < minimum:
         raise EventsimError(f"{name} must be a whole number >= {minimum}, got {value}")
     return int(value)
+
+
+def number(name: str, value, check: Callable = finite, *args, **kw) -> float:
+    """`value` as one float that passes `check` (one of these helpers, called with *args, **kw);
+    an EventsimError naming `name` for a string, bool, array or anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise EventsimError(f"{name} must be a single number, got {value!r}")
+    return float(check(name, value, *args, **kw))
 
 
 def known_key(kind: str, key: str, allowed: Iterable[str]) -> None:

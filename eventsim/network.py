@@ -557,7 +557,8 @@ class Network:
             rules = np.array([pr.plasticity.vector() for pr in plastic])
             taus = np.array([pr.plasticity.post_taus() for pr in plastic], dtype=np.float64)
             pl = plasticity_mod.assemble(g.grp_start, g.grp_proj, g.post, n_neurons,
-                                         {pr.index: r for r, pr in enumerate(plastic)}, rules, taus)
+                                         {pr.index: r for r, pr in enumerate(plastic)}, rules, taus,
+                                         [pr.name for pr in plastic])
         else:
             pl = plasticity_mod.empty(n_neurons, g.grp_proj.size)
         self.graph = g

@@ -182,12 +182,14 @@ def index_array(psyn: np.ndarray, n_syn: int) -> np.ndarray:
 
 
 def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_neurons: int,
-             rule_of_projection: dict[int, int], rules: np.ndarray, post_taus: np.ndarray) -> tuple:
+             rule_of_projection: dict[int, int], rules: np.ndarray, post_taus: np.ndarray,
+             names: list[str] | None = None) -> tuple:
     """Plasticity arrays: group rules, traces, and the post index of plastic synapses.
 
     rule_of_projection maps projection index -> row of `rules`; post_taus[r] = (tau_minus, tau_y).
     A neuron's post traces are shared by all its plastic inputs, so their rules must agree on
-    tau_minus, tau_y (ms) and the trace mode (nearest or all-to-all): otherwise an EventsimError."""
+    tau_minus, tau_y (ms) and the trace mode (nearest or all-to-all): otherwise an EventsimError
+    naming the two projections (names[r]: the projection of rule row r)."""
     n_groups = grp_proj.size
     grp_rule = np.full(n_groups, -1, np.int32)
     for proj, r in rule_of_projection.items():
@@ -208,10 +210,10 @@ def assemble(grp_start: np.ndarray, grp_proj: np.ndarray, post: np.ndarray, n_ne
         clash = set_by[(set_by >= 0) & np.any(trace[set_by] != trace[r], axis=1)]
         if clash.size:
             differ = [k for k, a, b in zip(("tau_minus", "tau_y", "nearest"), trace[clash[0]], trace[r]) if a != b]
+            a, b = (f"'{names[k]}'" if names else f"no. {k + 1}" for k in (clash[0], r))
             raise EventsimError(
                 f"plastic projections onto the same neurons must share tau_minus, tau_y and nearest (the "
-                f"post traces are per neuron); plastic projections no. {clash[0] + 1} and {r + 1} (counting "
-                f"plastic projections in connect order) differ in {', '.join(differ)}")
+                f"post traces are per neuron); plastic projections {a} and {b} differ in {', '.join(differ)}")
         owner[who] = r
     ntau = np.where(owner[:, None] >= 0, trace[np.maximum(owner, 0), :2], 1.0)
     gx = np.zeros((n_groups, 3))

@@ -11,14 +11,14 @@ import numpy as np
 from eventsim import checks, plasticity as pk
 from eventsim.compaction import compact
 from eventsim.errors import EventsimError
-from eventsim.learning.weights import number, projection_of, synapses_of
+from eventsim.learning.weights import projection_of, synapses_of
 
 
 def prune_fraction(net, proj, fraction: float) -> int:
     """Per post neuron, remove the `fraction` of its synapses in `proj` with the smallest
     weights (the ones STDP marked as uncorrelated). `proj`: the Projection or its name.
     Returns the number removed."""
-    fraction = number("prune fraction", fraction, checks.in_range, 0.0, 1.0, high_open=True)
+    fraction = checks.number("prune fraction", fraction, checks.in_range, 0.0, 1.0, high_open=True)
     syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
@@ -37,7 +37,7 @@ def prune_fraction(net, proj, fraction: float) -> int:
 def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
     """Remove synapses of `proj` whose weight is below `threshold` (times the post neuron's
     largest weight in `proj` if relative). Warns when a neuron loses every input of `proj`."""
-    threshold = number("prune threshold", threshold)
+    threshold = checks.number("prune threshold", threshold)
     proj = projection_of(net, proj)
     syn = synapses_of(net, proj)
     g = net.graph
@@ -80,9 +80,9 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
         allowed_hi = 0.0 if hi_default <= 0 < -lo_default else np.inf       # inhibitory
         why = "the sign of its weights"
     bound = f"of {proj.name} (within {why})"
-    lo = lo_default if w_min is None else number(f"quantize w_min {bound}", w_min, checks.in_range,
+    lo = lo_default if w_min is None else checks.number(f"quantize w_min {bound}", w_min, checks.in_range,
                                                   allowed_lo, allowed_hi)
-    hi = hi_default if w_max is None else number(f"quantize w_max {bound}", w_max, checks.in_range,
+    hi = hi_default if w_max is None else checks.number(f"quantize w_max {bound}", w_max, checks.in_range,
                                                   allowed_lo, allowed_hi)
     if not lo < hi:
         raise EventsimError(f"quantisation needs w_min < w_max (got {lo}, {hi})")
@@ -173,7 +173,7 @@ class PruneSchedule:
     stop: int | None = None
 
     def __post_init__(self) -> None:
-        number("prune fraction", self.fraction, checks.in_range, 0.0, 1.0, high_open=True)
+        checks.number("prune fraction", self.fraction, checks.in_range, 0.0, 1.0, high_open=True)
         if self.levels != 0:
             checks.count("quantisation levels k", self.levels, 2)
         if self.method not in ("uniform", "lloyd", "shared"):

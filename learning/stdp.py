@@ -13,7 +13,6 @@ import numpy as np
 
 from eventsim import checks, plasticity as pk
 from eventsim.errors import EventsimError
-from eventsim.learning.weights import number
 
 
 class _instance_only:
@@ -52,7 +51,7 @@ class _Rule:
         for keys, check in ((self._POSITIVE, checks.positive), (self._NON_NEGATIVE, checks.non_negative),
                             (self._FINITE, checks.finite)):
             for key in keys:
-                number(f"{name}.{key}", getattr(self, key), check)
+                checks.number(f"{name}.{key}", getattr(self, key), check)
         for key in self._FLAGS:
             if not isinstance(getattr(self, key), (bool, np.bool_)):
                 raise EventsimError(f"{name}.{key} must be True or False, got {getattr(self, key)!r}")

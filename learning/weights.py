@@ -1,24 +1,13 @@
 """One projection's synapses in the engine's CSR, for work between runs (normalisation,
-pruning, direct weight access). Never used inside the event loop. Also the argument checks
-shared by the learning modules (`number`, `projection_of`)."""
+pruning, direct weight access). Never used inside the event loop. Also `projection_of`, the
+projection argument check shared by the learning modules."""
 from __future__ import annotations
-
-import numbers
-from typing import Callable
 
 import numpy as np
 
 from eventsim import checks
 from eventsim.errors import EventsimError
 from eventsim.network import Network, Projection
-
-
-def number(name: str, value, check: Callable = checks.finite, *args, **kw) -> float:
-    """`value` as one float that passes `check` (an eventsim.checks helper, called with *args,
-    **kw); an EventsimError naming `name` for a string, bool, array or anything else."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise EventsimError(f"{name} must be a single number, got {value!r}")
-    return float(check(name, value, *args, **kw))
 
 
 def projection_of(net, proj) -> Projection:

@@ -21,8 +21,9 @@ def small(rule=None, weight=0.5, seed=0):
 
 def test_mixed_trace_modes_onto_the_same_neurons_are_refused():
     net, cells, src, _ = small(additive(tau_minus=20.0))
-    net.connect(src, cells, es.all_to_all(), weight=0.5, plasticity=nearest_spike(tau_minus=20.0))
-    with pytest.raises(es.EventsimError, match=r"share tau_minus, tau_y and nearest.*differ in nearest"):
+    net.connect(src, cells, es.all_to_all(), weight=0.5, plasticity=nearest_spike(tau_minus=20.0), name="near")
+    with pytest.raises(es.EventsimError, match=r"share tau_minus, tau_y and nearest.*projections 'inp' and 'near' "
+                                               r"differ in nearest"):
         net.build()
     net, cells, src, _ = small(additive(tau_minus=20.0))  # onto other neurons: allowed
     others = net.population(2, LIFDelta())
