@@ -37,8 +37,9 @@ def read_wav(path: str | Path, sample_rate_hz: int | None = 8000) -> tuple[np.nd
         with wave.open(str(path), "rb") as w:
             rate, width, n_ch, n_frames = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
             raw = w.readframes(n_frames)
-    except (wave.Error, EOFError) as exc:
-        raise DatasetFormatError(f"{path}: not a readable PCM wav file ({exc})") from None
+    except (wave.Error, EOFError) as exc:   # the wave module raises a bare EOFError() on a short header
+        why = str(exc) or f"{type(exc).__name__}: file too short for a wav header ({path.stat().st_size} bytes)"
+        raise DatasetFormatError(f"{path}: not a readable PCM wav file ({why})") from None
     except OSError as exc:   # e.g. permission denied, I/O error: counted as unreadable by encode_fsdd
         raise DatasetFormatError(f"{path}: cannot read the file ({exc})") from None
     if sample_rate_hz is not None and rate != sample_rate_hz:

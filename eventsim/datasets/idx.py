@@ -7,6 +7,7 @@ dimension, then the data in C order, big-endian.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(data) < header:
         raise DatasetFormatError(f"{path}: truncated idx header: {len(data)} bytes, header needs {header}")
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: np.prod(int64) can wrap to 0
     got = len(data) - header
     if got < expected:
         raise DatasetFormatError(

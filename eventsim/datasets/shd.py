@@ -80,7 +80,8 @@ def write_shd(path: str | Path, times_ms: Sequence[np.ndarray], units: Sequence[
             raise DatasetError(f"{path}: sample {i}: times_ms: allowed range is [0, inf)")
         if u.size and (u.min() < 0 or u.max() > 65535):
             raise DatasetError(f"{path}: sample {i}: units: allowed range is [0, 65535]")
-        max_unit = max(max_unit, int(u.max()) if u.size else -1)
+        if u.size:
+            max_unit = max(max_unit, int(u.max()))
         tt.append((t / 1000.0).astype(time_dtype))
         uu.append(u.astype(np.uint16))
     if n_units is None:
@@ -115,8 +116,30 @@ def _need(f: h5py.File, name: str, path: Path) -> h5py.Dataset:
     return f[name]
 
 
+def _read_checked(f: h5py.File, name: str, path: Path, kinds: str, what: str, per_sample: bool) -> np.ndarray:
+    """Dataset ``name`` as a 1-D array; its dtype (per_sample: its vlen base dtype) must have a kind in ``kinds``."""
+    d = _need(f, name, path)
+    base = h5py.check_vlen_dtype(d.dtype) if per_sample else d.dtype
+    if d.ndim != 1 or not isinstance(base, np.dtype) or base.kind not in kinds:
+        got = f"vlen {getattr(base, '__name__', base)}" if per_sample and base is not None else d.dtype
+        need = "variable-length (vlen) array, one array" if per_sample else "array, one entry"
+        raise DatasetFormatError(f"{path}: {name} has shape {d.shape} and dtype {got}: SHD needs a 1-D "
+                                 f"{need} of {what} per sample")
+    return d[()]
+
+
+def _n_units_attr(attrs: dict, path: Path) -> int | None:
+    v = attrs.get("n_units")
+    if v is not None and not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1):
+        raise DatasetFormatError(f"{path}: root attribute n_units = {v!r}: must be an integer >= 1")
+    return None if v is None else int(v)
+
+
 def read_shd(path: str | Path) -> ShdData:
-    """Read an SHD-layout file (real SHD files unchanged, or ours); times are returned in ms."""
+    """Read an SHD-layout file (real SHD files unchanged, or ours); times are returned in ms.
+
+    Raises DatasetFormatError naming the path (and the sample) for a layout or value SHD does not allow.
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetNotFoundError(f"SHD file not found: {path}")
@@ -125,33 +148,40 @@ def read_shd(path: str | Path) -> ShdData:
     except OSError as exc:
         raise DatasetFormatError(f"{path}: not a readable HDF5 file ({exc})") from None
     with f:
-        times, units, labels = (_need(f, k, path)[()] for k in ("spikes/times", "spikes/units", "labels"))
-        labels = np.asarray(labels)
+        times = _read_checked(f, "spikes/times", path, "fiu", "spike times in seconds", per_sample=True)
+        units = _read_checked(f, "spikes/units", path, "iu", "integer unit ids", per_sample=True)
+        labels = _read_checked(f, "labels", path, "iu", "integer labels", per_sample=False)
         if not (len(times) == len(units) == len(labels)):
             raise DatasetFormatError(f"{path}: spikes/times has {len(times)} samples, spikes/units "
                                      f"{len(units)}, labels {len(labels)}: must be equal")
-        speakers = np.asarray(f["extra/speaker"][()]) if "extra/speaker" in f else None
-        if speakers is not None and len(speakers) != len(labels):
-            raise DatasetFormatError(f"{path}: extra/speaker has {len(speakers)} entries, labels {len(labels)}")
+        speakers = None
+        if "extra/speaker" in f:
+            speakers = _read_checked(f, "extra/speaker", path, "iu", "integer speaker ids", per_sample=False)
+            if len(speakers) != len(labels):
+                raise DatasetFormatError(f"{path}: extra/speaker has {len(speakers)} entries, labels {len(labels)}")
         keys = None
         if "extra/keys" in f:
             keys = [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"][()]]
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    n_units = _n_units_attr(attrs, path)
+    limit = n_units if n_units is not None else 1 << 31   # ids are returned as int32
     tms, us, max_unit = [], [], -1
     for i, (t, u) in enumerate(zip(times, units)):
-        t = np.asarray(t, np.float64) * 1000.0
-        u = np.asarray(u).astype(np.int32)
         if t.shape != u.shape:
             raise DatasetFormatError(f"{path}: sample {i}: {t.size} times but {u.size} units")
+        if u.size and (u.min() < 0 or u.max() >= limit):
+            bad = u.min() if u.min() < 0 else u.max()
+            raise DatasetFormatError(f"{path}: sample {i}: spikes/units holds unit id {bad}: allowed range is "
+                                     f"[0, {limit - 1}]" + (" (root attribute n_units)" if n_units else ""))
+        t = np.asarray(t, np.float64) * 1000.0
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
-            raise DatasetFormatError(f"{path}: sample {i}: spikes/times: allowed range is [0, inf) s")
+            raise DatasetFormatError(f"{path}: sample {i}: spikes/times: allowed range is [0, inf) s, finite")
         if u.size:
             max_unit = max(max_unit, int(u.max()))
         tms.append(t)
-        us.append(u)
-    n_units = int(attrs.get("n_units", max_unit + 1))
+        us.append(u.astype(np.int32))
     return ShdData(times_ms=tms, units=us, labels=labels, speakers=speakers, keys=keys,
-                   n_units=n_units, attrs=attrs)
+                   n_units=max_unit + 1 if n_units is None else n_units, attrs=attrs)
 
 
 def _n_steps(duration_ms: float, dt_ms: float) -> int:
