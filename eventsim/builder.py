@@ -30,7 +30,7 @@ class Spec:
     kind: int
     p: float
     k: int
-    no_self: bool
+    no_self: bool                 # no synapse from a neuron onto itself (compared by pre_map/post_map value)
     multapses: bool
     pre_map: np.ndarray
     post_map: np.ndarray
@@ -162,13 +162,25 @@ def _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, 
     return q + 1 == s_pre.size
 
 
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _same_neuron(pre_base, pre_map, post_map, i, j):
+    """Whether view pre i and view post j are one neuron: their map values (global node ids, or
+    local ids of one population) are equal. Views of one population may overlap or be permuted,
+    so view indices alone do not decide it; pre_base as in _emit."""
+    if pre_base >= 0:
+        return pre_base + i == post_map[j]
+    return pre_map[i] == post_map[j]
+
+
 @nb.njit(cache=True)
 def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, ex_post, seed, key, cursor,
               post_arr, w_arr, d_arr, d_base, stage, wspec, dspec, sign, lo, hi):
     """The generator loops of `generate`.
 
     Weights and delays are keyed by (key, post, ordinal within post), or by (key, pre, ordinal
-    within pre) for fixed_outdegree, never by generation order across neurons."""
+    within pre) for fixed_outdegree, never by generation order across neurons. no_self skips every
+    pair whose pre and post are one neuron (_same_neuron); fixed-degree owners redraw instead, so
+    their degree stays exact (drawn among the other candidates)."""
     s_pre, s_post, s_w, s_d = stage[0], stage[1], stage[2], stage[3]
     fill = stage[9]
     n_pre = pre_map.size
@@ -212,12 +224,12 @@ def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, 
             while got < k:
                 x = min(int(uniform(seed, STREAM_CONNECT, sa, draws) * n_other), n_other - 1)
                 draws += 1
-                if (no_self and x == o) or (not multapses and taken[x]):
+                i, j = (o, x) if owner_is_pre else (x, o)
+                if (no_self and _same_neuron(pre_base, pre_map, post_map, i, j)) or (not multapses and taken[x]):
                     continue
                 if not multapses:
                     taken[x] = True
                     marks[got] = x
-                i, j = (o, x) if owner_is_pre else (x, o)
                 if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
                          sa, got, wspec, dspec, seed, sign, lo, hi):
                     _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
@@ -235,7 +247,7 @@ def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, 
         ordinal = 0
         if kind == ALL:
             for i in range(n_pre):
-                if no_self and i == j:
+                if no_self and _same_neuron(pre_base, pre_map, post_map, i, j):
                     continue
                 if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
                          sa, ordinal, wspec, dspec, seed, sign, lo, hi):
@@ -256,7 +268,7 @@ def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, 
                     i += 1 + int(np.floor(np.log(u) / log_q))
                 if i >= n_pre:
                     break
-                if no_self and i == j:
+                if no_self and _same_neuron(pre_base, pre_map, post_map, i, j):
                     continue
                 if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
                          sa, ordinal, wspec, dspec, seed, sign, lo, hi):

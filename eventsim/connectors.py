@@ -24,13 +24,20 @@ class Connector(ABC):
     def expected_count(self, n_pre: int, n_post: int) -> float:
         """Expected number of synapses (for memory estimates)."""
 
-    def validate(self, n_pre: int, n_post: int, same_population: bool) -> None:
-        """Raise EventsimError if the connector cannot connect these sizes."""
+    def validate(self, n_pre: int, n_post: int, excluded_pre: int = 0, excluded_post: int = 0) -> None:
+        """Raise EventsimError if the connector cannot connect these sizes.
+
+        excluded_pre: the most pre neurons one post neuron may not connect to (itself, possibly
+        several times in a view with repeats, when autapses are excluded); excluded_post: the
+        most post neurons one pre neuron may not connect to."""
 
 
 @dataclass(frozen=True)
 class PairwiseBernoulli(Connector):
-    """Each (pre, post) pair is connected independently with probability p."""
+    """Each (pre, post) pair is connected independently with probability p.
+
+    allow_autapses=False: no synapse from a neuron onto itself, whenever pre and post are views
+    of one population (identical, overlapping or permuted; as in NEST)."""
     p: float
     allow_autapses: bool = True
 
@@ -44,7 +51,11 @@ class PairwiseBernoulli(Connector):
 
 @dataclass(frozen=True)
 class FixedIndegree(Connector):
-    """Each post neuron receives exactly k synapses from randomly chosen pre neurons."""
+    """Each post neuron receives exactly k synapses from randomly chosen pre neurons.
+
+    allow_autapses=False: a post neuron that is also in the pre view never draws itself (views of
+    one population, however they overlap); it draws its k among the other candidates, so the
+    in-degree stays exactly k."""
     k: int
     allow_autapses: bool = True
     allow_multapses: bool = True
@@ -56,14 +67,16 @@ class FixedIndegree(Connector):
     def expected_count(self, n_pre, n_post):
         return float(self.k) * n_post
 
-    def validate(self, n_pre, n_post, same_population):
-        no_self = same_population and not self.allow_autapses
-        _check_degree("fixed_indegree", self.k, n_pre - (1 if no_self else 0), self.allow_multapses)
+    def validate(self, n_pre, n_post, excluded_pre=0, excluded_post=0):
+        _check_degree("fixed_indegree", self.k, n_pre - excluded_pre, self.allow_multapses)
 
 
 @dataclass(frozen=True)
 class FixedOutdegree(Connector):
-    """Each pre neuron makes exactly k synapses onto randomly chosen post neurons."""
+    """Each pre neuron makes exactly k synapses onto randomly chosen post neurons.
+
+    allow_autapses=False: a pre neuron that is also in the post view never draws itself (views of
+    one population, however they overlap); the out-degree stays exactly k."""
     k: int
     allow_autapses: bool = True
     allow_multapses: bool = True
@@ -75,14 +88,16 @@ class FixedOutdegree(Connector):
     def expected_count(self, n_pre, n_post):
         return float(self.k) * n_pre
 
-    def validate(self, n_pre, n_post, same_population):
-        no_self = same_population and not self.allow_autapses
-        _check_degree("fixed_outdegree", self.k, n_post - (1 if no_self else 0), self.allow_multapses)
+    def validate(self, n_pre, n_post, excluded_pre=0, excluded_post=0):
+        _check_degree("fixed_outdegree", self.k, n_post - excluded_post, self.allow_multapses)
 
 
 @dataclass(frozen=True)
 class AllToAll(Connector):
-    """Every pre neuron connects to every post neuron."""
+    """Every pre neuron connects to every post neuron.
+
+    allow_autapses=False: except to itself, whenever pre and post are views of one population
+    (identical, overlapping or permuted; as in NEST)."""
     allow_autapses: bool = True
 
 
@@ -98,7 +113,7 @@ class OneToOne(Connector):
     def expected_count(self, n_pre, n_post):
         return float(n_pre)
 
-    def validate(self, n_pre, n_post, same_population):
+    def validate(self, n_pre, n_post, excluded_pre=0, excluded_post=0):
         if n_pre != n_post:
             raise EventsimError(f"one_to_one needs equal sizes (pre has {n_pre}, post has {n_post})")
 
@@ -113,7 +128,7 @@ class Explicit(Connector):
     def expected_count(self, n_pre, n_post):
         return float(np.asarray(self.pre).size)
 
-    def validate(self, n_pre, n_post, same_population):
+    def validate(self, n_pre, n_post, excluded_pre=0, excluded_post=0):
         pre = np.asarray(self.pre)
         post = np.asarray(self.post)
         for name, arr, n in (("pre", pre, n_pre), ("post", post, n_post)):

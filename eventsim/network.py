@@ -40,6 +40,7 @@ class Population:
         self.v_init = v_init
         self.record = record
         self.offset = -1                   # global node id of element 0 (set at build)
+        self.model_state_vars: tuple[str, ...] = STATE_VARS   # those of the model as constructed
 
     def __len__(self) -> int:
         return self.size
@@ -129,16 +130,34 @@ class Population:
                                 f"v_th={v_th[k]:g} mV)")
         return new
 
+    def state_variables(self) -> tuple[str, ...]:
+        """The state variables this population's neurons have: v (mV); i_e, i_i (mV) unless
+        inputs are voltage jumps (LIFDelta); theta (mV) if the threshold adapts (theta_plus > 0
+        or finite tau_theta, in the model or as set() has made it)."""
+        ids = self._neuron_ids()
+        now = _state_variables(*self.net._engine.P[ids][:, [neuron.param_column(n) for n in KIND_PARAMS]].T)
+        return tuple(v for v in STATE_VARS if v in self.model_state_vars or v in now)
+
     def set_state(self, **values) -> None:
         """Set state variables at the current time, between runs: v (mV), i_e, i_i (mV, the
         synaptic currents in voltage units) or theta (mV), e.g. set_state(v=-65.0, i_e=0.0, i_i=0.0).
+        A variable the model lacks (not in state_variables()) may only be set to 0, so that "reset
+        to rest" code works for every model; another value is refused, since it would act where
+        the model says nothing acts (a current on a LIFDelta, a threshold shift that never decays).
         A neuron in its refractory period stays clamped at v_reset until it ends."""
         ids = self._neuron_ids()
         state = self.net._engine.state(ids)
+        has = self.state_variables()
         for name, value in values.items():
             checks.known_key("state variable", name, STATE_VARS)
             arr = self._per_neuron(name, value, ids.size)
             checks.finite(f"{self.name}.{name}", arr)
+            if name not in has and np.any(arr != 0.0):
+                why = ("its threshold does not adapt: theta_plus = 0, tau_theta = inf" if name == "theta"
+                       else "its inputs are voltage jumps, not synaptic currents")
+                raise EventsimError(f"{self.name}.{name}: the model {type(self.model).__name__} has no state "
+                                    f"variable '{name}' ({why}), so it can only be set to 0; its state variables "
+                                    f"are {', '.join(has)}")
             state[:, STATE_VARS.index(name)] = arr
         self.net._engine.set_state(ids, state)
 
@@ -155,6 +174,21 @@ class Population:
             ids = np.arange(first, first + self.size)
             self.net._engine.sources[1][ids] = rate / 1000.0
             self.net._engine.restart_sources(ids)
+
+
+KIND_PARAMS = ("delta", "theta_plus", "tau_theta")     # the parameters that decide a model's state variables
+
+
+def _state_variables(delta: np.ndarray, theta_plus: np.ndarray, tau_theta: np.ndarray) -> tuple[str, ...]:
+    """The state variables (STATE_VARS) of neurons with these parameters (per neuron): delta
+    inputs (voltage jumps) mean no synaptic currents; theta_plus (mV) = 0 with tau_theta (ms) =
+    inf means no adaptive threshold."""
+    names = ["v"]
+    if not np.all(delta != 0):
+        names += ["i_e", "i_i"]
+    if np.any((theta_plus > 0) | (tau_theta < np.inf)):
+        names.append("theta")
+    return tuple(names)
 
 
 def _short(value) -> str:
@@ -204,12 +238,10 @@ class Projection:
     def _standalone(self) -> tuple:
         if self._edges is None:
             s = self.spec
-            n_pre, n_post = s.pre_map.size, s.post_map.size
-            alone = builder.Spec(s.index, s.kind, s.p, s.k, s.no_self, s.multapses, np.arange(n_pre),
-                                 np.arange(n_post), s.ex_pre, s.ex_post, s.weight, s.delay, s.sign)
-            g = builder.build_graph(n_pre, [alone], self.net.seed)
-            pre, post, w, d = g.edges()
-            self._edges = (self.pre_view[pre], self.post_view[post], w, d)
+            # rows are the pre population's local ids (its view's map before the build): local ids
+            # identify neurons, as the builder's autapse test needs
+            g = builder.build_graph(self.pre.size, [s], self.net.seed)
+            self._edges = g.edges()
         return self._edges
 
     def _current(self) -> tuple:
@@ -310,6 +342,19 @@ def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
     return Distribution(code, a, b, low, high).bounds()
 
 
+def _most_matches(owner: np.ndarray, other: np.ndarray) -> int:
+    """The most entries of `other` equal to one entry of `owner` (local ids of one population):
+    how many candidates a neuron of `owner` loses when autapses are excluded."""
+    if owner.size == 0 or other.size == 0:
+        return 0
+    if np.array_equal(owner, other) and np.all(owner[1:] > owner[:-1]):
+        return 1                                 # the common case: one view, each neuron once
+    ids, counts = np.unique(other, return_counts=True)
+    pos = np.minimum(np.searchsorted(ids, owner), ids.size - 1)
+    hit = ids[pos] == owner
+    return int(counts[pos[hit]].max()) if hit.any() else 0
+
+
 def _as_view(obj, role: str) -> PopulationView:
     if isinstance(obj, Population):
         return obj.all()
@@ -361,8 +406,9 @@ class Network:
         if not hasattr(model, "parameter_table"):
             raise EventsimError(f"model must be a neuron model such as eventsim.models.LIFExp(), "
                                 f"got {model!r}")
-        model.parameter_table(size, self.seed, 0)   # validate early (per-neuron arrays too)
+        table = model.parameter_table(size, self.seed, 0)   # validate early (per-neuron arrays too)
         pop = Population(self, name, size, "neuron", model, v_init, record)
+        pop.model_state_vars = _state_variables(*table[[neuron.PARAM_NAMES.index(n) for n in KIND_PARAMS]])
         self.populations[name] = pop
         return pop
 
@@ -421,8 +467,11 @@ class Network:
             checks.known_key("receptor", str(receptor), ("excitatory", "inhibitory"))
         key = len(self.projections) + 1
         name = name or f"proj{key}"
-        same = pre_v.parent is post_v.parent and np.array_equal(pre_v.local, post_v.local)
-        connector.validate(pre_v.size, post_v.size, same)
+        # without autapses, no synapse joins a neuron to itself, however the two views overlap
+        no_self = pre_v.parent is post_v.parent and not getattr(connector, "allow_autapses", True)
+        excluded = ((_most_matches(post_v.local, pre_v.local), _most_matches(pre_v.local, post_v.local))
+                    if no_self else (0, 0))
+        connector.validate(pre_v.size, post_v.size, *excluded)
         kind = builder.kind_of(connector)
         wspec = builder.value_spec(as_distribution(f"{name} weight", weight))
         dspec = builder.value_spec(as_distribution(f"{name} delay", delay))
@@ -452,7 +501,6 @@ class Network:
         p = float(getattr(connector, "p", 0.0))
         k = int(getattr(connector, "k", 0))
         multapses = bool(getattr(connector, "allow_multapses", True))
-        no_self = same and not getattr(connector, "allow_autapses", True)
         spec = builder.Spec(key - 1, kind, p, k, no_self, multapses, pre_v.local.copy(), post_v.local.copy(),
                             ex_pre, ex_post, wspec, dspec, sign)
         proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local, post_v.local, spec, key - 1,
@@ -479,11 +527,13 @@ class Network:
     def sample_state(self, target, times) -> StateSampler:
         """Record v, i_e, i_i and theta of the neurons in target exactly at `times` (ms).
 
-        A sample at t includes every event at t. Register before the run that reaches t."""
+        A sample at t includes every event at t. Register before the run that reaches t: times
+        before the network's current time (ms) are refused, since that state is gone."""
         view = _as_view(target, "target")
         if view.parent.kind != "neuron":
             raise EventsimError("sample_state needs neurons, not sources")
-        times = np.sort(checks.non_negative("sample times (ms)", times).ravel())
+        name = f"sample times (ms; the network is at t = {self.t:.17g} ms, the earliest time it can sample)"
+        times = np.sort(checks.in_range(name, times, self.t, np.inf).ravel())
         sampler = StateSampler(view.parent, view.local, times)
         self.samplers.append(sampler)
         return sampler
@@ -772,15 +822,20 @@ class Network:
 
     def population_rate(self, pop: Population, bin_ms: float, t_start: float = 0.0,
                         t_stop: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Population rate (Hz per neuron) in bins of bin_ms from recorded spikes: (bin edges, rate)."""
-        checks.positive("bin_ms", bin_ms)
-        t_stop = self.t if t_stop is None else t_stop
-        times, _ = pop.spikes()
-        edges = np.arange(t_start, t_stop + 0.5 * bin_ms, bin_ms)
-        if edges.size < 2:
-            edges = np.array([t_start, t_start + bin_ms])
-        counts, _ = np.histogram(times, edges)
-        return edges, counts / (pop.size * bin_ms * 1e-3)
+        """Population rate from recorded spikes: (bin edges in ms, n + 1 values; rate in Hz per
+        neuron, n values). Bins of bin_ms (ms) cover [t_start, t_stop] (default t_stop: the network's
+        current time; it may not lie beyond it). The last bin ends at t_stop, so it may be shorter
+        than bin_ms; its rate uses its real width. Spikes at exactly t_stop count in the last bin."""
+        bin_ms = checks.number("bin_ms", bin_ms, checks.positive)
+        t_stop = self.t if t_stop is None else checks.number(
+            f"t_stop (ms; the network has simulated up to {self.t:.17g} ms)", t_stop, checks.in_range, 0.0, self.t)
+        t_start = checks.number(f"t_start (ms; t_stop is {t_stop:.17g} ms)", t_start, checks.in_range, 0.0, t_stop,
+                                high_open=True)
+        n_bins = max(1, int(np.ceil((t_stop - t_start) / bin_ms - 1e-9)))    # no sliver bin from rounding
+        edges = np.minimum(t_start + bin_ms * np.arange(n_bins + 1), t_stop)
+        edges[-1] = t_stop
+        counts, _ = np.histogram(pop.spikes()[0], edges)
+        return edges, counts / (pop.size * np.diff(edges) * 1e-3)
 
 
 def _progress_bar(total_ms: float, progress: bool | None):
