@@ -32,8 +32,10 @@ def load_avg() -> str:
 
 
 def machine() -> dict:
-    """CPU model, cores, memory (GiB), Python/numba/numpy versions and the load average."""
+    """CPU model, cores, memory (GiB), Python/numba/numpy/eventsim versions and the load average."""
     import numba
+
+    import eventsim
 
     cpu = "unknown"
     try:
@@ -43,7 +45,8 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
-            "numba": numba.__version__, "numpy": np.__version__, "load_avg": os.getloadavg()}
+            "numba": numba.__version__, "numpy": np.__version__, "eventsim": eventsim.__version__,
+            "load_avg": os.getloadavg()}
 
 
 def dated_path(results_dir: str, stem: str) -> str:
@@ -57,9 +60,11 @@ def dated_path(results_dir: str, stem: str) -> str:
 
 
 def write_results(results_dir: str, name: str, doc: dict, **extra) -> str:
-    """Write {written, host, **extra, **doc} to results_dir/name atomically; returns the path."""
+    """Write {written (UTC), host, git_commit, machine (CPU, cores, memory, versions), **extra, **doc}
+    to results_dir/name atomically (doc or extra may give their own machine); returns the path."""
     path = os.path.join(results_dir, name)
-    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S"), "host": platform.node(), **extra, **doc}
+    doc = {"written": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "host": platform.node(),
+           "git_commit": git_commit(), "machine": machine(), **extra, **doc}
     with open(path + ".tmp", "w") as fh:
         json.dump(doc, fh, indent=1, default=_default)
     os.replace(path + ".tmp", path)

@@ -6,7 +6,7 @@
 #                    (benchmarks/surrogate_vs_snntorch.py)
 # Needs python3.11 and gcc/g++ (Brian2 Cython runtime and C++ standalone).
 # Usage: bash benchmarks/setup_venvs.sh [--force] [--smoke]
-#   --force  recreate both venvs from scratch
+#   --force  recreate the three venvs from scratch
 #   --smoke  afterwards run tiny NEST, Brian2-Cython and Brian2-cpp_standalone sims
 set -euo pipefail
 
@@ -38,16 +38,16 @@ make_venv() {  # make_venv DIR CHECK_CMD PKG...
 
 make_venv "$HERE/.venv-nest" \
     "import nest, numpy; print('nest', nest.__version__, 'numpy', numpy.__version__)" \
-    "nest-simulator>=3.10,<4" "numpy"
+    "nest-simulator==3.10.0" "numpy"
 
 make_venv "$HERE/.venv-brian2" \
     "import brian2, numpy, Cython; print('brian2', brian2.__version__, 'numpy', numpy.__version__, 'Cython', Cython.__version__)" \
-    "brian2" "numpy<2.4" "Cython" "setuptools"
+    "brian2==2.9.0" "numpy<2.4" "Cython" "setuptools"
 
 # torch is pinned to the CPU build: a plain `torch` requirement would pull the multi-GB CUDA wheels.
 make_venv "$HERE/.venv-snntorch" \
     "import torch, snntorch; print('torch', torch.__version__, 'snntorch', snntorch.__version__)" \
-    "torch==2.13.0" "snntorch" "numpy"
+    "torch==2.13.0" "snntorch==1.0.0" "numpy"
 
 if [[ $SMOKE -eq 1 ]]; then
     "$HERE/.venv-nest/bin/python" - <<'PYEOF'

@@ -22,6 +22,9 @@ import time
 from eventsim.learning.surrogate.model import WEIGHT_DTYPES
 from eventsim.learning.surrogate.train import LR_SCHEDULES
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_json import git_commit, machine  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "surrogate")
 
@@ -83,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--keep-best"]
         print(" ".join(cmd[:1] + ["-m eventsim.cli"] + cmd[3:]), flush=True)
         l0, t0 = _load(), time.perf_counter()
-        subprocess.run(cmd, check=True)
+        code = subprocess.run(cmd).returncode
+        if code != 0:          # train-grad has printed its one-line error
+            return code
         s = json.load(open(os.path.join(out, "train_summary.json")))
         # read the table only now: other runs of this script may have added rows meanwhile
         table = json.load(open(res_path)) if os.path.exists(res_path) else {}
@@ -97,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             "keep_best": s.get("keep_best", False), "best_epoch": s.get("best_epoch"), "t_train_s": s["t_train_s"],
             "t_backward_s": s["t_backward_s"], "t_forward_s": s["t_forward_s"],
             "wall_s": time.perf_counter() - t0, "loadavg_1min_start": l0, "loadavg_1min_end": _load(),
-            "machine": platform.platform(), "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "machine": platform.platform(), "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "versions": {k: v for k, v in machine().items() if k in ("python", "numba", "numpy", "eventsim")},
+            "git_commit": git_commit()}
         with open(res_path, "w") as f:
             json.dump(table, f, indent=2)
         print(f"{tag}_{method}: test_acc={s.get('test_acc')} val={s['val_acc'][-1]:.4f} "

@@ -292,7 +292,7 @@ def _sweep(args: argparse.Namespace) -> int:
     _QUIET_ERRORS = rank != 0
     if not args.param:
         raise EventsimError("sweep needs at least one --param name=v1,v2,...")
-    checks.positive("--processes", args.processes)
+    checks.count("--processes", args.processes, 1)
     if size > 1 and args.processes > 1:
         raise EventsimError(f"--processes {args.processes} under mpiexec: the {size} MPI ranks already share the "
                             f"runs; give one or the other")

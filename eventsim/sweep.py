@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError, EventsimError
+
+MAX_POINTS = 10_000   # runs per sweep invocation; every point is validated and assembled before any run
 
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 
@@ -84,6 +87,11 @@ def grid(cfg: dict, params: list[tuple[str, list[Any]]], check: bool = True) -> 
     for path, values in params:
         if not values:
             raise ConfigError(f"--param {path}: no values")
+    n = math.prod(len(values) for _, values in params)
+    if n > MAX_POINTS:
+        sizes = " x ".join(str(len(values)) for _, values in params)
+        raise ConfigError(f"the sweep grid has {n:,} points ({sizes}), more than {MAX_POINTS:,}: each point is a "
+                          f"full run; split the sweep into several invocations")
     points = []
     for combo in itertools.product(*[values for _, values in params]):
         point = {path: v for (path, _), v in zip(params, combo)}

@@ -61,6 +61,9 @@ def test_bad_sweep_parameters(tmp_path):
         grid(cfg, [parse_param("populations.a.params.tau_mm=10")])
     with pytest.raises(es.ConfigError, match="given more than once"):
         grid(cfg, [parse_param("seed=1"), parse_param("seed=2")])
+    big = ",".join(str(k) for k in range(1, 202))                  # 201 x 50 > 10,000: refused at once
+    with pytest.raises(es.ConfigError, match=r"grid has 10,050 points \(201 x 50\), more than 10,000"):
+        grid(cfg, [parse_param(f"seed={big}"), parse_param("duration=" + ",".join(str(k) for k in range(1, 51)))])
 
 
 def test_sweep_cli_writes_a_table(tmp_path, capsys):

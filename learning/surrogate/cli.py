@@ -181,8 +181,11 @@ def read_config(path: str) -> dict:
 
 
 def _parse_config(path: str) -> dict:
-    with open(path, "rb") as f:
-        raw = f.read()
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise SurrogateConfigError(f"config {path!r} cannot be read: {exc.strerror}") from None
     if path.endswith(".json"):
         try:
             return json.loads(raw)
