@@ -8,7 +8,6 @@ how often the winner of a digit also won the previous digit (a carried-over adva
 adaptive threshold, retries and training digits per CPU second. Appends a row to
 results/competition.json.
 """
-import argparse
 import json
 import os
 import sys
@@ -18,16 +17,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import RESULTS, data  # noqa: E402
+from script_args import ArgumentParser, non_negative_int, positive_int, run  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
 from eventsim.models.diehl_cook import DCParams, DiehlCook  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=400)
-    ap.add_argument("--digits", type=int, default=600)
-    ap.add_argument("--seed", type=int, default=0)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=positive_int, default=400)
+    ap.add_argument("--digits", type=positive_int, default=600)
+    ap.add_argument("--seed", type=non_negative_int, default=0)
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides on top of DCParams.tuned()")
     a = ap.parse_args()
     kw = parse_set(a.set)
@@ -62,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -11,7 +11,6 @@ from the means of their own clusters. The same is done with k-means centroids
 (k = n, Lloyd's algorithm on the same 4500 images): the accuracy a winner-take-all layer of n units
 could reach with mean-like prototypes. Writes results/prototypes_<weights file stem>.json.
 """
-import argparse
 import os
 import sys
 
@@ -19,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
+from script_args import ArgumentParser, existing_file, positive_int, run  # noqa: E402
 
 from eventsim.weights_io import read_projection  # noqa: E402
 
@@ -49,10 +49,10 @@ def kmeans(X: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("weights")
-    ap.add_argument("--n", type=int, required=True)
-    ap.add_argument("--iters", type=int, default=30)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", type=existing_file)
+    ap.add_argument("--n", type=positive_int, required=True)
+    ap.add_argument("--iters", type=positive_int, default=30)
     a = ap.parse_args()
     h = read_projection(a.weights, "input_exc", -1)
     W = np.zeros((784, a.n))
@@ -80,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

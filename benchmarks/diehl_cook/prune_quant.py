@@ -17,7 +17,6 @@ images and the first `--test` t10k images):
 For each: accuracy, input sparsity, net.graph.nbytes(), synaptic events per sample and per
 second of the test pass. Labels are re-assigned after each change (cheap: no retraining).
 """
-import argparse
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, data, write_json  # noqa: E402
+from script_args import ArgumentParser, existing_file, positive_int, run  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
 from dataclasses import replace  # noqa: E402
@@ -54,13 +54,13 @@ def score(m, Xtr, ytr, Xva, yva, Xte, yte):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--weights", required=True)
+    ap = ArgumentParser()
+    ap.add_argument("--n", type=positive_int, default=100)
+    ap.add_argument("--weights", type=existing_file, required=True)
     ap.add_argument("--fraction", type=float, default=0.5)
-    ap.add_argument("--levels", type=int, default=4)
-    ap.add_argument("--test", type=int, default=2000)
-    ap.add_argument("--assign", type=int, default=1500, help="training images used for label assignment")
+    ap.add_argument("--levels", type=positive_int, default=4)
+    ap.add_argument("--test", type=positive_int, default=2000)
+    ap.add_argument("--assign", type=positive_int, default=1500, help="training images used for label assignment")
     ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron")
     ap.add_argument("--tag", default=None, help="results/prune_quant_<tag>.json (default: n<N>)")
@@ -108,4 +108,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

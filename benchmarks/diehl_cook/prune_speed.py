@@ -10,7 +10,6 @@ classify the same first `--test` t10k digits (each network has Poisson seed 1), 
 per digit (time.process_time), synaptic events per digit, events per CPU-s, input synapses and graph
 bytes, and the time ratio against the reference. Writes results/prune_speed_<tag>.json.
 """
-import argparse
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import HERE, data, write_json  # noqa: E402
+from script_args import ArgumentParser, existing_file, positive_int, run  # noqa: E402
 from results_json import load_avg, machine  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
@@ -38,16 +38,15 @@ def timed_pass(m: DiehlCook, X: np.ndarray) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--weights", nargs="+", required=True, help="weight files; the first is the reference")
-    ap.add_argument("--test", type=int, default=1000, help="first this many t10k digits per pass")
-    ap.add_argument("--reps", type=int, default=5)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=positive_int, default=100)
+    ap.add_argument("--weights", nargs="+", type=existing_file, required=True,
+                    help="weight files; the first is the reference")
+    ap.add_argument("--test", type=positive_int, default=1000, help="first this many t10k digits per pass")
+    ap.add_argument("--reps", type=positive_int, default=5)
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides the networks were trained with")
     ap.add_argument("--tag", default="n100")
     a = ap.parse_args()
-    if a.reps < 1 or a.test < 1:
-        raise SystemExit("--reps and --test must be >= 1")
     p = replace(DCParams(), **parse_set(a.set))
     _, _, (Xte, _) = data()
     X = Xte[:a.test]
@@ -82,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, write_json  # noqa: E402
+from script_args import ArgumentParser, positive_float, run  # noqa: E402
 
 import eventsim as es  # noqa: E402
 from eventsim.analysis import plots  # noqa: E402
@@ -85,5 +86,13 @@ def main(seed: int = 1, duration: float = T_MS):
     print(f"below 0.1 w_max: {frac_low:.3f}  above 0.9 w_max: {frac_high:.3f}  rates {rates}  wall {wall:.1f}s")
 
 
+def cli() -> None:
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("seconds", nargs="?", type=positive_float, default=T_MS / 1000.0,
+                    help=f"simulated time in s (default {T_MS / 1000:g})")
+    a = ap.parse_args()
+    main(duration=a.seconds * 1000.0)
+
+
 if __name__ == "__main__":
-    main(duration=float(sys.argv[1]) * 1000.0 if len(sys.argv) > 1 else T_MS)
+    run(cli)

@@ -10,7 +10,6 @@ Diehl & Cook's mean response of each class's neurons ("mean"), and BindsNET's pr
 weighting ("proportion": each neuron votes for every class by its share of that class's mean
 response). Writes results/test_time_<weights file stem>.json.
 """
-import argparse
 import os
 import sys
 import time
@@ -20,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
+from script_args import ArgumentParser, existing_file, positive_int, run  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
 from eventsim.learning.weights import synapses_of  # noqa: E402
@@ -28,9 +28,9 @@ from eventsim.models.diehl_cook import (DCParams, DiehlCook, accuracy, assign_la
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("weights")
-    ap.add_argument("--n", type=int, required=True)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", type=existing_file)
+    ap.add_argument("--n", type=positive_int, required=True)
     ap.add_argument("--grid", nargs="+", default=["1,2"], help="inhibition factor,intensity")
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides the network was trained with")
     ap.add_argument("--suffix", default="", help="appended to the JSON file name")
@@ -55,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

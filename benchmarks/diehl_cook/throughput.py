@@ -7,7 +7,6 @@ warm-up so that every neuron's post trace is live; (2) the same digits on a non-
 (no STDP, frozen theta); (3) a split of the wall time into the event loop (net.run) and the
 Python work between presentations (set_rate, normalisation, spike counting), by cProfile.
 """
-import argparse
 import cProfile
 import os
 import pstats
@@ -19,19 +18,20 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
+from script_args import ArgumentParser, non_negative_int, parse_overrides, positive_int, run  # noqa: E402
 
 from eventsim.models.diehl_cook import DCParams, DiehlCook  # noqa: E402
 from dataclasses import replace  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=400)
-    ap.add_argument("--samples", type=int, default=150)
-    ap.add_argument("--warmup", type=int, default=100)
+    ap = ArgumentParser()
+    ap.add_argument("--n", type=positive_int, default=400)
+    ap.add_argument("--samples", type=positive_int, default=150)
+    ap.add_argument("--warmup", type=non_negative_int, default=100)
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
-    kw = {k: float(v) for k, v in (s.split("=") for s in a.set)}
+    kw = parse_overrides(a.set, DCParams.__dataclass_fields__, lambda k, v: float(v))
     p = replace(DCParams(), **kw)
     (X, _), _, _ = data()
     m = DiehlCook(a.n, p, seed=0)
@@ -83,4 +83,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

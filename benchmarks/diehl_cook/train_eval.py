@@ -15,7 +15,6 @@ t10k is used only for the final reported accuracy (never for tuning). Steps:
 4. write results/dc_n{N}.json and PNGs (learning curve, receptive fields, weight histograms,
    confusion matrix).
 """
-import argparse
 import json
 import os
 import sys
@@ -26,6 +25,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
+from script_args import (ArgumentParser, UsageError, non_negative_int, parse_overrides,  # noqa: E402
+                         positive_float, positive_int, run)
 
 from eventsim.analysis import plots  # noqa: E402
 from eventsim.learning.pruning import PruneSchedule  # noqa: E402
@@ -37,15 +38,15 @@ RUNS = os.path.join(HERE, "runs")
 
 
 def parse_set(items):
-    kw = {}
-    for s in items:
-        k, v = s.split("=")
-        cur = getattr(DCParams(), k)
+    """--set name=value DCParams overrides (script_args.UsageError for a bad item)."""
+    defaults = DCParams()
+
+    def convert(k, v):
+        cur = getattr(defaults, k)
         if cur is None:
-            kw[k] = None if v.lower() == "none" else float(v)
-        else:
-            kw[k] = v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
-    return kw
+            return None if v.lower() == "none" else float(v)
+        return v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
+    return parse_overrides(items, DCParams.__dataclass_fields__, convert)
 
 
 def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None, seed=1):
@@ -133,13 +134,15 @@ def figures(doc, wpath, n, p, tag):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--epochs", type=float, default=1.0, help="passes over the 4500 training images")
-    ap.add_argument("--every", type=int, default=500, help="snapshot + validation every this many samples")
-    ap.add_argument("--assign", type=int, default=1000, help="training images used for labels at checkpoints")
-    ap.add_argument("--test", type=int, default=10000, help="first this many t10k images for the final score")
-    ap.add_argument("--seed", type=int, default=0)
+    ap = ArgumentParser()
+    ap.add_argument("--n", type=positive_int, default=100)
+    ap.add_argument("--epochs", type=positive_float, default=1.0, help="passes over the 4500 training images")
+    ap.add_argument("--every", type=positive_int, default=500, help="snapshot + validation every this many samples")
+    ap.add_argument("--assign", type=positive_int, default=1000,
+                    help="training images used for labels at checkpoints")
+    ap.add_argument("--test", type=positive_int, default=10000,
+                    help="first this many t10k images for the final score")
+    ap.add_argument("--seed", type=non_negative_int, default=0)
     ap.add_argument("--tag", default=None)
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides, e.g. theta_plus=0.25")
     ap.add_argument("--eta-decay", type=float, default=1.0,
@@ -149,18 +152,18 @@ def main():
     ap.add_argument("--prune", type=float, default=0.0,
                     help="at every snapshot, per neuron, remove this fraction of the remaining input synapses "
                          "(smallest STDP-learned weights; they leave the CSR)")
-    ap.add_argument("--prune-start", type=int, default=0,
+    ap.add_argument("--prune-start", type=non_negative_int, default=0,
                     help="prune only at snapshots after this many training samples (let the fields settle first)")
-    ap.add_argument("--prune-stop", type=int, default=None,
+    ap.add_argument("--prune-stop", type=non_negative_int, default=None,
                     help="prune only at snapshots up to this many training samples; training after it lets the "
                          "surviving weights recover (quantisation still runs at every snapshot)")
-    ap.add_argument("--quantize", type=int, default=0,
+    ap.add_argument("--quantize", type=non_negative_int, default=0,
                     help="at every snapshot, round the surviving input weights to this many levels")
     ap.add_argument("--quantize-mode", choices=("neuron", "lloyd", "shared"), default="neuron",
                     help="levels evenly spaced between each neuron's own smallest and largest weight (neuron), "
                          "a Lloyd-Max codebook per neuron (lloyd), or one grid in the rule's bounds [0, w_max] "
                          "for all (shared)")
-    ap.add_argument("--eval-seeds", type=int, default=1,
+    ap.add_argument("--eval-seeds", type=positive_int, default=1,
                     help="repeat the final evaluation with this many Poisson input seeds (1, 2, ...) and report "
                          "each score and their mean; the first seed is the single-seed score")
     ap.add_argument("--final-only", action="store_true",
@@ -173,9 +176,11 @@ def main():
     wpath = os.path.join(RUNS, f"{tag}_weights.h5")
     if a.final_only:
         return final_only(a, p, tag, wpath)
+    schedule = PruneSchedule(a.prune, a.quantize, "uniform" if a.quantize_mode == "neuron" else a.quantize_mode,
+                             a.prune_start, a.prune_stop)     # checks --prune/--quantize before anything runs
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = data()      # before removing the old weights: data may be missing
     if os.path.exists(wpath):
         os.remove(wpath)
-    (Xtr, ytr), (Xva, yva), (Xte, yte) = data()
     total = int(round(a.epochs * len(Xtr)))
     rng = np.random.default_rng(a.seed)
     order = np.concatenate([rng.permutation(len(Xtr)) for _ in range(int(np.ceil(a.epochs)))])[:total]
@@ -187,8 +192,6 @@ def main():
            "quantize_levels": a.quantize, "quantize_mode": a.quantize_mode,
            "weights_file": os.path.relpath(wpath, HERE),
            "learning_curve": [], "train": {}}
-    schedule = PruneSchedule(a.prune, a.quantize, "uniform" if a.quantize_mode == "neuron" else a.quantize_mode,
-                             a.prune_start, a.prune_stop)
     m = DiehlCook(a.n, p, seed=a.seed)
     m.net.build()
     m.net.run(1.0, progress=False)      # compile the event loop outside the timed training (no input)
@@ -259,14 +262,14 @@ def final_only(a, p, tag, wpath):
     and gets a new "final" section)."""
     path = os.path.join(RESULTS, f"{tag}.json")
     if not (os.path.exists(wpath) and os.path.exists(path)):
-        raise SystemExit(f"--final-only needs {wpath} and {path} from an earlier run with --tag {tag}")
+        raise UsageError(f"--final-only needs {wpath} and {path} from an earlier run with --tag {tag}")
     with open(path) as f:
         doc = json.load(f)
     if doc.get("overrides", {}) != parse_set(a.set):
-        raise SystemExit(f"--set must repeat the run's overrides {doc.get('overrides')}")
+        raise UsageError(f"--set must repeat the run's overrides {doc.get('overrides')}")
     doc["final_note"] = "final evaluation redone with --final-only on the last saved snapshot"
     finish(doc, a, p, tag, wpath, *data())
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

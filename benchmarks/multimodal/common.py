@@ -22,6 +22,7 @@ from eventsim.models.multimodal import AudioParams, audio_features
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from results_json import git_commit, load_avg, write_results  # noqa: E402,F401 (load_avg: used by the scripts)
+from script_args import UsageError, parse_overrides  # noqa: E402
 
 DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,16 +37,13 @@ AUDIO_PARAMS = replace(DCParams(), theta_plus=0.25, eta_post=0.02, eta_pre=0.000
 AUDIO = AudioParams()
 
 
-def set_overrides(params, items: list[str]):
-    """Apply 'name=value' overrides to a frozen dataclass (numbers only)."""
-    kw = {}
-    for it in items or []:
-        k, v = it.split("=", 1)
-        if k not in params.__dataclass_fields__:
-            raise SystemExit(f"unknown parameter {k!r} of {type(params).__name__}")
+def set_overrides(params, items: list[str], option: str = "--set"):
+    """Apply 'name=value' overrides to a frozen dataclass (numbers only); script_args.UsageError
+    naming `option` for a malformed item, an unknown name or a bad value."""
+    def convert(k, v):
         typ = type(getattr(params, k))
-        kw[k] = typ(v) if typ is not bool else v.lower() in ("1", "true", "yes")
-    return replace(params, **kw)
+        return typ(v) if typ is not bool else v.lower() in ("1", "true", "yes")
+    return replace(params, **parse_overrides(items, params.__dataclass_fields__, convert, option))
 
 
 def mnist():
@@ -103,12 +101,16 @@ def model_kwargs(cfg: dict) -> dict:
 def load_trained(tag: str, snapshot: int | str = -1):
     """(frozen Multimodal, config, train json) of a train.py run."""
     from eventsim.models.multimodal import Multimodal
-    with open(os.path.join(RESULTS, f"{tag}_train.json")) as fh:
+    path = os.path.join(RESULTS, f"{tag}_train.json")
+    if not os.path.exists(path):
+        raise UsageError(f"--tag {tag!r}: no {path} (run benchmarks/multimodal/train.py --tag {tag} first)")
+    with open(path) as fh:
         doc = json.load(fh)
     cfg = doc["config"]
     path = os.path.join(RUNS, f"{tag}_weights.h5")
     if not os.path.exists(path):
-        raise SystemExit(f"weights not found: {path} (run benchmarks/multimodal/train.py --tag {tag} first)")
+        raise UsageError(f"--tag {tag!r}: weights not found: {path} "
+                         f"(run benchmarks/multimodal/train.py --tag {tag} first)")
     return Multimodal.frozen_from(path, snapshot, **model_kwargs(cfg)), cfg, doc
 
 

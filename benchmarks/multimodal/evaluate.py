@@ -17,7 +17,6 @@ ensembles' scores. Responses are cached in runs/.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -25,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
+from script_args import ArgumentParser, UsageError, positive_int, run  # noqa: E402
 from eventsim.models.diehl_cook import assign_labels, classify, confusion  # noqa: E402
 from eventsim.models.multimodal import class_scores, fuse, pair_by_class, pixel_dropout, pixel_noise  # noqa: E402
 
@@ -40,6 +40,8 @@ class Evaluator:
         self.gain = float(best_cross_gain(self.train_doc) if gain is None else gain)
         self.base = C.scale_cross(self.m, 1.0) if self.m.cross else None
         (self.Xtr, self.ytr), _, (Xte, yte) = C.mnist()
+        if n_test > len(Xte):
+            raise UsageError(f"--n-test must be an integer in [1, {len(Xte)}], got {n_test}")
         self.Xte, self.yte = Xte[:n_test], yte[:n_test].astype(np.int64)
         self.audio = C.AudioParams(**self.cfg["audio"])
         sp = C.fsdd_splits(self.audio, which=("train", "test"))
@@ -138,10 +140,10 @@ def _correct_share(resp, assign, labels) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", choices=EXPERIMENTS, required=True)
     ap.add_argument("--tag", default="mm")
-    ap.add_argument("--n-test", type=int, default=2000)
+    ap.add_argument("--n-test", type=positive_int, default=2000, help="first this many t10k images (1-10000)")
     ap.add_argument("--gain", type=float, default=None, help="cross-modal gain (default: train.py's best)")
     args = ap.parse_args()
     load0 = C.load_avg()
@@ -259,4 +261,4 @@ def plot_degraded(rows, ex, path):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -9,7 +9,6 @@ results/loso.json and results/loso.png; weights are not kept.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -19,15 +18,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
+from script_args import ArgumentParser, UsageError, non_negative_int, positive_int, run  # noqa: E402
 from eventsim.models.diehl_cook import assign_labels, classify, confusion  # noqa: E402
 from eventsim.models.multimodal import Multimodal  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=positive_int, default=2)
+    ap.add_argument("--n", type=positive_int, default=100)
+    ap.add_argument("--seed", type=non_negative_int, default=0)
     ap.add_argument("--speakers", nargs="*", default=None, help="held-out speakers (default: all five)")
     args = ap.parse_args()
     load0 = C.load_avg()
@@ -35,6 +35,9 @@ def main() -> None:
     files, enc = C.fsdd_encoded(None, n_channels=C.AUDIO.n_channels)
     names = enc.speaker_names
     held = args.speakers or names
+    unknown = [s for s in held if s not in names]
+    if unknown:
+        raise UsageError(f"--speakers: unknown speaker(s) {', '.join(unknown)} (allowed: {', '.join(names)})")
     kw = dict(n_image=0, n_audio=args.n, audio_params=C.AUDIO_PARAMS, audio=C.AUDIO)
     folds = []
     for s in held:
@@ -84,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

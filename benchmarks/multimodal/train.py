@@ -13,7 +13,6 @@ learn with STDP on new same-class pairs. Validation (train5k's 500 held-out imag
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
+from script_args import ArgumentParser, non_negative_int, positive_int, run  # noqa: E402
 from eventsim.learning.crossmodal import CrossParams, class_blocks, order_by_class  # noqa: E402
 from eventsim.models.diehl_cook import assign_labels  # noqa: E402
 from eventsim.models.multimodal import Multimodal, pair_by_class  # noqa: E402
@@ -36,22 +36,22 @@ def assignment_set(Xtr, ytr, Atr, atr, seed=1):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-img", type=int, default=100)
-    ap.add_argument("--n-aud", type=int, default=100)
-    ap.add_argument("--pairs", type=int, default=4500)
-    ap.add_argument("--cross-pairs", type=int, default=2000)
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-img", type=positive_int, default=100)
+    ap.add_argument("--n-aud", type=positive_int, default=100)
+    ap.add_argument("--pairs", type=positive_int, default=4500)
+    ap.add_argument("--cross-pairs", type=positive_int, default=2000)
     ap.add_argument("--tag", default="mm")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=non_negative_int, default=0)
     ap.add_argument("--set-img", nargs="*", default=[])
     ap.add_argument("--set-aud", nargs="*", default=[])
     ap.add_argument("--set-audio", nargs="*", default=[])
     ap.add_argument("--set-cross", nargs="*", default=[])
     args = ap.parse_args()
-    ip = C.set_overrides(C.IMAGE_PARAMS, args.set_img)
-    dp = C.set_overrides(C.AUDIO_PARAMS, args.set_aud)
-    au = C.set_overrides(C.AUDIO, args.set_audio)
-    cp = C.set_overrides(CrossParams(), args.set_cross)
+    ip = C.set_overrides(C.IMAGE_PARAMS, args.set_img, "--set-img")
+    dp = C.set_overrides(C.AUDIO_PARAMS, args.set_aud, "--set-aud")
+    au = C.set_overrides(C.AUDIO, args.set_audio, "--set-audio")
+    cp = C.set_overrides(CrossParams(), args.set_cross, "--set-cross")
     cfg = C.config_dict(ip, dp, au, cp, args.n_img, args.n_aud)
     print(f"load {C.load_avg()}", flush=True)
 
@@ -139,4 +139,4 @@ def plot_cross(W, blocks, assign, path):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -15,13 +15,21 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
-from eventsim.models.diehl_cook import assign_labels, classify  # noqa: E402
+from script_args import ArgumentParser, parse_overrides, positive_int, run  # noqa: E402
+from eventsim.models.diehl_cook import DCParams, assign_labels, classify  # noqa: E402
 from eventsim.models.multimodal import AudioParams, Multimodal  # noqa: E402
+
+COUNTS = {"epochs": 1, "ntr": 2000, "n": 100}
 
 
 def main():
-    args = dict(a.split("=", 1) for a in sys.argv[1:])
-    epochs, ntr, n = int(args.pop("epochs", 1)), int(args.pop("ntr", 2000)), int(args.pop("n", 100))
+    cli = ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("settings", nargs="*", metavar="name=value",
+                     help="ntr, epochs, n (integers >= 1; defaults 2000, 1, 100) or AudioParams / DCParams fields")
+    fields = set(COUNTS) | set(AudioParams.__dataclass_fields__) | set(DCParams.__dataclass_fields__)
+    args = parse_overrides(cli.parse_args().settings, fields, lambda k, v: positive_int(v) if k in COUNTS else v,
+                           option="name=value")
+    epochs, ntr, n = (args.pop(k, d) for k, d in COUNTS.items())
     ap = C.set_overrides(C.AUDIO, [f"{k}={args.pop(k)}" for k in list(args) if k in AudioParams.__dataclass_fields__])
     dp = C.set_overrides(C.AUDIO_PARAMS, [f"{k}={v}" for k, v in args.items()])
     sp = C.fsdd_splits(ap, which=("train", "val"))
@@ -47,4 +55,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
