@@ -34,7 +34,9 @@ checkpoint intact. Not stored: StateSampler registrations (register samplers aga
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import os
 from pathlib import Path
@@ -136,17 +138,22 @@ def describe(f: h5py.File) -> str:
 
 def _rule_record(rule) -> dict:
     """A learning rule (a dataclass from eventsim.learning) as JSON-able {type, fields}."""
-    import dataclasses
     if not dataclasses.is_dataclass(rule):
         return {"repr": repr(rule)}
     cls = type(rule)
     return {"type": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(rule)}
 
 
+def _json_scalar(o):
+    """numpy scalars as the Python numbers and bools they hold (json's `default`)."""
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
 def _restore_rules(net, ck: "Checkpoint") -> None:
     """Put back the rules that set_plasticity installed before the checkpoint (the engine's rule
     rows are restored with the engine; this restores the Projection objects to match)."""
-    import importlib
     for pr in net._plastic_projections():
         rec = ck.rules.get(pr.name)
         if not isinstance(rec, dict) or "type" not in rec or rec == _rule_record(pr.plasticity):
@@ -280,7 +287,7 @@ def _write_body(f, net, e, rec, meta) -> dict[str, np.ndarray]:
     f.attrs["config_hash"] = config_hash(net.config)
     f.attrs["meta"] = json.dumps(meta or {}, sort_keys=True, default=repr)
     f.attrs["rules"] = json.dumps({pr.name: _rule_record(pr.plasticity) for pr in net._plastic_projections()},
-                                  sort_keys=True, default=float)     # numpy numbers as floats
+                                  sort_keys=True, default=_json_scalar)
     eg = f.create_group("engine")
     scalars = {}
     for name, value in _engine_items(e).items():

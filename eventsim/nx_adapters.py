@@ -2,8 +2,6 @@
 inside the simulator synapses live in the CSR graph."""
 from __future__ import annotations
 
-import numbers
-
 import networkx as nx
 import numpy as np
 
@@ -39,11 +37,7 @@ def edges_from_networkx(graph, weight: str, delay: str, default_weight: float,
 def _edge_value(u, v, attrs: dict, key: str, default, unit: str, check) -> float:
     """Edge attribute `key` (or the default) as one number passing `check`, else an
     EventsimError naming the edge and the attribute."""
-    value = attrs.get(key, default)
-    name = f"networkx edge ({u}, {v}) attribute '{key}' ({unit})"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise EventsimError(f"{name} must be a single number, got {value!r}")
-    return float(check(name, value))
+    return checks.number(f"networkx edge ({u}, {v}) attribute '{key}' ({unit})", attrs.get(key, default), check)
 
 
 def network_to_networkx(net) -> nx.MultiDiGraph:

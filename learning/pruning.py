@@ -76,8 +76,12 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
         why = "the rule's [w_min, w_max]"
     else:
         lo_default, hi_default = (float(w.min()), float(w.max())) if w.size else (0.0, 1.0)
-        allowed_lo = 0.0 if lo_default >= 0 else -np.inf                   # excitatory (or all 0)
-        allowed_hi = 0.0 if hi_default <= 0 < -lo_default else np.inf       # inhibitory
+        if lo_default >= 0:                      # excitatory (or all 0): stay >= 0
+            allowed_lo, allowed_hi = 0.0, np.inf
+        elif hi_default <= 0:                    # inhibitory: stay <= 0
+            allowed_lo, allowed_hi = -np.inf, 0.0
+        else:                                    # both signs already
+            allowed_lo, allowed_hi = -np.inf, np.inf
         why = "the sign of its weights"
     bound = f"of {proj.name} (within {why})"
     lo = lo_default if w_min is None else checks.number(f"quantize w_min {bound}", w_min, checks.in_range,

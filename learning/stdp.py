@@ -6,6 +6,7 @@ kernels of eventsim.plasticity run. Units: ms; weights in mV (the projection's u
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,7 +34,7 @@ class _instance_only:
 
 
 @dataclass(frozen=True)
-class _Rule:
+class _Rule(ABC):
     """Common fields (ms, mV) and validation: each field listed in _POSITIVE, _NON_NEGATIVE or
     _FINITE must be one number passing that check, each in _FLAGS True or False."""
     tau_plus: float = 16.8       # ms, presynaptic trace
@@ -58,9 +59,9 @@ class _Rule:
         if not self.w_min < self.w_max:
             raise EventsimError(f"{name}: w_min must be < w_max (got w_min={self.w_min}, w_max={self.w_max})")
 
+    @abstractmethod
     def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
-        """(KIND, (P1, P2, P3, P4), TAU_X, TAU_Y) of the kernel's parameter row."""
-        raise NotImplementedError
+        """(KIND, (P1, P2, P3, P4), TAU_X, TAU_Y) of the kernel's parameter row (each rule's own)."""
 
     @_instance_only
     def vector(self) -> np.ndarray:
