@@ -135,7 +135,7 @@ def test_dense_snapshot_into_pruned_network_says_pruned(tmp_path):
 
 
 def test_checkpoint_after_set_plasticity_resumes_with_the_original_factory(tmp_path):
-    faster = additive(lambda_=np.float64(0.05), **RULE)     # numpy numbers in a rule survive the JSON record
+    faster = additive(lambda_=np.float64(0.05), nearest=np.bool_(False), **RULE)  # numpy scalars survive the record
 
     def first_part(net):
         net.run(60.0)
