@@ -54,6 +54,28 @@ non_negative_int = _number(int, 0, False, "an integer >= 0")
 positive_float = _number(float, 0.0, True, "a number > 0")
 
 
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1)."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
+    return v
+
+
+def number_pair(text: str) -> tuple[float, float]:
+    """argparse type: "a,b", two finite numbers."""
+    try:
+        vals = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != 2 or not all(math.isfinite(v) for v in vals):
+        raise argparse.ArgumentTypeError(f"must be two numbers as a,b, got {text!r}")
+    return vals
+
+
 def existing_file(text: str) -> str:
     """argparse type: a path to an existing file."""
     if not os.path.isfile(text):

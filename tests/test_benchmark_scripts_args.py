@@ -28,6 +28,10 @@ CASES = [
     ("diehl_cook/train_eval.py", ["--set", "theta_plus"], "--set"),
     ("diehl_cook/train_eval.py", ["--epochs", "0"], "--epochs"),
     ("diehl_cook/train_eval.py", ["--n", "-5"], "--n"),
+    ("diehl_cook/train_eval.py", ["--prune", "2"], "--prune"),
+    ("diehl_cook/train_eval.py", ["--eta-decay", "0"], "--eta-decay"),
+    ("diehl_cook/test_time.py", ["README.md", "--n", "4", "--grid", "1,x"], "--grid"),
+    ("diehl_cook/test_time.py", ["README.md", "--n", "4", "--grid", "1,0"], "--grid"),
     ("diehl_cook/prune_quant.py", ["--weights", "/nonexistent/w.h5"], "--weights"),
     ("diehl_cook/song_stdp.py", ["-3"], "seconds"),
 ]

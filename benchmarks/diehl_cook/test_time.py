@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
-from script_args import ArgumentParser, existing_file, positive_int, run  # noqa: E402
+from script_args import ArgumentParser, existing_file, number_pair, positive_int, run, UsageError  # noqa: E402
 from train_eval import parse_set  # noqa: E402
 
 from eventsim.learning.weights import synapses_of  # noqa: E402
@@ -31,14 +31,17 @@ def main() -> None:
     ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("weights", type=existing_file)
     ap.add_argument("--n", type=positive_int, required=True)
-    ap.add_argument("--grid", nargs="+", default=["1,2"], help="inhibition factor,intensity")
+    ap.add_argument("--grid", nargs="+", type=number_pair, default=[(1.0, 2.0)],
+                    help="inhibition factor (>= 0),intensity (> 0)")
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides the network was trained with")
     ap.add_argument("--suffix", default="", help="appended to the JSON file name")
     a = ap.parse_args()
+    for inh, intensity in a.grid:
+        if inh < 0.0 or intensity <= 0.0:
+            raise UsageError(f"--grid: each point is inhibition factor >= 0,intensity > 0; got {inh:g},{intensity:g}")
     (Xtr, ytr), (Xva, yva), _ = data()
     rows = []
-    for point in a.grid:
-        inh, intensity = (float(x) for x in point.split(","))
+    for inh, intensity in a.grid:
         m = DiehlCook.frozen_from(a.weights, a.n, replace(DCParams(), **{**parse_set(a.set), "intensity": intensity}))
         m.net.graph.weight[synapses_of(m.net, m.p_ie)] *= inh
         t0 = time.perf_counter()

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
-from script_args import (ArgumentParser, UsageError, non_negative_int, parse_overrides,  # noqa: E402
+from script_args import (ArgumentParser, UsageError, fraction, non_negative_int, parse_overrides,  # noqa: E402
                          positive_float, positive_int, run)
 
 from eventsim.analysis import plots  # noqa: E402
@@ -145,11 +145,11 @@ def main():
     ap.add_argument("--seed", type=non_negative_int, default=0)
     ap.add_argument("--tag", default=None)
     ap.add_argument("--set", nargs="*", default=[], help="DCParams overrides, e.g. theta_plus=0.25")
-    ap.add_argument("--eta-decay", type=float, default=1.0,
+    ap.add_argument("--eta-decay", type=positive_float, default=1.0,
                     help="learning rates are multiplied by this at the start of every pass after the first")
-    ap.add_argument("--theta-decay", type=float, default=1.0,
+    ap.add_argument("--theta-decay", type=positive_float, default=1.0,
                     help="theta_plus is multiplied by this at the start of every pass after the first")
-    ap.add_argument("--prune", type=float, default=0.0,
+    ap.add_argument("--prune", type=fraction, default=0.0,
                     help="at every snapshot, per neuron, remove this fraction of the remaining input synapses "
                          "(smallest STDP-learned weights; they leave the CSR)")
     ap.add_argument("--prune-start", type=non_negative_int, default=0,
