@@ -230,6 +230,7 @@ class Projection:
     plasticity: object = None              # the current eventsim.learning rule, or None (static)
     net: "Network" = None
     _edges: tuple = None
+    receptor: str | None = None            # as given to connect: fixes the sign of every weight
     connected_plasticity: object = field(default=None, init=False)   # the rule given at connect
 
     def __post_init__(self) -> None:
@@ -504,7 +505,7 @@ class Network:
         spec = builder.Spec(key - 1, kind, p, k, no_self, multapses, pre_v.local.copy(), post_v.local.copy(),
                             ex_pre, ex_post, wspec, dspec, sign)
         proj = Projection(name, pre_v.parent, post_v.parent, pre_v.local, post_v.local, spec, key - 1,
-                          plasticity, self)
+                          plasticity, self, receptor=receptor)
         self.projections.append(proj)
         return proj
 

@@ -135,10 +135,12 @@ def _match(pr, synapses: tuple, s, path: str) -> tuple[np.ndarray, np.ndarray, n
         raise EventsimError(f"projection '{pr.name}' in '{path}' connects {n_pre} -> {n_post} neurons, "
                             f"the network {pr.pre.size} -> {pr.post.size}")
     syn = _synapses(h, path)
-    lo, hi = -F32_MAX, F32_MAX
+    # the receptor given at connect fixes the sign; a rule bounds the weights further
+    lo = 0.0 if pr.receptor == "excitatory" else -F32_MAX
+    hi = 0.0 if pr.receptor == "inhibitory" else F32_MAX
     if pr.plasticity is not None:
         vec = pr.plasticity.vector()
-        lo, hi = vec[plasticity_mod.W_MIN], vec[plasticity_mod.W_MAX]
+        lo, hi = max(lo, vec[plasticity_mod.W_MIN]), min(hi, vec[plasticity_mod.W_MAX])
     weight = checks.in_range(f"'{path}' {h.name}/weight (mV)", syn["weight"], lo, hi)
     pre, post, d, proj_of_syn = synapses
     sel = np.flatnonzero(proj_of_syn == pr.index)

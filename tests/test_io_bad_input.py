@@ -201,3 +201,31 @@ def test_projection_weight_is_current_after_learning_and_pruning():
     np.testing.assert_array_equal(proj.pre_local, pre)
     np.testing.assert_array_equal(proj.post_local, post)
     assert proj.delay.size == w.size
+
+
+@pytest.mark.parametrize("receptor, bad, match", [
+    ("inhibitory", 0.5, r"rec/weight \(mV\) must lie in \[-3\.40282e\+38, 0\]"),
+    ("excitatory", -0.5, r"rec/weight \(mV\) must lie in \[0, 3\.40282e\+38\]"),
+])
+def test_load_weights_keeps_the_receptor_sign_of_static_projections(tmp_path, receptor, bad, match):
+    """A weight whose sign contradicts connect(receptor=...) would move the synapse to the other
+    current; the file is refused, as connect refuses it."""
+    def build():
+        net = es.Network(seed=1)
+        a = net.population(5, LIFExp(v_rest=-65.0, v_th=-52.0, v_reset=-65.0), name="a")
+        net.connect(a, a, es.all_to_all(), weight=1.0, delay=1.0, receptor=receptor, name="rec")
+        return net
+    net = build()
+    net.run(1.0)
+    path = tmp_path / "w.h5"
+    net.save_weights(str(path))
+    def flip(s):
+        w = s["projections/rec/weight"][()]
+        w[3] = bad
+        s["projections/rec/weight"][...] = w
+    fresh = build()
+    before = fresh.projections[0].weights()[2].copy()
+    with pytest.raises(es.EventsimError, match=match):
+        fresh.load_weights(craft(path, tmp_path, flip))
+    np.testing.assert_array_equal(fresh.projections[0].weights()[2], before)
+    fresh.load_weights(str(path))        # the file as saved loads
