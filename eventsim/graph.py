@@ -40,10 +40,16 @@ class Graph:
         return sum(a.nbytes for a in (self.grp_ptr, self.grp_start, self.grp_delay, self.post, self.weight,
                                       self.grp_proj))
 
-    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """All synapses as (pre, post, weight, delay) arrays, in CSR order."""
+    def edges(self, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Synapses as (pre, post, weight mV, delay ms) arrays in CSR order: all of them, or
+        those of the given delay groups (ascending group indices) without touching the rest."""
         group_size = np.diff(self.grp_start)
         group_pre = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self.grp_ptr))
-        pre = np.repeat(group_pre, group_size)
-        delay = np.repeat(self.grp_delay, group_size)
-        return pre, self.post.astype(np.int64), self.weight.astype(np.float64), delay
+        if groups is None:
+            return (np.repeat(group_pre, group_size), self.post.astype(np.int64),
+                    self.weight.astype(np.float64), np.repeat(self.grp_delay, group_size))
+        size = group_size[groups]
+        first = np.cumsum(size) - size                   # position of each group's first synapse in the output
+        idx = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(self.grp_start[groups] - first, size)
+        return (np.repeat(group_pre[groups], size), self.post[idx].astype(np.int64),
+                self.weight[idx].astype(np.float64), np.repeat(self.grp_delay[groups], size))

@@ -251,9 +251,8 @@ class Projection:
         if net is None or net._engine is None:
             return self._standalone()
         g = net.graph
-        pre, post, w, d = g.edges()
-        sel = np.repeat(g.grp_proj, np.diff(g.grp_start)) == self.index
-        return pre[sel] - self.pre.offset, post[sel] - self.post.offset, w[sel], d[sel]
+        pre, post, w, d = g.edges(np.flatnonzero(g.grp_proj == self.index))
+        return pre - self.pre.offset, post - self.post.offset, w, d
 
     @property
     def pre_local(self) -> np.ndarray:

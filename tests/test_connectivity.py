@@ -144,3 +144,27 @@ def test_builder_staging_does_not_change_the_graph(monkeypatch):
     monkeypatch.setattr(es.builder, "ROW_BANDS", 5)
     for x, y in zip(direct, _mixed_graph()):
         np.testing.assert_array_equal(x, y)
+
+
+def test_projection_synapses_come_from_its_own_groups():
+    """Projection.weight/pre_local/... read only the projection's delay groups (not the whole edge
+    list, which is tens of GB at 1e9 synapses) and equal the projection's slice of that list."""
+    from eventsim.models import LIFExp
+    net = es.Network(seed=2)
+    a = net.population(300, LIFExp(v_rest=-49.0, v_th=-50.0, v_reset=-60.0, tau_m=20.0, tau_syn_e=5.0,
+                                   tau_syn_i=10.0))
+    s = net.poisson(50, 10.0)
+    projs = [net.connect(a[:200], a, es.pairwise_bernoulli(0.1), weight=1.0, delay=es.uniform(0.5, 3.0)),
+             net.connect(a[200:], a[::2], es.pairwise_bernoulli(0.2), weight=-2.0, delay=1.0),
+             net.connect(s, a, es.fixed_indegree(5), weight=es.uniform(0.0, 1.0), delay=es.uniform(1.0, 2.0))]
+    net.run(10.0)
+    g = net.graph
+    pre, post, w, d = g.edges()
+    of_syn = np.repeat(g.grp_proj, np.diff(g.grp_start))
+    for p in projs:
+        sel = of_syn == p.index
+        want = (pre[sel] - p.pre.offset, post[sel] - p.post.offset, w[sel], d[sel])
+        got = (p.pre_local, p.post_local, p.weight, p.delay)
+        assert got[0].size == p.n_synapses > 0
+        for x, y in zip(want, got):
+            np.testing.assert_array_equal(x, y)
