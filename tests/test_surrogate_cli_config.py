@@ -203,3 +203,52 @@ def test_surrogate_cli_npz_files_are_checked(capsys, tmp_path) -> None:
     (tmp_path / "junk.npz").write_text("not an npz")
     err = _bad(capsys, tmp_path, _config(tmp_path, data=f'[data]\nkind = "npz"\npath = "{tmp_path / "junk.npz"}"\n'))
     assert "is not an .npz file that numpy can read" in err
+
+
+# -- time bins and input width of audio data -------------------------------------------------
+
+def _shd(path, max_unit: int, n: int = 4) -> str:
+    """A tiny SHD-layout file (no n_units attribute, as in real SHD) whose largest unit id is max_unit."""
+    import h5py
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        t = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(np.float32))
+        u = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(np.uint16))
+        for i in range(n):
+            t[i] = np.sort(rng.uniform(0.0, 0.014, 20)).astype(np.float32)
+            uu = rng.integers(0, max_unit + 1, 20)
+            uu[0] = max_unit
+            u[i] = uu.astype(np.uint16)
+        f.create_dataset("labels", data=(np.arange(n) % 3).astype(np.uint16))
+    return str(path)
+
+
+def test_surrogate_cli_audio_bins_must_be_the_network_step(capsys, tmp_path) -> None:
+    """data.dt_ms is the width of one step: a value other than network.dt made every tau act
+    dt_ms/dt times longer, silently."""
+    data = f'[data]\nkind = "shd"\npath = "{_shd(tmp_path / "a.h5", 5)}"\ndt_ms = 10.0\nval_fraction = 0.0\n'
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=data))
+    assert "data.dt_ms=10.0 differs from network.dt=1.0" in err
+    for d in ({"kind": "fsdd", "root": "/nonexistent"}, {"kind": "shd", "path": "/nonexistent.h5"}):
+        with pytest.raises(SurrogateConfigError, match="differs from network.dt"):   # before any data is read
+            sg_cli.load_data({**d, "dt_ms": 8.0}, {"n_steps": 10, "dt": 1.0})
+
+
+def test_surrogate_cli_audio_bins_default_to_the_network_step(tmp_path) -> None:
+    path = _shd(tmp_path / "a.h5", 5)
+    for dt, steps_used in ((1.0, 14), (2.0, 7)):     # spikes in [0, 14) ms
+        train, _ = sg_cli.load_data({"kind": "shd", "path": path}, {"n_steps": 15, "dt": dt})
+        last = max(int(s.max()) for s, _ in train.samples)
+        assert last < steps_used
+
+
+def test_surrogate_shd_n_units_sets_the_input_width(capsys, tmp_path) -> None:
+    """A file that uses only units 0..5 of 700 is 6 wide unless data.n_units says otherwise."""
+    path = _shd(tmp_path / "a.h5", 5)
+    train, _ = sg_cli.load_data({"kind": "shd", "path": path, "n_units": 700}, {"n_steps": 15})
+    assert train.n_units == 700
+    assert sg_cli.load_data({"kind": "shd", "path": path}, {"n_steps": 15})[0].n_units == 6
+    with pytest.raises(SurrogateConfigError, match="data.n_units=4 is too small .* allowed >= 6"):
+        sg_cli.load_data({"kind": "shd", "path": path, "n_units": 4}, {"n_steps": 15})
+    with pytest.raises(SurrogateConfigError, match="data.n_units"):
+        sg_cli.load_data({"kind": "shd", "path": path, "n_units": 0}, {"n_steps": 15})

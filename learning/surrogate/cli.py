@@ -12,7 +12,11 @@ seed, input_rate, xi, ...), [train] (TrainConfig fields), [data]:
   network.n_steps steps
 * kind = "fsdd": root, dt_ms, n_channels, cache_dir; train = recording indices 5-49,
   test = indices 0-4 (the dataset's convention)
-* kind = "shd": path (train file), test_path (optional), dt_ms
+* kind = "shd": path (train file), test_path (optional), dt_ms, n_units (optional; SHD has 700)
+
+For fsdd and shd a time bin is one network step, so dt_ms defaults to network.dt, and a
+different value is refused (the decays exp(-dt/tau) would otherwise describe the wrong time
+constants).
 
 Every section and key is checked before any data are loaded: an unknown one is refused with
 the nearest valid name, and so are values of the wrong type or out of range ([train] after
@@ -90,7 +94,7 @@ DATA_KEYS = {
               "test_split": _optional(_one_of(MNIST_SPLITS + ("",))),  # "": no test set
               "limit_train": _optional(_count(1)), "limit_test": _optional(_count(1))},
     "fsdd": {"root": _text, "dt_ms": _DT_MS, "n_channels": _count(1), "cache_dir": _optional(_text)},
-    "shd": {"path": _text, "test_path": _optional(_text), "dt_ms": _DT_MS},
+    "shd": {"path": _text, "test_path": _optional(_text), "dt_ms": _DT_MS, "n_units": _optional(_count(1))},
 }
 DATA_REQUIRED = {"npz": ("path",), "shd": ("path",)}
 
@@ -147,6 +151,13 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
     check_data_section(d)
     kind = d.get("kind", "synthetic")
     T = int(net["n_steps"])
+    if kind in ("fsdd", "shd"):
+        dt_net = float(net.get("dt", 1.0))
+        if "dt_ms" in d and float(d["dt_ms"]) != dt_net:
+            raise SurrogateConfigError(
+                f"data.dt_ms={d['dt_ms']!r} differs from network.dt={dt_net!r}: a time bin is one network step, "
+                f"so they must be equal (leave data.dt_ms out to bin at network.dt)")
+        d = {**d, "dt_ms": dt_net}
     if kind == "synthetic":
         return synthetic_dataset(int(d.get("n_samples", 256)), int(net["n_out"]), int(net["n_in"]), T,
                                  float(d.get("density", 0.05)), int(d.get("seed", 0))), None
@@ -159,7 +170,7 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
                 mnist_dataset(root, d.get("test_split", "t10k"), T, lt) if d.get("test_split", "t10k") else None)
     if kind == "fsdd":
         root = d.get("root", "/work/shared/data")
-        kw = dict(n_steps=T, dt_ms=float(d.get("dt_ms", 8.0)), n_channels=int(d.get("n_channels", 32)))
+        kw = dict(n_steps=T, dt_ms=float(d["dt_ms"]), n_channels=int(d.get("n_channels", 32)))
         cdir = d.get("cache_dir")
         if cdir:
             os.makedirs(cdir, exist_ok=True)
@@ -168,8 +179,9 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
         return (fsdd_dataset(root, "train", cache=cache("train"), **kw),
                 fsdd_dataset(root, "test", cache=cache("test"), **kw))
     if kind == "shd":
-        dt = float(d.get("dt_ms", 10.0))
-        return shd_dataset(d.get("path"), T, dt), (shd_dataset(d["test_path"], T, dt) if d.get("test_path") else None)
+        dt, nu = float(d["dt_ms"]), d.get("n_units")
+        return (shd_dataset(d.get("path"), T, dt, n_units=nu),
+                shd_dataset(d["test_path"], T, dt, n_units=nu) if d.get("test_path") else None)
 
 
 def read_config(path: str) -> dict:
@@ -287,7 +299,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "keep_best": tc.keep_best, "best_epoch": hist.best_epoch,
                "epoch_time_s": hist.epoch_time_s,
                "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
-               "final_grad_norms": hist.grad_norms[-1]}
+               "epoch_grad_norms": hist.epoch_grad_norms, "final_grad_norms": hist.grad_norms[-1]}
     if test is not None:
         summary["n_test"] = len(test)
         summary["test_acc"] = evaluate(model, test, weight_dtype=tc.weight_dtype)

@@ -71,11 +71,20 @@ def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray
     return EventDataset(samples, np.asarray(labels, np.int64).ravel(), int(n_steps), int(n_units), counts=counts)
 
 
-def shd_dataset(path: str, n_steps: int = 100, dt_ms: float = 10.0) -> EventDataset:
-    """An SHD-layout file (real SHD or `encode_fsdd_to_shd` output) as binned events."""
+def shd_dataset(path: str, n_steps: int = 100, dt_ms: float = 10.0, n_units: int | None = None) -> EventDataset:
+    """An SHD-layout file (real SHD or `encode_fsdd_to_shd` output) as binned events.
+
+    n_units: the input width. Without it, the file's root attribute n_units, else the largest
+    unit id in the file + 1, which for a subset of real SHD (700 channels) can be less than 700:
+    pass n_units=700 so that train and test files agree."""
     from eventsim.datasets import read_shd
     d = read_shd(path)
-    return spikes_to_dataset(d.times_ms, d.units, d.labels, d.n_units, n_steps, dt_ms)
+    if n_units is not None:
+        n_units = check_count("data.n_units", n_units, 1)
+        if d.n_units > n_units:
+            raise SurrogateConfigError(f"data.n_units={n_units} is too small for {path!r}, which has {d.n_units} "
+                                       f"units (its n_units attribute, or largest unit id + 1); allowed >= {d.n_units}")
+    return spikes_to_dataset(d.times_ms, d.units, d.labels, n_units or d.n_units, n_steps, dt_ms)
 
 
 def fsdd_dataset(root: str, split: str = "train", n_steps: int = 100, dt_ms: float = 8.0, n_channels: int = 32,

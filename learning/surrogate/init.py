@@ -2,10 +2,16 @@
 
 * ``kaiming``: w ~ N(0, gain^2 / fan_in), gain = sqrt(2) (He et al. 2015) -- ANN baseline.
 * ``micheli``: Micheli, Booij, van Gemert & Tomen 2024 ("Deep activity propagation via
-  weight initialization in SNNs"): Var[w_l] = 1 / (n_l P(u_{l-1} > theta)), keeping
-  Var[u] = 1 across layers. P(u_{l-1} > theta) is the presynaptic firing probability:
-  the measured input rate for the first layer and, under the paper's Gaussian
-  assumption u ~ N(0, 1), 0.5*erfc(theta/sqrt(2)) for hidden layers.
+  weight initialization in SNNs"): Var[w_l] = 1 / (n_l P(u_{l-1} > theta)), the paper's
+  formula as published. P(u_{l-1} > theta) is the presynaptic firing probability: the
+  measured input rate for the first layer and, under the paper's Gaussian assumption
+  u ~ N(0, 1), 0.5*erfc(theta/sqrt(2)) for hidden layers. The paper's Var[u] = 1 holds
+  for the input of one step; its derivation leaves out the membrane's integration over
+  time. In these leaky neurons each neuron's temporal variance is about eps_hat times
+  larger (the sum of squares of the PSP kernel, `psp_moments`), and the neurons' means
+  spread as well: with 200 inputs at rate 0.05, Var[u] over neurons and steps measured
+  10.6 for tau_mem = 10 steps and 860 for tau_mem = 20, tau_syn = 5 (2026-11-24).
+  ``fluctuation`` accounts for the kernel.
 * ``fluctuation``: Rossbroich, Gygax & Zenke 2022 (fluctuation-driven init): choose
   mu_U and sigma_U = (theta - mu_U)/xi, then with shot-noise (Campbell) moments
   mu_U = n nu mu_w eps_bar and sigma_U^2 = n nu (sigma_w^2 + mu_w^2) eps_hat solve

@@ -260,8 +260,9 @@ class SNN:
         return U.mean(axis=1), None
 
     def predict(self, batch: EventBatch, weight_dtype: str = "float64") -> np.ndarray:
-        """Predicted class per sample (weight_dtype: see `layer_weights`)."""
-        _, U = self.forward(batch, band=1e-9, store_all=False, weight_dtype=weight_dtype)
+        """Predicted class per sample (weight_dtype: see `layer_weights`). Nothing is stored for
+        backward, so the band is never widened (band_max = band: one pass per layer)."""
+        _, U = self.forward(batch, band=1e-9, store_all=False, band_max=1e-9, weight_dtype=weight_dtype)
         return self.logits(U)[0].argmax(axis=1)
 
     # ------------------------------------------------------------------ backward

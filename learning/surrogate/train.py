@@ -15,7 +15,7 @@ from .checkpoint import save_checkpoint
 from .errors import SurrogateConfigError, TrainingDivergedError, check_bool, check_count, check_range
 from .events import EventDataset
 from .memory import retain_freed_memory
-from .model import SNN, WEIGHT_DTYPES, Regularizer
+from .model import SNN, WEIGHT_DTYPES, Regularizer, layer_grad_norms
 from .network import NetworkSpec
 from .optim import Adam, clamp_params
 
@@ -94,7 +94,9 @@ class TrainConfig:
 @dataclass
 class History:
     loss: list[float] = field(default_factory=list)
-    grad_norms: list[dict[str, float]] = field(default_factory=list)
+    grad_norms: list[dict[str, float]] = field(default_factory=list)    # per step, per layer: |gradient| of
+                                                                         # the trained parameters (frozen ones left out)
+    epoch_grad_norms: list[dict[str, float]] = field(default_factory=list)   # per epoch: mean of the steps' norms
     epoch_loss: list[float] = field(default_factory=list)
     epoch_acc: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
@@ -230,7 +232,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             losses.append(r.loss)
             correct += int(np.sum(r.logits.argmax(axis=1) == batch.labels))
             hist.loss.append(r.loss)
-            hist.grad_norms.append(r.stats["grad_norms"])
+            hist.grad_norms.append(layer_grad_norms({n: g for n, g in r.grads.items() if n in trainable}))
             hist.t_backward_s += r.stats["t_backward_s"]
             hist.t_forward_s += r.stats["t_forward_s"]
             hist.stored_entries += int(sum(r.stats["stored_entries"]))
@@ -245,6 +247,8 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
         if bar is not None:
             bar.close()
         nb_ = max(1, len(losses))
+        steps = hist.grad_norms[len(hist.grad_norms) - len(losses):]
+        hist.epoch_grad_norms.append({k: float(np.mean([g[k] for g in steps])) for k in steps[0]} if steps else {})
         hist.dead_frac.append([float(np.mean(c == 0)) for c in counts])
         hist.roused.append(rouse_dead(model, counts, cfg.rouse))
         hist.active_frac.append([float(a / s) for a, s in zip(stored, slots)])
@@ -269,7 +273,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             saved_epoch = ep
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
-            gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.grad_norms[-1].items())
+            gn = " ".join(f"|g_{k}|={v:.3g}" for k, v in hist.epoch_grad_norms[-1].items())
             dead = "/".join(f"{100 * d:.0f}%" for d in hist.dead_frac[-1])
             log(f"epoch {epoch + 1}/{cfg.epochs} loss={hist.epoch_loss[-1]:.4f} acc={hist.epoch_acc[-1]:.3f}{va} "
                 f"dead={dead} {gn} ({time.perf_counter() - t0:.1f}s)")
