@@ -243,3 +243,103 @@ def test_predict_runs_each_layer_once(monkeypatch) -> None:
     assert len(calls) == 2
     _, U = model.forward(batch)
     np.testing.assert_array_equal(pred, model.logits(U)[0].argmax(axis=1))
+
+
+def _same_params(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("kw", [dict(lr_schedule="cosine"), dict(keep_best=True, train_theta=False)])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, kw) -> None:
+    """A run of 3 epochs that dies after epoch 1, resumed from its checkpoint, ends as the run that
+    did not die: Adam's moments and step count, the shuffling and the history come back (a
+    restart used to reset Adam and repeat epoch 1's order)."""
+    from eventsim.learning.surrogate import load_train_state
+    from eventsim.learning.surrogate.events import EventDataset as _ED
+    ds = synthetic_dataset(60, 3, 20, 30, 0.1, seed=2)
+    val = _ED(ds.samples[:15], ds.labels[:15], ds.n_steps, ds.n_units)
+
+    def cfg(epochs: int, path: str) -> TrainConfig:
+        return TrainConfig(epochs=epochs, batch_size=16, lr=5e-3, band=0.3, seed=4, checkpoint_path=path, **kw)
+
+    straight = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    h_straight = train(straight, ds, cfg(3, str(tmp_path / "a.h5")), val)
+    first = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    ck = str(tmp_path / "b.h5")
+
+    def die(line: str) -> None:      # called after the epoch's checkpoint is written
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train(first, ds, cfg(3, ck), val, log=die)
+    resumed, attrs = load_checkpoint(ck)
+    assert attrs["epoch"] == 1
+    h_resumed = train(resumed, ds, cfg(3, ck), val, resume=load_train_state(ck))
+    _same_params(resumed.params, straight.params)
+    assert h_resumed.loss == h_straight.loss and h_resumed.val_acc == h_straight.val_acc
+    assert h_resumed.best_epoch == h_straight.best_epoch
+    _same_params(load_checkpoint(ck)[0].params, load_checkpoint(str(tmp_path / "a.h5"))[0].params)
+
+
+def test_resume_after_keep_best_continues_from_the_last_parameters(tmp_path) -> None:
+    """A finished keep_best run stores the best parameters; training on resumes from the last ones."""
+    from eventsim.learning.surrogate import load_train_state
+    from eventsim.learning.surrogate.events import EventDataset as _ED
+    ds = synthetic_dataset(60, 3, 20, 30, 0.1, seed=2)
+    val = _ED(ds.samples[:15], ds.labels[:15], ds.n_steps, ds.n_units)
+    cfg = lambda e, p: TrainConfig(epochs=e, batch_size=16, lr=5e-3, band=0.3, seed=4, keep_best=True,  # noqa: E731
+                                   checkpoint_path=p)
+    straight = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    train(straight, ds, cfg(4, str(tmp_path / "a.h5")), val)
+    first = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    ck = str(tmp_path / "b.h5")
+    train(first, ds, cfg(2, ck), val)
+    resumed, _ = load_checkpoint(ck)
+    train(resumed, ds, cfg(4, ck), val, resume=load_train_state(ck))
+    _same_params(resumed.params, straight.params)
+
+
+def test_resume_refuses_what_would_not_continue_the_run(tmp_path) -> None:
+    from eventsim.learning.surrogate import load_train_state, save_checkpoint
+    ds = synthetic_dataset(40, 3, 20, 30, 0.1, seed=2)
+    ck = str(tmp_path / "ck.h5")
+    model = SNN(_spec(), init="fluctuation", seed=0, input_rate=ds.mean_rate())
+    train(model, ds, TrainConfig(epochs=2, batch_size=16, lr=5e-3, band=0.3, checkpoint_path=ck))
+    state = load_train_state(ck)
+    with pytest.raises(SurrogateConfigError, match=r"resume: train.lr=0.001 differs from the checkpoint's 0.005"):
+        train(load_checkpoint(ck)[0], ds, TrainConfig(epochs=3, batch_size=16, lr=1e-3, band=0.3), resume=state)
+    with pytest.raises(SurrogateConfigError, match=r"finished 2 epochs; allowed epochs > 2"):
+        train(load_checkpoint(ck)[0], ds, TrainConfig(epochs=2, batch_size=16, lr=5e-3, band=0.3), resume=state)
+    with pytest.raises(SurrogateConfigError, match=r"has 30 samples, the checkpoint's 40"):
+        train(load_checkpoint(ck)[0], synthetic_dataset(30, 3, 20, 30, 0.1, seed=2),
+              TrainConfig(epochs=3, batch_size=16, lr=5e-3, band=0.3), resume=state)
+    plain = str(tmp_path / "plain.h5")
+    save_checkpoint(plain, model)
+    with pytest.raises(SurrogateConfigError, match="holds no training state"):
+        load_train_state(plain)
+
+
+def test_train_grad_cli_resume(tmp_path, capsys) -> None:
+    """`eventsim train-grad CFG --epochs 1` then `--resume --epochs 2` gives the summary and the
+    parameters of a straight 2-epoch run; a changed config or nothing to resume is one error line."""
+    import json
+    from eventsim.cli import main
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[network]\nn_in = 6\nn_out = 3\nn_steps = 15\n[[network.layers]]\nsize = 10\ntau_mem = 10.0\n'
+                   '[train]\nbatch_size = 10\nlr = 0.005\nband = 0.3\n'
+                   '[data]\nkind = "synthetic"\nn_samples = 40\ndensity = 0.15\nval_fraction = 0.25\n')
+    run = lambda out, *extra: main(["train-grad", str(cfg), "--out", str(out), "--no-progress", *extra])  # noqa: E731
+    assert run(tmp_path / "a", "--epochs", "2") == 0
+    assert run(tmp_path / "b", "--epochs", "1") == 0
+    assert run(tmp_path / "b", "--epochs", "2", "--resume") == 0
+    summary = [json.loads((tmp_path / d / "train_summary.json").read_text()) for d in ("a", "b")]
+    assert summary[1]["epoch_loss"] == summary[0]["epoch_loss"] and len(summary[1]["epoch_loss"]) == 2
+    _same_params(load_checkpoint(str(tmp_path / "b" / "checkpoint.h5"))[0].params,
+                 load_checkpoint(str(tmp_path / "a" / "checkpoint.h5"))[0].params)
+    capsys.readouterr()
+    for out, extra, match in ((tmp_path / "b", ["--epochs", "3", "--lr", "0.001"], "train.lr=0.001 differs"),
+                              (tmp_path / "none", ["--epochs", "3"], "does not exist")):
+        assert run(out, "--resume", *extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and match in err, err

@@ -28,6 +28,9 @@ data (class-stratified); the test set is only evaluated once, after training.
 Command-line --method/--band/--epochs/--seed (and the other flags) override the config
 (so dense and sparse runs share one config). With train.keep_best the test set is scored
 with the parameters of the best validation epoch. Writes OUT/train_summary.json, OUT/curves.png, OUT/checkpoint.h5.
+--resume continues from OUT/checkpoint.h5 (written after every train.checkpoint_every epochs)
+up to train.epochs, exactly as an uninterrupted run would go on; the summary and the curves
+cover every epoch.
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ import numpy as np
 from eventsim.config import _table
 from eventsim.datasets.mnist import MNIST_SPLITS
 
+from .checkpoint import load_checkpoint, load_train_state
 from .data import fsdd_dataset, mnist_dataset, shd_dataset, split_holdout
 from .errors import SurrogateConfigError, as_config_error, check_choice, check_count, check_keys, check_range
 from .events import EventDataset, synthetic_dataset
@@ -272,6 +276,13 @@ def run_train_grad(args: argparse.Namespace) -> int:
     ini = dict(cfg.get("init", {}))
     if args.seed is not None:
         ini["seed"] = args.seed
+    state = None
+    if getattr(args, "resume", False):      # checked before the data are loaded
+        state = load_train_state(tc.checkpoint_path)
+        resumed, _ = load_checkpoint(tc.checkpoint_path)
+        if resumed.spec.to_dict() != spec.to_dict():
+            raise SurrogateConfigError(f"resume: the [network] of {args.config!r} differs from the network in "
+                                       f"{tc.checkpoint_path!r}; allowed the same network")
     dcfg = cfg.get("data", {})
     t_load = time.perf_counter()
     pool, test = load_data(dcfg, cfg["network"])
@@ -280,14 +291,17 @@ def run_train_grad(args: argparse.Namespace) -> int:
     if test is not None:
         check_data(spec, test, "test data")
     data, val = split_holdout(pool, float(dcfg.get("val_fraction", 0.2)), int(dcfg.get("val_seed", 0)))
-    model = SNN(spec, init=ini.pop("method", "fluctuation"), seed=int(ini.pop("seed", 0)),
-                input_rate=float(ini.pop("input_rate", data.mean_rate())), **ini)
+    if state is None:
+        model = SNN(spec, init=ini.pop("method", "fluctuation"), seed=int(ini.pop("seed", 0)),
+                    input_rate=float(ini.pop("input_rate", data.mean_rate())), **ini)
+    else:
+        model = resumed
     os.makedirs(args.out, exist_ok=True)
     print(f"data: {len(data)} train, {0 if val is None else len(val)} validation, "
           f"{0 if test is None else len(test)} test samples ({t_load:.1f}s to load); method={tc.method} "
-          f"B_th={tc.band}")
+          f"B_th={tc.band}" + (f"; resuming after epoch {state.epoch}" if state else ""))
     t0 = time.perf_counter()
-    hist = train(model, data, tc, val, log=print)
+    hist = train(model, data, tc, val, log=print, resume=state)
     t_train = time.perf_counter() - t0
     summary = {"config": os.path.abspath(args.config), "method": tc.method, "band": tc.band, "seed": tc.seed,
                "epochs": tc.epochs, "n_train": len(data), "n_val": 0 if val is None else len(val),
@@ -341,6 +355,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override train.lr_schedule ('cosine': decay lr to train.lr_final over all steps)")
     p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
                    help="override train.keep_best (end with the parameters of the best validation epoch)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the training in OUT/checkpoint.h5 up to train.epochs (same config)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar over minibatches")
     p.set_defaults(func=run_train_grad)

@@ -6,12 +6,12 @@ import copy
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Callable
 
 import numpy as np
 
-from .checkpoint import save_checkpoint
+from .checkpoint import TrainState, save_checkpoint
 from .errors import SurrogateConfigError, TrainingDivergedError, check_bool, check_count, check_range
 from .events import EventDataset
 from .memory import retain_freed_memory
@@ -21,6 +21,9 @@ from .optim import Adam, clamp_params
 
 
 LR_SCHEDULES = ("constant", "cosine")
+# TrainConfig fields that may change when training resumes (a different `threads` changes the
+# float rounding of the gradient sums, so bit-identical continuation needs the same value)
+RESUME_FREE = ("epochs", "checkpoint_path", "checkpoint_every", "progress", "threads")
 
 
 def scheduled_lr(cfg: "TrainConfig", step: int, n_steps: int) -> float:
@@ -170,12 +173,50 @@ def _diverged(bad: list[str], cfg: TrainConfig, epoch: int, step: int, restored:
         f"values. Training stopped, parameters restored to {back}.{where} Try a lower lr.")
 
 
+def _resume_config(cfg: TrainConfig) -> dict:
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in RESUME_FREE}
+
+
+def _restore(model: SNN, data: EventDataset, cfg: TrainConfig, state: TrainState, opt: Adam,
+             rng: np.random.Generator) -> History:
+    """Check that `state` continues this training and put it back in place (parameters, Adam,
+    the shuffling generator); returns the history so far."""
+    saved = state.config
+    for name, value in _resume_config(cfg).items():
+        if name in saved and saved[name] != value:
+            raise SurrogateConfigError(
+                f"resume: train.{name}={value!r} differs from the checkpoint's {saved[name]!r}; allowed the same "
+                f"value (only {', '.join(n for n in RESUME_FREE if n not in ('checkpoint_path', 'progress'))} "
+                f"may change)")
+    if state.n_train != len(data):
+        raise SurrogateConfigError(f"resume: the training data has {len(data)} samples, the checkpoint's "
+                                   f"{state.n_train}; allowed the same data")
+    if state.epoch >= cfg.epochs:
+        raise SurrogateConfigError(f"resume: the checkpoint has finished {state.epoch} epochs; allowed "
+                                   f"epochs > {state.epoch}")
+    params = state.last if state.last is not None else model.params
+    for name, m in state.adam_m.items():
+        if name not in params or params[name].shape != m.shape:
+            raise SurrogateConfigError(f"resume: the optimiser state of {name!r} does not fit the model's "
+                                       f"parameters; allowed the model of the same checkpoint (load_checkpoint)")
+    model.params = {k: v.copy() for k, v in params.items()}
+    opt.t, opt.m, opt.v = state.adam_t, dict(state.adam_m), dict(state.adam_v)
+    rng.bit_generator.state = state.rng
+    return History(**state.history)
+
+
 def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | None = None,
-          log: Callable[[str], None] | None = None) -> History:
+          log: Callable[[str], None] | None = None, resume: TrainState | None = None) -> History:
     """Train `model` in place. On a non-finite loss, gradient or parameter (W and R as read in
     cfg.weight_dtype, where a large float64 weight overflows to inf) the parameters are
     restored to the last good step and `TrainingDivergedError` is raised (the checkpoint
-    file, if any, is left as it was: the last epoch this run finished, else untouched)."""
+    file, if any, is left as it was: the last epoch this run finished, else untouched).
+
+    resume: `load_train_state(path)` of a checkpoint this function wrote, with `model` from
+    `load_checkpoint(path)`: training continues after the checkpoint's epoch up to
+    cfg.epochs, with Adam's moments, the shuffling and the history as they were, so the
+    result equals an uninterrupted run's (same config; only epochs, checkpoint_every,
+    threads and progress may differ, and a different epochs changes a cosine schedule)."""
     cfg.validate()
     if len(data) == 0:
         raise SurrogateConfigError("training dataset is empty; allowed >= 1 sample")
@@ -191,15 +232,20 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     trainable = {n for n in model.params
                  if not ((n.endswith(".alpha") and not cfg.train_alpha) or (n.endswith(".theta") and not cfg.train_theta)
                          or (n.endswith(".beta") and not cfg.train_beta))}
-    hist = History()
+    hist, step, start = History(), 0, 0
+    best_acc, best_params, best_step = -1.0, None, 0
+    if resume is not None:
+        hist = _restore(model, data, cfg, resume, opt, rng)
+        step, start = resume.step, resume.epoch
+        if resume.best is not None:
+            best_params = {k: v.copy() for k, v in resume.best.items()}
+            best_acc, best_step = resume.best_meta["acc"], resume.best_meta["step"]
     good = copy.deepcopy(model.params)
-    step = 0
     sizes = [l.size for l in model.spec.layers]
     n_batches = -(-len(data) // cfg.batch_size)
     total_steps = cfg.epochs * n_batches
-    best_acc, best_params, best_step = -1.0, None, 0
     saved_epoch = None   # the epoch whose parameters this run last wrote to cfg.checkpoint_path
-    for epoch in range(cfg.epochs):
+    for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
         counts = [np.zeros(n) for n in sizes]
@@ -264,12 +310,17 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                 best_acc, best_params, hist.best_epoch = hist.val_acc[-1], copy.deepcopy(model.params), epoch + 1
                 best_step = step
         last = epoch + 1 == cfg.epochs
+        last_params = model.params
         if last and cfg.keep_best:
             model.params = best_params
         if cfg.checkpoint_path and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
             ep, st = (hist.best_epoch, best_step) if last and cfg.keep_best else (epoch + 1, step)
+            state = TrainState(epoch=epoch + 1, step=step, config=_resume_config(cfg), n_train=len(data),
+                               adam_t=opt.t, adam_m=opt.m, adam_v=opt.v, rng=rng.bit_generator.state,
+                               history=asdict(hist), last=last_params if last_params is not model.params else None,
+                               best=best_params, best_meta={"acc": best_acc, "step": best_step})
             save_checkpoint(cfg.checkpoint_path, model, step=st, epoch=ep, loss=hist.epoch_loss[ep - 1],
-                            weight_dtype=cfg.weight_dtype)
+                            weight_dtype=cfg.weight_dtype, train_state=state)
             saved_epoch = ep
         if log:
             va = f" val_acc={hist.val_acc[-1]:.3f}" if val is not None else ""
