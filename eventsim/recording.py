@@ -12,9 +12,9 @@ open it while it is written (libsonata opens it after the run has closed it).
 
 Crash safety: SpikeRecorder flushes at least every `flush_interval_s` of wall time (checked at
 every engine buffer drain and chunk boundary; Network.run shortens its chunks when one takes
-longer). A flushed SWMR file stays readable after the writer is killed (open it with
-swmr=True, as eventsim.analysis does; a plain open then fails on HDF5's "file is already open
-for write" flag). `copy_prefix` rebuilds a clean log from such a file up to given row counts;
+longer). A flushed SWMR file stays readable after the writer is killed (a plain open fails on HDF5's
+"file is already open for write" flag; `hdf5_open.open_read_only` then opens it with swmr=True,
+as eventsim.analysis does). `copy_prefix` rebuilds a clean log from such a file up to given row counts;
 checkpoint resume uses it, so spikes written after a checkpoint are dropped, never duplicated.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 
 from . import checks
 from .errors import EventsimError
+from .hdf5_open import open_read_only
 
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 CHUNK_ROWS = 1 << 16
@@ -206,16 +207,13 @@ COPY_BLOCK = 1 << 20
 
 
 def open_log_for_reading(path: str) -> h5py.File:
-    """Open a spike log read-only, also one whose writer was killed (SWMR read, no locking)."""
-    last = None
-    for kwargs in ({"swmr": True, "locking": False}, {"swmr": True}, {"locking": False}, {}):
-        try:
-            return h5py.File(path, "r", **kwargs)
-        except FileNotFoundError:
-            raise EventsimError(f"spike log '{path}' does not exist") from None
-        except OSError as exc:
-            last = exc
-    raise EventsimError(f"cannot read spike log '{path}': {last}")
+    """Open a spike log read-only, also one whose writer was killed (eventsim.hdf5_open)."""
+    try:
+        return open_read_only(path)
+    except FileNotFoundError:
+        raise EventsimError(f"spike log '{path}' does not exist") from None
+    except OSError as exc:
+        raise EventsimError(f"cannot read spike log '{path}' (truncated or corrupted?): {exc}") from None
 
 
 def copy_prefix(src: str, dst: str, rows: dict[str, int], populations: dict[str, int], attrs: dict,

@@ -27,7 +27,7 @@ import numpy as np
 
 from eventsim.errors import EventsimError
 
-from .correlation import count_correlations, correlograms, sample_pairs
+from .correlation import complete_bins, count_correlations, correlograms, sample_pairs
 from .errors import LogFormatError
 from .reader import SpikeLog
 from .stats import SpikeStats, summarize
@@ -74,7 +74,7 @@ def analyze_population(log: SpikeLog, population: str, *, t_start: float | None 
     trains = log.load_spikes(population, wanted, t_start=st.t_start,
                              t_stop=_trains_stop(st), chunk_rows=chunk_rows) if wanted.size else {}
     corr = count_correlations(trains, pairs, bin=bin, t_start=st.t_start, t_stop=st.t_stop) \
-        if len(pairs) else None
+        if len(pairs) and complete_bins(bin, st.t_start, st.t_stop) >= 2 else None
     rates = st.rates
     row: dict[str, Any] = {
         "population": population, "n_nodes": st.n_nodes, "n_spikes": st.n_spikes,

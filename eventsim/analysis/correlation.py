@@ -13,6 +13,7 @@ import numpy as np
 
 from .reader import SpikeLog
 from .stats import as_log
+from .streaming import bin_index
 
 #: Refuse binned count matrices larger than this many cells (memory guard).
 MAX_COUNT_CELLS = 50_000_000
@@ -66,18 +67,23 @@ def _interval(trains: dict[int, np.ndarray], t_start: float | None,
     return t0, float(t_stop)
 
 
+def complete_bins(bin: float, t_start: float, t_stop: float) -> int:
+    """Number of whole ``bin`` ms bins in [t_start, t_stop]."""
+    return int(math.floor((t_stop - t_start) / bin + 1e-9))
+
+
 def binned_counts(trains: Sequence[np.ndarray], bin: float, t_start: float,
                   t_stop: float) -> np.ndarray:
-    """Spike counts (n_trains, n_bins) in bins of ``bin`` ms from t_start; the last bin
-    may be partial and spikes at exactly t_stop land in it."""
-    n_bins = max(1, math.ceil((t_stop - t_start) / bin - 1e-9))
+    """Spike counts (n_trains, n_bins) in the complete bins [t_start + k bin, t_start + (k+1) bin)
+    that fit in [t_start, t_stop]. A partial last bin is left out: its counts are all low
+    together, which biased correlations upwards (as Elephant, which also drops it)."""
+    n_bins = complete_bins(bin, t_start, t_stop)
     if len(trains) * n_bins > MAX_COUNT_CELLS:
         raise ValueError(f"{len(trains)} trains x {n_bins} bins is too large; use a larger bin")
     out = np.zeros((len(trains), n_bins), np.int64)
     for row, tr in zip(out, trains):
-        tr = tr[(tr >= t_start) & (tr <= t_stop)]
-        idx = np.minimum(((tr - t_start) / bin).astype(np.int64), n_bins - 1)
-        row += np.bincount(idx, minlength=n_bins)
+        idx = bin_index(tr[tr >= t_start], t_start, bin)
+        row += np.bincount(idx[idx < n_bins], minlength=n_bins)
     return out
 
 
@@ -131,8 +137,12 @@ def spike_count_correlations(log: str | os.PathLike[str] | SpikeLog, population:
 
 def count_correlations(trains: dict[int, np.ndarray], pairs: np.ndarray | Sequence[tuple[int, int]],
                        *, bin: float, t_start: float, t_stop: float) -> PairCorrelations:
-    """Pearson correlation of spike counts in ``bin`` ms bins over [t_start, t_stop] ms for
-    pairs of already loaded spike trains {node id: times (ms)}."""
+    """Pearson correlation of spike counts in the complete ``bin`` ms bins of [t_start, t_stop]
+    ms for pairs of already loaded spike trains {node id: times (ms)}; the result's t_stop is
+    the end of the last complete bin."""
+    if complete_bins(bin, t_start, t_stop) < 2:
+        raise ValueError(f"[{t_start:g}, {t_stop:g}] ms holds fewer than 2 complete bins of {bin:g} ms; "
+                         f"allowed a bin of at most {(t_stop - t_start) / 2:g} ms for correlations")
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
     nodes = np.unique(pairs)
     counts = binned_counts([trains[int(n)] for n in nodes], bin, t_start, t_stop).astype(np.float64)
@@ -144,7 +154,8 @@ def count_correlations(trains: dict[int, np.ndarray], pairs: np.ndarray | Sequen
         x, y = row[int(a)], row[int(b)]
         den = norm[x] * norm[y]
         coef[k] = float(counts[x] @ counts[y] / den) if den > 0 else math.nan
-    return PairCorrelations(pairs, coef, float(bin), float(t_start), float(t_stop))
+    return PairCorrelations(pairs, coef, float(bin), float(t_start),
+                            float(t_start + complete_bins(bin, t_start, t_stop) * bin))
 
 
 def correlogram(ti: np.ndarray, tj: np.ndarray, window: float, bin: float,

@@ -5,8 +5,9 @@ Layout: ``/spikes/<population>/timestamps`` (float, attr ``units``) and
 ``sorting`` (HDF5 enum none/by_id/by_time or a plain string as bmtk writes it) and,
 optionally, ``n_nodes``. eventsim logs also record the simulated interval as the root
 attributes ``t_start`` and ``t_stop`` (ms; see :meth:`SpikeLog.interval`). Files are opened
-read-only with ``swmr=True`` and ``locking=False`` so logs that a simulator is still
-writing can be analysed; the file is never modified.
+read-only and without locking, and in SWMR mode only when a writer has them open (or was
+killed), so that logs a simulator is still writing can be analysed while truncated files are
+refused (`eventsim.hdf5_open`); the file is never modified.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import h5py
 import numpy as np
 
 from eventsim.errors import EventsimError
+from eventsim.hdf5_open import open_read_only
 
 from .errors import LogFormatError, LogFormatWarning, where
 
@@ -103,17 +105,11 @@ class SpikeLog:
             raise LogFormatError(f"{path}: cannot read file ({_first_line(exc)})") from None
         if not is_hdf5:
             raise LogFormatError(f"{path}: not an HDF5 file")
-        errors = []
-        # Read-only in every attempt; SWMR first so files being written can be read.
-        for kwargs in ({"swmr": True, "locking": False}, {"locking": False}, {}):
-            try:
-                return h5py.File(path, "r", **kwargs)
-            except TypeError:  # h5py without the ``locking`` keyword
-                continue
-            except (OSError, ValueError) as exc:
-                errors.append(_first_line(exc))
-        raise LogFormatError(f"{path}: cannot open HDF5 file, truncated or corrupted "
-                             f"({errors[-1] if errors else 'unknown error'})")
+        try:
+            return open_read_only(path)
+        except (OSError, ValueError) as exc:
+            raise LogFormatError(f"{path}: cannot open HDF5 file, truncated or corrupted "
+                                 f"({_first_line(exc)})") from None
 
     def _check_root(self) -> dict[str, object]:
         attrs = {k: self._file.attrs[k] for k in self._file.attrs}

@@ -26,6 +26,20 @@ class OrderViolation(Exception):
     """A neuron's spikes were not delivered in time order (internal signal)."""
 
 
+#: Refuse a rate histogram (or Fano windows) with more bins than this (80 MB of counts).
+MAX_HIST_BINS = 10_000_000
+
+
+def bin_index(t: np.ndarray, t0: float, width: float) -> np.ndarray:
+    """Index k of the bin [t0 + k*width, t0 + (k+1)*width) holding each t (ms), exactly as the
+    edges t0 + width*arange(...) that results report: a spike on an edge is in the bin that
+    starts there (a multiply by the rounded 1/width put it in the bin before for some widths)."""
+    k = np.floor((t - t0) / width).astype(np.int64)
+    k += t0 + (k + 1) * width <= t
+    k -= t0 + k * width > t
+    return k
+
+
 def group_order(ids: np.ndarray, size: int) -> np.ndarray:
     """Stable permutation that sorts ``ids`` (0 <= id < size); O(n) LSD radix sort."""
     low = ids.astype(np.uint16)  # wraps: the low 16 bits
@@ -107,7 +121,11 @@ class Accumulator:
         self.n_spikes += n
         self.t_max = max(self.t_max, float(t.max()))
         for width, h in self.hists.items():
-            idx = ((t - self.t_start) * (1.0 / width)).astype(np.int64)
+            idx = bin_index(t, self.t_start, width)
+            if idx[-1] >= MAX_HIST_BINS or idx.max() >= MAX_HIST_BINS:
+                raise ValueError(f"a bin of {width:g} ms needs more than {MAX_HIST_BINS:,} bins to reach "
+                                 f"t = {float(t.max()):g} ms from {self.t_start:g} ms; allowed a larger bin "
+                                 f"or a shorter interval")
             c = np.bincount(idx)
             if c.size > h.size:
                 h = self.hists[width] = np.concatenate([h, np.zeros(c.size - h.size, np.int64)])
@@ -201,7 +219,7 @@ class Accumulator:
     def _feed_windows(self, s_t: np.ndarray, s_id: np.ndarray, starts: np.ndarray) -> None:
         """Per-neuron counts in windows [t_start + k*bin, t_start + (k+1)*bin)."""
         n = s_t.size
-        s_w = ((s_t - self.t_start) * (1.0 / self.fano_bin)).astype(np.int64)
+        s_w = bin_index(s_t, self.t_start, self.fano_bin)
         newg = np.zeros(n, dtype=bool)
         newg[starts] = True
         newr = newg.copy()
