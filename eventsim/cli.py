@@ -336,10 +336,18 @@ def _float(text: str) -> float:
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (the project's rule for bad input), exit 2;
+    subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
     from .analysis.cli import add_subcommands
     from .network import __version__
-    parser = argparse.ArgumentParser(prog="eventsim", description="Exact event-driven spiking network simulator")
+    parser = OneLineParser(prog="eventsim", description="Exact event-driven spiking network simulator")
     parser.add_argument("--version", action="version", version=f"eventsim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)

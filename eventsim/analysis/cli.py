@@ -28,7 +28,7 @@ import numpy as np
 from eventsim.errors import EventsimError
 
 from .correlation import complete_bins, count_correlations, correlograms, sample_pairs
-from .errors import LogFormatError
+from .errors import LogFormatError, LogFormatWarning
 from .reader import SpikeLog
 from .stats import SpikeStats, summarize
 
@@ -113,17 +113,31 @@ def analyze_population(log: SpikeLog, population: str, *, t_start: float | None 
 def analyze(path: str, *, populations: list[str] | None = None, out: str = ".",
             fmt: str = "json", **kw: Any) -> str:
     """Analyse the given (default: all) populations of ``path``; write ``summary.json`` or
-    ``summary.csv`` (and figures) into ``out``. Returns the summary file path."""
+    ``summary.csv`` (and figures) into ``out``. Returns the summary file path.
+
+    Without ``populations``, one that cannot be analysed (no spikes and no size in a log from
+    another tool, say) is skipped with a warning and listed under "skipped" in the JSON;
+    a population asked for by name must succeed."""
     if fmt not in ("json", "csv"):
         raise ValueError(f"format must be json or csv, got {fmt!r}")
+    rows, skipped = [], []
     with SpikeLog(path) as log:
         names = [log.resolve(p) for p in populations] if populations else log.populations
-        rows = [analyze_population(log, name, out=out, **kw) for name in names]
+        for name in names:
+            try:
+                rows.append(analyze_population(log, name, out=out, **kw))
+            except LogFormatError as exc:
+                if populations or len(names) == 1:
+                    raise
+                warnings.warn(LogFormatWarning(f"skipped: {exc}"), stacklevel=2)
+                skipped.append({"population": name, "reason": str(exc)})
+        if not rows:
+            raise LogFormatError(f"{path}: no population could be analysed ({skipped[0]['reason']})")
         meta = {k: _plain(log.attrs[k]) for k in ("eventsim_version", "seed") if k in log.attrs}
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, f"summary.{fmt}")
     if fmt == "json":
-        doc = {"file": os.path.abspath(path), **meta, "populations": rows}
+        doc = {"file": os.path.abspath(path), **meta, "populations": rows, **({"skipped": skipped} if skipped else {})}
         with open(target, "w") as fh:
             json.dump(doc, fh, indent=2, allow_nan=False)
             fh.write("\n")
@@ -216,22 +230,40 @@ def _plot_correlograms(a: argparse.Namespace) -> Any:
     return plots.plot_correlograms(ccg, title=f"{os.path.basename(a.log)}: {name}")
 
 
+def _at_least(kind: type, low: float, strict: bool, what: str) -> Callable[[str], Any]:
+    """argparse type: a finite number of `kind` above `low` (argparse names the option)."""
+    def check(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and (v > low if strict else v >= low)):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return v
+    return check
+
+
+_pos_int = _at_least(int, 0, True, "an integer >= 1")
+_count = _at_least(int, 0, False, "an integer >= 0")
+_pos_ms = _at_least(float, 0.0, True, "a number of ms > 0")
+
+
 def _bin_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bin", type=float, default=10.0, metavar="MS",
+    p.add_argument("--bin", type=_pos_ms, default=10.0, metavar="MS",
                    help="population rate bin (ms, default 10)")
 
 
 def _raster_args(p: argparse.ArgumentParser) -> None:
     _bin_arg(p)
-    p.add_argument("--neurons", type=int, default=100, help="active neurons shown (default 100)")
+    p.add_argument("--neurons", type=_pos_int, default=100, help="active neurons shown (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the neuron sample")
 
 
 def _cc_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pairs", type=_parse_pair, nargs="+", metavar="I:J",
                    help="node id pairs (default: the 6 most active neighbours in rate order)")
-    p.add_argument("--window", type=float, default=50.0, metavar="MS", help="max |lag| (ms)")
-    p.add_argument("--cc-bin", type=float, default=1.0, metavar="MS", help="lag bin (ms)")
+    p.add_argument("--window", type=_pos_ms, default=50.0, metavar="MS", help="max |lag| (ms)")
+    p.add_argument("--cc-bin", type=_pos_ms, default=1.0, metavar="MS", help="lag bin (ms)")
 
 
 # -- weight-file plots (eventsim.weights_io files) ---------------------------------
@@ -282,10 +314,20 @@ def _plot_whist(a: argparse.Namespace) -> Any:
 
     snaps = snapshots(a.weights)
     if a.snapshots:
-        chosen = [snaps[_snapshot_arg(s)] if isinstance(_snapshot_arg(s), int)
-                  else next((x for x in snaps if x[0] == s), None) for s in a.snapshots]
-        if any(c is None for c in chosen):
-            raise ValueError(f"unknown snapshot in {a.snapshots}")
+        chosen = []
+        for text in a.snapshots:
+            s = _snapshot_arg(text)
+            if isinstance(s, int):
+                if not -len(snaps) <= s < len(snaps):
+                    raise ValueError(f"--snapshots: index {s} is out of range; allowed {-len(snaps)} to "
+                                     f"{len(snaps) - 1} ({len(snaps)} snapshots in {a.weights})")
+                chosen.append(snaps[s])
+            else:
+                hit = next((x for x in snaps if x[0] == s or x[2] == s), None)
+                if hit is None:
+                    raise ValueError(f"--snapshots: no snapshot named {s!r} in {a.weights}; allowed "
+                                     f"{', '.join(repr(x[2] or x[0]) for x in snaps)}")
+                chosen.append(hit)
     else:
         step = max(1, int(math.ceil(len(snaps) / a.max_snapshots)))
         chosen = snaps[::step]
@@ -300,17 +342,17 @@ def _plot_whist(a: argparse.Namespace) -> Any:
 
 
 def _rf_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"),
+    p.add_argument("--shape", type=_pos_int, nargs=2, metavar=("H", "W"),
                    help="tile shape (default sqrt(n_pre) x sqrt(n_pre))")
-    p.add_argument("--max-tiles", type=int, default=None, help="show at most this many post neurons")
+    p.add_argument("--max-tiles", type=_pos_int, default=None, help="show at most this many post neurons")
 
 
 def _whist_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bins", type=int, default=50, help="histogram bins (default 50)")
+    p.add_argument("--bins", type=_pos_int, default=50, help="histogram bins (default 50)")
     p.add_argument("--log", action="store_true", help="logarithmic count axis")
     p.add_argument("--snapshots", nargs="+", metavar="S",
                    help="snapshots to overlay (indices or names; default: up to --max-snapshots, evenly)")
-    p.add_argument("--max-snapshots", type=int, default=8, help="default number of snapshots shown")
+    p.add_argument("--max-snapshots", type=_pos_int, default=8, help="default number of snapshots shown")
 
 
 #: Registered ``eventsim plot`` kinds. Plots of other logs (synaptic weights, receptive
@@ -349,13 +391,13 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
                                description="Rates, ISI CV, Fano factors, correlations of a "
                                            "SONATA spike log; writes a summary and PNG figures.")
     _log_args(pa)
-    pa.add_argument("--bin", type=float, default=10.0, metavar="MS",
+    pa.add_argument("--bin", type=_pos_ms, default=10.0, metavar="MS",
                     help="bin for population rate, Fano factors and count correlations (ms)")
     pa.add_argument("--out", default=None, metavar="DIR",
                     help="output directory (default: <LOG>_analysis next to the log)")
     pa.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
     pa.add_argument("--no-figures", action="store_true", help="write the summary only")
-    pa.add_argument("--pairs", type=int, default=100, help="sampled pairs for correlations")
+    pa.add_argument("--pairs", type=_count, default=100, help="sampled pairs for correlations")
     pa.add_argument("--seed", type=int, default=0, help="seed of neuron/pair samples")
     pa.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
     pa.set_defaults(func=run_analyze)
@@ -433,11 +475,11 @@ def run_plot(args: argparse.Namespace) -> int:
             fig = PLOT_KINDS[args.plot_kind].make(args)
             from .plots import save_figure
 
-            save_figure(fig, args.out)
+            written = save_figure(fig, args.out)
     except (LogFormatError, ValueError, EventsimError) as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"wrote {args.out}")
+    print(f"wrote {written}")
     return 0
 
 

@@ -24,9 +24,14 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
-    """Write ``fig`` to ``path`` (format from the extension, PNG if none)."""
-    fig.savefig(os.fspath(path), dpi=dpi)
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> str:
+    """Write ``fig`` to ``path`` (format from the extension; without one, PNG at path + ".png",
+    as matplotlib does); returns the path written."""
+    path = os.fspath(path)
+    if not os.path.splitext(path)[1]:
+        path += ".png"
+    fig.savefig(path, dpi=dpi)
+    return path
 
 
 def plot_raster(trains: Mapping[int, np.ndarray], rate: PopulationRate | None = None, *,

@@ -88,6 +88,7 @@ class SpikeLog:
             if not self.populations:
                 raise LogFormatError(f"{self.path}: /spikes contains no population groups")
             self._info: dict[str, PopulationInfo] = {}
+            self._inferred: dict[str, int] = {}
         except BaseException:
             self._file.close()
             raise
@@ -113,6 +114,9 @@ class SpikeLog:
 
     def _check_root(self) -> dict[str, object]:
         attrs = {k: self._file.attrs[k] for k in self._file.attrs}
+        if _text(attrs.get("kind", "")) == "eventsim-weights":
+            raise LogFormatError(f"{self.path}: is an eventsim weight file, not a spike log (plot it with "
+                                 f"'eventsim plot weights|rf|whist')")
         magic = attrs.get("magic")
         if magic is None:
             warnings.warn(LogFormatWarning(
@@ -255,7 +259,7 @@ class SpikeLog:
     def interval(self, t_start: float | None = None, t_stop: float | None = None) -> Interval:
         """The analysis interval [t_start, t_stop) ms: each bound as given, else as recorded
         (:meth:`recorded_interval`), else from 0 ms to the last spike (t_stop None; warns,
-        as rates are then overestimated)."""
+        as rates are then overestimated). Bounds outside a recorded interval are refused."""
         recorded = self.recorded_interval()
         t0 = float(t_start) if t_start is not None else recorded[0] if recorded else 0.0
         if t_stop is not None:
@@ -276,6 +280,10 @@ class SpikeLog:
                 raise ValueError(f"{self.path}: the recorded t_stop ({stop} ms) is not after t_start "
                                  f"({t0} ms): nothing simulated yet? pass --t-stop (CLI) / t_stop= (Python)")
             raise ValueError(f"t_stop ({stop} ms) must be finite and > t_start ({t0} ms)")
+        if recorded is not None and (t0 < recorded[0] or stop > recorded[1]):
+            raise ValueError(f"{self.path}: the interval [{t0:g}, {stop:g}) ms reaches outside the recorded "
+                             f"[{recorded[0]:g}, {recorded[1]:g}) ms, where nothing was simulated (rates would "
+                             f"be diluted); allowed --t-start/--t-stop (CLI), t_start=/t_stop= (Python) within it")
         return Interval(t0, stop, source)
 
     # -- reading ---------------------------------------------------------------
@@ -288,16 +296,18 @@ class SpikeLog:
             return lo, hi
         ts = self._dataset(info.name, "timestamps")
         if t_start is not None:
-            lo = self._bisect(ts, t_start / info.time_scale, 0, hi)
+            lo = self._bisect(ts, info.time_scale, t_start, 0, hi)
         if t_stop is not None:
-            hi = self._bisect(ts, t_stop / info.time_scale, lo, hi)
+            hi = self._bisect(ts, info.time_scale, t_stop, lo, hi)
         return lo, hi
 
-    def _bisect(self, ts: h5py.Dataset, value: float, lo: int, hi: int) -> int:
-        """First row in [lo, hi) with timestamp >= value (timestamps sorted)."""
+    def _bisect(self, ts: h5py.Dataset, scale: float, value_ms: float, lo: int, hi: int) -> int:
+        """First row in [lo, hi) with timestamp >= value_ms (timestamps sorted), compared in
+        ms after the same conversion as iter_chunks (timestamp * scale), so that a spike on
+        the bound counts the same way whatever the file's sorting."""
         while lo < hi:
             mid = (lo + hi) // 2
-            if ts[mid] < value:
+            if float(ts[mid]) * scale < value_ms:
                 lo = mid + 1
             else:
                 hi = mid
@@ -411,15 +421,22 @@ class SpikeLog:
 
     def infer_n_nodes(self, population: str | None = None,
                       chunk_rows: int | None = None) -> int:
-        """Population size: the ``n_nodes`` attribute, else max(node_id)+1 (warns; one pass)."""
+        """Population size: the ``n_nodes`` attribute, else max(node_id)+1 over the whole file,
+        whatever interval is analysed (warns; one pass). Raises LogFormatError when the
+        population has no attribute and no spike."""
         info = self.info(population)
         if info.n_nodes is not None:
             return info.n_nodes
-        top = -1
-        for _, ids in self.iter_chunks(info.name, chunk_rows=chunk_rows, check_order=False):
-            top = max(top, int(ids.max()))
-        warn_inferred(self.path, info.name, top + 1)
-        return top + 1
+        if info.name not in self._inferred:
+            top = -1
+            for _, ids in self.iter_chunks(info.name, chunk_rows=chunk_rows, check_order=False):
+                top = max(top, int(ids.max()))
+            if top < 0:
+                raise LogFormatError(f"{where(self.path, info.name)}: no spikes and no 'n_nodes' attribute; "
+                                     "population size unknown")
+            warn_inferred(self.path, info.name, top + 1)
+            self._inferred[info.name] = top + 1
+        return self._inferred[info.name]
 
     # -- context manager -------------------------------------------------------
     def close(self) -> None:

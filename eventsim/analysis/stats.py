@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import LogFormatError, LogFormatWarning, where
-from .reader import Interval, SpikeLog, warn_inferred
+from .reader import Interval, SpikeLog
 from .kernels import HAVE_NUMBA
 from .streaming import Accumulator, OrderViolation, isi_hist_edges
 
@@ -200,12 +200,9 @@ def _finish(log: SpikeLog, name: str, acc: Accumulator, iv: Interval) -> tuple[i
     info = log.info(name)
     loc = where(log.path, name)
     n_nodes = info.n_nodes
-    if n_nodes is None:
-        if acc.n_spikes == 0:
-            raise LogFormatError(f"{loc}: no spikes in the analysis interval and no 'n_nodes' "
-                                 "attribute; population size unknown")
-        n_nodes = int(np.flatnonzero(acc.count)[-1]) + 1
-        warn_inferred(log.path, name, n_nodes)
+    if n_nodes is None:       # from the whole file, so that every interval of a log agrees
+        n_nodes = log.infer_n_nodes(name)
+        acc.reserve(n_nodes)
     if n_nodes == 0:
         raise LogFormatError(f"{loc}: population is empty (n_nodes=0)")
     if acc.n_spikes == 0:

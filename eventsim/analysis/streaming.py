@@ -88,6 +88,10 @@ class Accumulator:
         self.isi_hist = np.zeros(len(isi_hist_edges()) - 1, np.int64)
         self._grow(size)
 
+    def reserve(self, size: int) -> None:
+        """Make room for neuron ids below `size` (silent neurons included)."""
+        self._grow(size)
+
     def _grow(self, size: int) -> None:
         if size <= self.size:
             return
