@@ -377,7 +377,7 @@ PLOT_KINDS: dict[str, PlotKind] = {
 # -- argparse wiring -----------------------------------------------------------
 def _log_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("log", metavar="LOG.h5", help="SONATA spike log")
-    p.add_argument("--population", help="population name (default: all / the only one)")
+    p.add_argument("--population", help="population name (default: analyze all; plot and export the only one)")
     p.add_argument("--t-start", type=float, default=None, metavar="MS",
                    help="start of the analysis interval (ms, default: as recorded in the log, else 0)")
     p.add_argument("--t-stop", type=float, default=None, metavar="MS",

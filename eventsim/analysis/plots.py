@@ -129,7 +129,8 @@ def plot_correlograms(cc: Correlograms, corr: PairCorrelations | None = None, *,
         ax.stairs(counts, cc.edges, fill=True, color="tab:purple")
         ax.axvline(0, color="k", lw=0.5)
         ax.set_title(f"{i} -> {j}", fontsize="small")
-        ax.set_xlabel("lag (ms)")
+        ax.set_xlabel(f"lag (ms, {cc.bin:g} ms bins)")
+        ax.set_ylabel("spike pairs per bin")
     if corr is not None:
         ax = axes[k]
         ok = corr.coefficients[~np.isnan(corr.coefficients)]
@@ -183,7 +184,7 @@ def plot_weight_matrix(w: np.ndarray, *, title: str = "", cmap: str = "viridis")
                    origin="upper")
     ax.set_xlabel(f"post neuron ({w.shape[1]})")
     ax.set_ylabel(f"pre neuron ({w.shape[0]})")
-    fig.colorbar(im, ax=ax, label="weight")
+    fig.colorbar(im, ax=ax, label="weight (mV)")
     ax.set_title(title)
     return fig
 
@@ -218,7 +219,7 @@ def plot_receptive_fields(w: np.ndarray, shape: tuple[int, int] | None = None, *
     im = ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="weight (mV)")
     ax.set_title(title or f"receptive fields ({k} of {w.shape[1]} neurons)")
     return fig
 
