@@ -11,6 +11,8 @@ from dataclasses import asdict
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the shared data beside the repository (../shared/data from its root), or $EVENTSIM_DATA
+DATA = os.environ.get("EVENTSIM_DATA", os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data")))
 
 
 def git_commit() -> str | None:

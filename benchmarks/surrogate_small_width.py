@@ -29,12 +29,14 @@ import numpy as np
 from eventsim.learning.surrogate import LayerSpec, NetworkSpec, SNN, TrainConfig, train
 from eventsim.learning.surrogate.data import mnist_dataset, split_holdout
 
+from results_json import DATA  # noqa: E402  (benchmarks/ is the script's folder, so on sys.path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", default="/work/shared/data")
+    ap.add_argument("--root", default=DATA, help="data folder (default ../shared/data beside the repository)")
     ap.add_argument("--hidden", type=int, default=100)
     ap.add_argument("--band", type=float, default=0.02)
     ap.add_argument("--min-active", type=float, default=0.01)

@@ -8,9 +8,7 @@ from eventsim.datasets import load_mnist
 from eventsim.models.diehl_cook import split_train_val
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from results_json import write_results  # noqa: E402
-
-DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
+from results_json import DATA, write_results  # noqa: E402,F401 (DATA: used by the scripts)
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 os.makedirs(RESULTS, exist_ok=True)

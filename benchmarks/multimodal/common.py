@@ -21,10 +21,8 @@ from eventsim.models.diehl_cook import DCParams, split_train_val
 from eventsim.models.multimodal import AudioParams, audio_features
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from results_json import git_commit, load_avg, write_results  # noqa: E402,F401 (load_avg: used by the scripts)
+from results_json import DATA, git_commit, load_avg, write_results  # noqa: E402,F401 (DATA, load_avg: used by the scripts)
 from script_args import UsageError, parse_overrides  # noqa: E402
-
-DATA = os.environ.get("EVENTSIM_DATA", "/work/shared/data")
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 RUNS = os.path.join(HERE, "runs")

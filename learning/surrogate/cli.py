@@ -168,12 +168,12 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
     if kind == "npz":
         return _load_npz(d.get("path")), (_load_npz(d["test_path"]) if d.get("test_path") else None)
     if kind == "mnist":
-        root = d.get("root", "/work/shared/data")
+        root = d.get("root", "../shared/data")
         lt = d.get("limit_test")
         return (mnist_dataset(root, d.get("train_split", "train5k"), T, d.get("limit_train")),
                 mnist_dataset(root, d.get("test_split", "t10k"), T, lt) if d.get("test_split", "t10k") else None)
     if kind == "fsdd":
-        root = d.get("root", "/work/shared/data")
+        root = d.get("root", "../shared/data")
         kw = dict(n_steps=T, dt_ms=float(d["dt_ms"]), n_channels=int(d.get("n_channels", 32)))
         cdir = d.get("cache_dir")
         if cdir:
