@@ -122,3 +122,27 @@ def test_nwb_grouping_sorts_out_of_order_neurons_block_by_block(tmp_path, monkey
         times, off = nwb.group_by_node(lg, "exc", 30)
     for k in range(30):
         np.testing.assert_array_equal(times[off[k]:off[k + 1]], np.sort(t[i == k]))
+
+
+def test_corrupted_dataset_header_is_an_error_not_a_skip_or_hang(tmp_path):
+    """Bytes flipped in a dataset's object header: one line naming the dataset as corrupted
+    (it read as 'missing' and analyze skipped the population, exit 0), never a hang."""
+    import subprocess
+    import sys
+    p = write_log(tmp_path / "c.h5", {"exc": (np.linspace(0, 100, 50), np.arange(50) % 5, 5),
+                                      "inh": (np.linspace(0, 100, 10), np.zeros(10, int), 2)}, chunk=16)
+    with h5py.File(p, "r") as f:
+        addr = h5py.h5o.get_info(f["spikes/exc/timestamps"].id).addr
+    outcomes = []
+    for off in range(4, 40, 4):
+        b = bytearray(open(p, "rb").read())
+        b[addr + off] ^= 0xFF
+        bad = tmp_path / f"bad{off}.h5"
+        bad.write_bytes(bytes(b))
+        r = subprocess.run([sys.executable, "-m", "eventsim.cli", "analyze", str(bad), "--no-figures",
+                            "--out", str(tmp_path / "an"), "--t-stop", "100"],
+                           capture_output=True, text=True, timeout=60)
+        errors = [ln for ln in r.stderr.splitlines() if "error" in ln]
+        assert r.returncode in (0, 2) and "Traceback" not in r.stderr and len(errors) <= 1, r.stderr
+        outcomes.append(r.returncode == 2 and "is corrupted" in r.stderr)
+    assert any(outcomes)

@@ -28,7 +28,7 @@ import numpy as np
 from eventsim.errors import EventsimError
 
 from .correlation import complete_bins, count_correlations, correlograms, sample_pairs
-from .errors import LogFormatError, LogFormatWarning
+from .errors import LogFormatError, LogFormatWarning, UnknownSizeError
 from .reader import SpikeLog
 from .stats import SpikeStats, summarize
 
@@ -126,7 +126,7 @@ def analyze(path: str, *, populations: list[str] | None = None, out: str = ".",
         for name in names:
             try:
                 rows.append(analyze_population(log, name, out=out, **kw))
-            except LogFormatError as exc:
+            except UnknownSizeError as exc:
                 if populations or len(names) == 1:
                     raise
                 warnings.warn(LogFormatWarning(f"skipped: {exc}"), stacklevel=2)

@@ -12,6 +12,11 @@ class LogFormatError(EventsimError):
     """
 
 
+class UnknownSizeError(LogFormatError):
+    """A population has no spike and no ``n_nodes`` attribute, so its size is unknown
+    (``eventsim analyze`` skips it when analysing every population)."""
+
+
 class MissingDependencyError(EventsimError):
     """An optional package needed for a feature (e.g. pynwb) is not installed."""
 

@@ -23,7 +23,7 @@ import numpy as np
 from eventsim.errors import EventsimError
 from eventsim.hdf5_open import open_read_only
 
-from .errors import LogFormatError, LogFormatWarning, where
+from .errors import LogFormatError, LogFormatWarning, UnknownSizeError, where
 
 SONATA_MAGIC = 0x0A7A
 SORTINGS = ("none", "by_id", "by_time")
@@ -164,7 +164,11 @@ class SpikeLog:
 
     def _dataset(self, name: str, key: str) -> h5py.Dataset:
         grp = self._spikes[name]
-        obj = grp.get(key)
+        try:
+            obj = grp[key] if key in grp else None
+        except (KeyError, OSError, RuntimeError) as exc:      # the link exists, the object is unreadable
+            raise LogFormatError(f"{where(self.path, name)}: dataset /spikes/{name}/{key} is corrupted "
+                                 f"({_first_line(exc)})") from None
         if not isinstance(obj, h5py.Dataset):
             raise LogFormatError(f"{where(self.path, name)}: missing dataset "
                                  f"/spikes/{name}/{key}")
@@ -432,8 +436,8 @@ class SpikeLog:
             for _, ids in self.iter_chunks(info.name, chunk_rows=chunk_rows, check_order=False):
                 top = max(top, int(ids.max()))
             if top < 0:
-                raise LogFormatError(f"{where(self.path, info.name)}: no spikes and no 'n_nodes' attribute; "
-                                     "population size unknown")
+                raise UnknownSizeError(f"{where(self.path, info.name)}: no spikes and no 'n_nodes' attribute; "
+                                       "population size unknown")
             warn_inferred(self.path, info.name, top + 1)
             self._inferred[info.name] = top + 1
         return self._inferred[info.name]
