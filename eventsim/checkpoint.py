@@ -27,7 +27,7 @@ What is stored
   in memory (no log) are stored in the checkpoint itself;
 - a fingerprint of the network as constructed (populations, projections with a hash of their
   synapses, models, sources, seed, eventsim version), the config and its hash, and a SHA-256
-  checksum of every stored array (a truncated or altered file is rejected).
+  checksum of every stored array and attribute (a truncated or altered file is rejected).
 
 The file is written to PATH.tmp, fsynced and renamed, so an interrupted save leaves the previous
 checkpoint intact. Not stored: StateSampler registrations (register samplers again after resume).
@@ -48,10 +48,10 @@ import numpy as np
 from . import checks, engine as eng, heap, neuron
 from .errors import EventsimError
 from .graph import Graph
-from .recording import SonataWriter, config_attrs, copy_prefix
+from .recording import SonataWriter, config_attrs, copy_prefix, open_log_for_reading
 
 KIND = "eventsim-checkpoint"
-FORMAT = 2      # 2: the checks are a tournament tree (heap.make_checks), not an indexed heap
+FORMAT = 3      # 3: the checksum covers the attributes too; 2: the checks are a tournament tree (heap.make_checks)
 # Engine attributes that are not state at a chunk boundary (recomputed or empty there).
 ENGINE_TRANSIENT = {
     "scratch": "work arrays of the root solver, rewritten before every use",
@@ -218,6 +218,20 @@ class _Hasher:
         self.h.update(str(arr.shape).encode())
         self.h.update(np.ascontiguousarray(arr).tobytes())
 
+    def add_attributes(self, f: h5py.File) -> None:
+        """Every attribute of the file, its groups and datasets (but the checksum's own), as
+        read back from the file: they hold the log's row counts, the run settings and the
+        engine's scalars, so an altered attribute must fail the check as an altered array does."""
+        objects = [""]
+        f.visit(objects.append)
+        for obj in sorted(objects):
+            attrs = f[obj].attrs if obj else f.attrs
+            for key in sorted(attrs):
+                if obj == "" and key in ("checksum", "complete"):
+                    continue
+                v = np.asarray(attrs[key])
+                self.h.update(f"{obj}@{key}:{v.dtype}:{v.tolist()!r}".encode())
+
 
 def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
     """Write the network's full state to an HDF5 checkpoint at `path` (atomically); returns path.
@@ -233,6 +247,8 @@ def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
     if net._writer is not None and not net._writer.file.id.valid:
         raise EventsimError("cannot checkpoint: the network's spike log is closed (checkpoint before close())")
     path = checks.output_file("checkpoint", os.fspath(path))
+    if net._writer is not None and os.path.abspath(path) == os.path.abspath(net._writer.path):
+        raise EventsimError(f"checkpoint path '{path}' is the network's spike log; allowed another file")
     e.drain(rec.on_spikes)
     rec.flush()
     tmp = f"{path}.tmp"
@@ -246,6 +262,7 @@ def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
             written = _write_body(f, net, e, rec, meta)
             for name in sorted(written):
                 hasher.add(name, written[name])
+            hasher.add_attributes(f)
             f.attrs["checksum"] = hasher.h.hexdigest()
             f.attrs["complete"] = True
         fd = os.open(tmp, os.O_RDONLY)
@@ -310,7 +327,8 @@ def _write_body(f, net, e, rec, meta) -> dict[str, np.ndarray]:
            "compression": None, "n_spikes": int(rec.n_spikes)}
     if net._writer is not None and net._log_spec is not None:
         log.update(path=os.path.abspath(net._writer.path), rows=net._writer.rows(),
-                   compression=net._log_spec[3], t_start=float(net._writer.file.attrs["t_start"]))
+                   compression=net._log_spec[3], t_start=float(net._writer.file.attrs["t_start"]),
+                   run_id=str(net._writer.file.attrs.get("run_id", "")))
     elif rec.in_memory:
         for name in rec.names:
             t, i = rec.spikes(name)
@@ -381,6 +399,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
                 arr = f[n][()]
                 data[n] = arr
                 hasher.add(n, arr)
+            hasher.add_attributes(f)
             if hasher.h.hexdigest() != attrs["checksum"]:
                 raise EventsimError(f"checkpoint '{path}' is corrupt (checksum mismatch)")
             engine = {}
@@ -400,7 +419,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
             return Checkpoint(path, attrs, engine, scalars, data["network/grp_proj"], memory)
     except EventsimError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
         raise EventsimError(f"checkpoint '{path}' is corrupt or truncated ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
@@ -511,6 +530,25 @@ def _restore_engine(net, ck: Checkpoint) -> None:
             net._rates[p.name] = e.sources[1][first:first + p.size] * 1000.0
 
 
+def _check_log_owner(ck: Checkpoint, path: str) -> None:
+    """The spike log at `path` must be the one the checkpointed run wrote (same run id): resume
+    keeps its first rows, and another run's log (a later run into the same folder) would
+    silently splice two runs."""
+    want = ck.log.get("run_id")
+    if not want:
+        return
+    try:
+        with open_log_for_reading(path) as f:
+            have = f.attrs.get("run_id")
+    except EventsimError:
+        return                      # copy_prefix reports a missing or unreadable log
+    have = have.decode() if isinstance(have, bytes) else have
+    if have != want:
+        raise EventsimError(f"the spike log '{path}' was written by another run (run id {have or 'none'}, the "
+                            f"checkpoint's {want}); allowed the log of the checkpointed run (its spikes before the "
+                            f"checkpoint are kept from it): restore that file")
+
+
 def _restore_log(net, ck: Checkpoint, spec, log_path: str | None) -> None:
     from .network import __version__
     rec = net._recorder
@@ -531,7 +569,9 @@ def _restore_log(net, ck: Checkpoint, spec, log_path: str | None) -> None:
         return
     path, interval, in_memory, compression = spec
     sizes = {p.name: p.size for p in net.populations.values() if p.record}
-    attrs = config_attrs(net.config, net.seed, __version__)
+    if log.get("path") and any(log.get("rows", {}).values()):
+        _check_log_owner(ck, log["path"])
+    attrs = config_attrs(net.config, net.seed, __version__, run_id=log.get("run_id") or None)
     copied = copy_prefix(log.get("path"), path, log.get("rows", {}) if log.get("path") else {}, sizes, attrs,
                          compression, extra=extra, keep=in_memory, interval=(log.get("t_start", 0.0), ck.t))
     writer = SonataWriter(path, sizes, attrs, compression, append=True)

@@ -23,6 +23,7 @@ import os
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -189,10 +190,13 @@ class SpikeRecorder:
         return parts[0]
 
 
-def config_attrs(config: dict, seed: int, version: str) -> dict:
+def config_attrs(config: dict, seed: int, version: str, run_id: str | None = None) -> dict:
+    """Root attributes of a spike log. run_id identifies the run that writes it (new for a new
+    log, the checkpoint's for a resumed one), so that resume never continues another run's log."""
     # a seed beyond int64 (Network accepts any whole number >= 0) is stored as text
     return {"eventsim_version": version, "seed": np.int64(seed) if -2 ** 63 <= seed < 2 ** 63 else str(seed),
-            "config": json.dumps(config, sort_keys=True, default=_json_default)}
+            "config": json.dumps(config, sort_keys=True, default=_json_default),
+            "run_id": run_id or uuid.uuid4().hex}
 
 
 def _json_default(obj):
