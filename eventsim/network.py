@@ -15,7 +15,7 @@ import numpy as np
 from . import builder, checks, engine as eng, heap, neuron
 from . import plasticity as plasticity_mod
 from .connectors import Connector
-from .distributions import Distribution, as_distribution, realise
+from .distributions import NORMAL_CLIPPED, Distribution, as_distribution, realise
 from .errors import EventsimError
 from .recording import SonataWriter, SpikeRecorder, config_attrs
 from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
@@ -23,6 +23,7 @@ from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
 __version__ = "0.1.0"
 STATE_VARS = ("v", "i_e", "i_i", "theta")
 MAX_NEURONS = 2**31 - 1          # post targets are int32
+F32_MAX = float(np.finfo(np.float32).max)   # weights are stored as float32
 MAX_RATE_HZ = 1e6                # one spike per microsecond per source
 SETTABLE = ("v_th", "v_rest", "v_reset", "i_bias", "t_ref", "theta_plus", "tau_theta")
 
@@ -342,6 +343,27 @@ def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
     return Distribution(code, a, b, low, high).bounds()
 
 
+def _source_size(name: str, size) -> int:
+    """A source population's size: a whole number in [1, MAX_NEURONS] (checked before any
+    per-source array is allocated)."""
+    size = checks.count(f"source '{name}' size", size, 1)
+    if size > MAX_NEURONS:
+        raise EventsimError(f"source '{name}' size must be <= {MAX_NEURONS}, got {size}")
+    return size
+
+
+def _check_float32(name: str, spec: tuple, lo: float, hi: float) -> None:
+    """Weights are stored as float32: every value the spec can produce must fit (a weight of
+    1e39 became inf, and the targets' potentials NaN, silently). An unbounded normal counts
+    as mean +- 40 std."""
+    code, a, b = spec[:3]
+    if code == NORMAL_CLIPPED and not spec[5].size:
+        lo, hi = max(lo, a - 40.0 * b), min(hi, a + 40.0 * b)
+    if max(abs(lo), abs(hi)) > F32_MAX:
+        raise EventsimError(f"{name} must lie in [{-F32_MAX:g}, {F32_MAX:g}] (weights are float32; "
+                            f"got values up to {max(abs(lo), abs(hi)):g})")
+
+
 def _most_matches(owner: np.ndarray, other: np.ndarray) -> int:
     """The most entries of `other` equal to one entry of `owner` (local ids of one population):
     how many candidates a neuron of `owner` loses when autapses are excluded."""
@@ -391,7 +413,9 @@ class Network:
         if self._engine is not None:
             raise EventsimError("the network is already built (it has run); create every population "
                                 "and projection before the first run")
-        name = name or f"{prefix}{len(self.populations)}"
+        name = f"{prefix}{len(self.populations)}" if name is None else name
+        if not isinstance(name, str) or not name:
+            raise EventsimError(f"population name must be a non-empty string, got {name!r}")
         if name in self.populations:
             raise EventsimError(f"population name '{name}' is already used")
         return name
@@ -415,7 +439,7 @@ class Network:
     def poisson(self, size: int, rate_hz, name: str | None = None, record: bool = False) -> Population:
         """Independent Poisson spike sources; rate in Hz (scalar or per source)."""
         name = self._new_name(name, "poisson")
-        size = checks.count(f"source '{name}' size", size, 1)
+        size = _source_size(name, size)
         rate = checks.in_range(f"source '{name}' rate_hz", rate_hz, 0.0, MAX_RATE_HZ)
         try:
             rate = np.broadcast_to(rate, (size,)).astype(np.float64)
@@ -431,7 +455,7 @@ class Network:
                      record: bool = False) -> Population:
         """Sources that replay given spikes: times (ms) and source ids, paired element-wise."""
         name = self._new_name(name, "source")
-        size = checks.count(f"source '{name}' size", size, 1)
+        size = _source_size(name, size)
         times = checks.non_negative(f"source '{name}' times", times).ravel()
         ids = np.asarray(ids).ravel()
         if ids.size != times.size:
@@ -466,7 +490,12 @@ class Network:
         if receptor not in (None, "excitatory", "inhibitory"):
             checks.known_key("receptor", str(receptor), ("excitatory", "inhibitory"))
         key = len(self.projections) + 1
-        name = name or f"proj{key}"
+        name = f"proj{key}" if name is None else name
+        if not isinstance(name, str) or not name:
+            raise EventsimError(f"projection name must be a non-empty string, got {name!r}")
+        if any(p.name == name for p in self.projections):
+            raise EventsimError(f"projection name '{name}' is already used (checkpoints, weight files and "
+                                f"pruning find projections by name)")
         # without autapses, no synapse joins a neuron to itself, however the two views overlap
         no_self = pre_v.parent is post_v.parent and not getattr(connector, "allow_autapses", True)
         excluded = ((_most_matches(post_v.local, pre_v.local), _most_matches(pre_v.local, post_v.local))
@@ -477,6 +506,7 @@ class Network:
         dspec = builder.value_spec(as_distribution(f"{name} delay", delay))
         n_expected = connector.expected_count(pre_v.size, post_v.size)
         w_lo, w_hi = _check_values(f"{name} weight", wspec, n_expected, kind)
+        _check_float32(f"{name} weight (mV)", wspec, w_lo, w_hi)
         d_lo, _ = _check_values(f"{name} delay (ms)", dspec, n_expected, kind, positive=True)
         if not d_lo > 0:
             raise EventsimError(f"{name} delay (ms) must lie in (0, inf) (smallest possible value {d_lo:g})")

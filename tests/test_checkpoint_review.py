@@ -90,3 +90,35 @@ def test_checkpoint_onto_the_spike_log_is_refused(tmp_path):
     net.close()
     with h5py.File(log, "r") as f:
         assert f["spikes/a/timestamps"].size > 0
+
+
+def test_projection_names_are_unique_strings():
+    """Checkpoints store rules by projection name: two projections named 'ff' both got the
+    second one's rule on resume."""
+    net = es.Network(seed=1)
+    a = net.population(5, LIFExp(v_rest=-65.0, v_th=-50.0, v_reset=-65.0), name="a")
+    net.connect(a, a, es.all_to_all(), weight=1.0, delay=1.0, name="ff")
+    with pytest.raises(es.EventsimError, match="projection name 'ff' is already used"):
+        net.connect(a, a, es.one_to_one(), weight=1.0, delay=2.0, name="ff")
+    for bad in (5, ""):
+        with pytest.raises(es.EventsimError, match="projection name must be a non-empty string"):
+            net.connect(a, a, es.one_to_one(), weight=1.0, delay=2.0, name=bad)
+        with pytest.raises(es.EventsimError, match="population name must be a non-empty string"):
+            net.population(3, LIFExp(), name=bad)
+
+
+@pytest.mark.parametrize("weight", [1e39, -1e39, es.uniform(0.0, 1e39), es.normal_clipped(0.0, 1e38)])
+def test_weights_beyond_float32_are_refused(weight):
+    """1e39 became inf in the float32 weights: potentials NaN, no spikes, exit 0."""
+    net = es.Network(seed=1)
+    a = net.population(5, LIFExp(v_rest=-65.0, v_th=-50.0, v_reset=-65.0))
+    with pytest.raises(es.EventsimError, match=r"weight \(mV\) must lie in .* \(weights are float32"):
+        net.connect(a, a, es.all_to_all(), weight=weight, delay=1.0)
+    net.connect(a, a, es.all_to_all(), weight=3e38, delay=1.0)      # fits
+
+
+def test_absurd_source_sizes_are_refused_before_allocating():
+    net = es.Network(seed=1)
+    for make in (lambda: net.poisson(10 ** 13, 5.0), lambda: net.spike_source(10 ** 13, [1.0], [0])):
+        with pytest.raises(es.EventsimError, match="size must be <= 2147483647"):
+            make()
