@@ -14,21 +14,30 @@ from .graph import Graph
 
 
 @nb.njit(cache=True)
-def _remap_deliveries(qt, qc, qa, q0, qs, old_to_new, next_kept, new_delay):
+def _remap_deliveries(qt, qc, qa, q0, qs, old_to_new, next_kept, new_delay, new_ptr, n_neurons, rec_flag):
     """Point queued DELIVERY entries at surviving groups; drop entries with none left.
 
     An entry for old group g now targets next_kept[g] (g itself if kept, else the node's next
-    kept group): its time becomes t0 + delay of that group. Then the heap is rebuilt."""
+    kept group): its time becomes t0 + delay of that group. A source that is not recorded is
+    queued at its spike time t0 plus its first group's delay (engine._push_source): that group
+    may have been dropped, so its time is recomputed from the new first group. Then the heap
+    is rebuilt."""
     n = qs[0]
     m = 0
     for i in range(n):
         code = qc[i]
-        if (code >> heap.ID_BITS) == eng.DELIVERY:
+        kind = code >> heap.ID_BITS
+        if kind == eng.DELIVERY:
             g = next_kept[qa[i]]
             if g < 0:
                 continue
             qa[i] = old_to_new[g]
             qt[i] = q0[i] + new_delay[old_to_new[g]]
+        elif kind == eng.SOURCE:
+            node = n_neurons + (code & eng.ID_MASK)
+            if rec_flag[node] == 0:
+                first = new_ptr[node]
+                qt[i] = q0[i] + new_delay[first] if first < new_ptr[node + 1] else q0[i]
         qt[m] = qt[i]
         qc[m] = qc[i]
         qa[m] = qa[i]
@@ -67,7 +76,8 @@ def compact(net, keep: np.ndarray) -> int:
     new = Graph(g.n_nodes, new_ptr.astype(np.int64), new_start, g.grp_delay[kept_groups].copy(),
                 g.post[keep].copy(), g.weight[keep].copy(), g.grp_proj[kept_groups].copy())
     qt, qc, qa, q0, qs = e.queue
-    _remap_deliveries(qt, qc, qa, q0, qs, old_to_new.astype(np.int64), next_kept, new.grp_delay)
+    _remap_deliveries(qt, qc, qa, q0, qs, old_to_new.astype(np.int64), next_kept, new.grp_delay, new.grp_ptr,
+                      e.n_neurons, e.rec_flag)
     # plasticity: carry group rules and traces, rebuild the post index
     pl = e.plast
     grp_rule = pl[0][kept_groups].copy()

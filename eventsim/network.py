@@ -282,7 +282,8 @@ class Projection:
     def set_plasticity(self, rule) -> None:
         """Replace the learning rule of a plastic projection between runs (a learning-rate or
         target schedule). The new rule must be the same kind with the same time constants,
-        trace mode and weight bounds, because traces and weights carry over unchanged."""
+        trace mode, weight bounds and weight dependence (mu), because traces and weights carry
+        over unchanged."""
         if self.plasticity is None:
             raise EventsimError(f"{self.name}: set_plasticity needs a projection made plastic at connect time")
         if not hasattr(rule, "vector"):
@@ -291,6 +292,11 @@ class Projection:
         fixed = (plasticity_mod.KIND, plasticity_mod.TAU_PLUS, plasticity_mod.TAU_MINUS, plasticity_mod.W_MIN,
                  plasticity_mod.W_MAX, plasticity_mod.TAU_X, plasticity_mod.TAU_Y, plasticity_mod.MODE)
         names = ("kind", "tau_plus", "tau_minus", "w_min", "w_max", "tau_x", "tau_y", "nearest")
+        # the weight dependence is the rule's form, not a rate: pair rules' mu_plus/mu_minus, power law's mu
+        if old[plasticity_mod.KIND] == plasticity_mod.PAIR:
+            fixed, names = fixed + (plasticity_mod.P3, plasticity_mod.P4), names + ("mu_plus", "mu_minus")
+        elif old[plasticity_mod.KIND] == plasticity_mod.POWER:
+            fixed, names = fixed + (plasticity_mod.P4,), names + ("mu",)
         for col, nm in zip(fixed, names):
             if new[col] != old[col]:
                 raise EventsimError(f"{self.name}: set_plasticity may change learning rates and targets only; "

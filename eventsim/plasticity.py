@@ -16,7 +16,8 @@ plastic synapses, found through the post index, from their groups' pre traces.
 
 Rules arrive as parameter vectors (eventsim.learning builds them), one row per rule:
 
-    KIND  0 pair (NEST stdp_synapse: lambda, alpha, mu_plus, mu_minus; mu=0 additive, 1 multiplicative)
+    KIND  0 pair (NEST stdp_synapse's formula: lambda, alpha, mu_plus, mu_minus; mu=0 additive, 1
+          multiplicative; pairing at arrival times, Brian2's delay convention)
           1 triplet (Pfister & Gerstner 2006: A2+, A3+, A2-, A3-, tau_x, tau_y)
           2 power law (Diehl & Cook 2015: dw = eta_post (x_pre - x_tar) (w_max - w)^mu at post
             spikes, dw = -eta_pre y_post at pre arrivals)

@@ -4,12 +4,15 @@ Cross-modal projections join the excitatory layers of two unimodal ensembles (Ra
 multimodal SNN). They are excitatory-only (w_min = 0) and learn with the power-law STDP rule of
 Diehl & Cook, but with a long presynaptic trace: excitatory neurons of a Diehl & Cook layer fire
 a few spikes spread over a 350 ms presentation, so a pre spike counts as "together" with a post
-spike if it came up to ~tau_pre earlier in the same presentation. At a post spike
+spike if it came up to tau_pre ln(1/x_tar) earlier (x_pre > x_tar): 184 ms with the defaults
+(tau_pre 80 ms, x_tar 0.1). That is longer than the 150 ms rest between presentations, and the
+traces are not reset there, so a pre spike in the last ~34 ms of one presentation still counts
+as co-active with a post spike at the start of the next. At a post spike
 
     w += eta_post * (x_pre - x_tar) * (w_max - w)^mu
 
 so co-active pairs (x_pre > x_tar) grow towards w_max and pairs whose pre neuron was silent
-in this presentation (x_pre ~ 0 < x_tar) shrink towards 0: with same-class pairs presented,
+within that window (x_pre < x_tar) shrink towards 0: with same-class pairs presented,
 weights between same-class neurons grow and the others decay. As for the input weights of a
 Diehl & Cook layer, the incoming cross-modal weights of each post neuron are rescaled to a fixed
 sum (`norm_total`) before each learning presentation, so that they compete: without it, most

@@ -15,14 +15,14 @@ from eventsim.learning.weights import projection_of, synapses_of
 
 
 def prune_fraction(net, proj, fraction: float) -> int:
-    """Per post neuron, remove the `fraction` of its synapses in `proj` with the smallest
-    weights (the ones STDP marked as uncorrelated). `proj`: the Projection or its name.
-    Returns the number removed."""
+    """Per post neuron, remove the `fraction` of its synapses in `proj` with the weakest
+    weights, by magnitude (the ones STDP marked as uncorrelated; on an inhibitory projection
+    the ones closest to 0). `proj`: the Projection or its name. Returns the number removed."""
     fraction = checks.number("prune fraction", fraction, checks.in_range, 0.0, 1.0, high_open=True)
     syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
-    order = np.lexsort((g.weight[syn], post))          # by post, then weight ascending
+    order = np.lexsort((np.abs(g.weight[syn]), post))  # by post, then |weight| ascending
     post_sorted = post[order]
     counts = np.bincount(post_sorted, minlength=net._n_neurons)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -35,14 +35,17 @@ def prune_fraction(net, proj, fraction: float) -> int:
 
 
 def prune_below(net, proj, threshold: float, relative: bool = True) -> int:
-    """Remove synapses of `proj` whose weight is below `threshold` (times the post neuron's
-    largest weight in `proj` if relative). Warns when a neuron loses every input of `proj`."""
+    """Remove synapses of `proj` whose weight magnitude |w| is below `threshold` (times the post
+    neuron's largest |w| in `proj` if relative), so that on an inhibitory projection the weakest
+    leave too. Warns when a neuron loses every input of `proj`."""
     threshold = checks.number("prune threshold", threshold)
+    if not isinstance(relative, (bool, np.bool_)):
+        raise EventsimError(f"prune relative must be True or False, got {relative!r}")
     proj = projection_of(net, proj)
     syn = synapses_of(net, proj)
     g = net.graph
     post = g.post[syn].astype(np.int64)
-    w = g.weight[syn].astype(np.float64)
+    w = np.abs(g.weight[syn].astype(np.float64))
     limit = np.full(net._n_neurons, threshold)
     if relative:
         w_max = np.full(net._n_neurons, -np.inf)
@@ -98,13 +101,15 @@ def quantize(net, proj, levels: int, w_min: float | None = None, w_max: float | 
 def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterations: int = 30) -> np.ndarray:
     """Round each post neuron's weights in `proj` to the nearest of `levels` values of its own
     codebook (a k-entry codebook per neuron, as in per-channel quantisation). Returns the codebooks
-    [n_neurons, levels] (NaN rows for neurons without synapses in `proj`; a codebook may repeat a
-    value, e.g. where all of a neuron's weights are equal).
+    [post population size, levels], row j for the population's neuron j (NaN rows for neurons
+    without synapses in `proj`; a codebook may repeat a value, e.g. where all of a neuron's weights
+    are equal).
 
     method "uniform": evenly spaced values between the neuron's smallest and largest weight.
-    method "lloyd": Lloyd-Max (1-D k-means) codebook that minimises each neuron's squared rounding
+    method "lloyd": Lloyd-Max (1-D k-means) codebook, a local minimum of each neuron's squared rounding
     error, started from the uniform one (`iterations` steps at most), as in the weight sharing of
-    Deep Compression. Graded weights bunch near 0, and the uniform grid spends levels on the sparse
+    Deep Compression. A level left with no weight moves to the neuron's worst-rounded weight
+    (the usual k-means repair), so no level is wasted while some weight is off its level. Graded weights bunch near 0, and the uniform grid spends levels on the sparse
     top of the range.
 
     Unlike one grid for the whole projection, both keep graded receptive fields graded: after
@@ -114,6 +119,7 @@ def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterati
     if method not in ("uniform", "lloyd"):
         raise EventsimError(f"quantisation method must be 'uniform' or 'lloyd' (got {method!r})")
     iterations = checks.count("Lloyd iterations", iterations, 0)
+    proj = projection_of(net, proj)
     syn = synapses_of(net, proj)
     g = net.graph
     n = net._n_neurons
@@ -132,13 +138,29 @@ def quantize_per_neuron(net, proj, levels: int, method: str = "uniform", iterati
         count = np.bincount(cell, minlength=n * levels).reshape(n, levels)
         total = np.bincount(cell, weights=w, minlength=n * levels).reshape(n, levels)
         books = np.where(count > 0, total / np.maximum(count, 1), books)
+        _refill_empty_levels(books, count == 0, w, post, books[post, idx])
         books.sort(axis=1)                     # NaN rows stay NaN (sorted last)
         new = _nearest(w, _midpoints(books), post)
         if np.array_equal(new, idx):
             break
         idx = new
     g.weight[syn] = books[post, idx].astype(np.float32)
-    return books
+    first = proj.post.offset
+    return books[first:first + proj.post.size]
+
+
+def _refill_empty_levels(books: np.ndarray, empty: np.ndarray, w: np.ndarray, post: np.ndarray,
+                         rounded: np.ndarray) -> None:
+    """For each neuron with an empty level (and a weight off its level), put that level on the
+    neuron's worst-rounded weight, in place (one level per neuron per call)."""
+    err = (w - rounded) ** 2
+    order = np.lexsort((err, post))                    # by neuron, worst error last
+    last = np.flatnonzero(np.append(post[order][1:] != post[order][:-1], True))
+    worst = order[last]                                # the worst-rounded synapse of each neuron
+    rows = post[worst]
+    fix = empty[rows].any(axis=1) & (err[worst] > 0)
+    rows, worst = rows[fix], worst[fix]
+    books[rows, np.argmax(empty[rows], axis=1)] = w[worst]
 
 
 def _midpoints(book: np.ndarray) -> np.ndarray:

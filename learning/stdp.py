@@ -80,7 +80,11 @@ class _Rule(ABC):
 
 @dataclass(frozen=True)
 class PairSTDP(_Rule):
-    """Pair-based STDP with NEST `stdp_synapse` semantics (all-to-all pairing).
+    """Pair-based STDP with NEST `stdp_synapse`'s update formula (all-to-all pairing).
+
+    Delays follow Brian2's convention, not NEST's: a pre spike is paired at its arrival t_pre + d
+    with the post spike time t_post (NEST treats the whole delay as dendritic and pairs t_pre
+    with t_post + d). For pre-post intervals shorter than the delay the two differ in sign.
 
     With w_hat = w / w_max and traces K+ (pre) and K- (post):
         at a post spike:    w_hat += lambda_ * (1 - w_hat)^mu_plus * K+
@@ -126,7 +130,8 @@ def multiplicative(**kw) -> PairSTDP:
 
 
 def nearest_spike(**kw) -> PairSTDP:
-    """Pair STDP with nearest-spike pairing: each trace resets to 1 at a spike (NEST stdp_nn_symm)."""
+    """Pair STDP with nearest-spike pairing: each trace resets to 1 at a spike (NEST stdp_nn_symm's
+    pairing; delays as in `PairSTDP`, Brian2's convention)."""
     return _preset("nearest_spike", {"nearest": True}, kw)
 
 
@@ -189,6 +194,7 @@ class PowerLawSTDP(_Rule):
         """The rule for weights in mV from parameters in dimensionless units (w = w_scale * u,
         w_min = 0): eta_pre' = eta_pre * s and eta_post' = eta_post * s^(1 - mu) make it act on
         w / s exactly as the dimensionless rule acts on u."""
-        s = w_scale
+        s = checks.number("PowerLawSTDP.scaled w_scale (mV per unit)", w_scale, checks.in_range, 0.0, np.inf,
+                          low_open=True)
         return cls(tau_plus=tau_pre, tau_minus=tau_post, w_min=0.0, w_max=w_max * s,
                    eta_post=eta_post * s ** (1.0 - mu), eta_pre=eta_pre * s, x_tar=x_tar, mu=mu, nearest=True)

@@ -70,7 +70,7 @@ def main():
         if a.quantize_mode in ("neuron", "lloyd"):
             books = quantize_per_neuron(m.net, m.p_in, a.levels,
                                         method="lloyd" if a.quantize_mode == "lloyd" else "uniform")
-            return books[m.exc.offset:m.exc.offset + m.n]
+            return books
         _, _, w = m.p_in.weights()
         return quantize(m.net, m.p_in, a.levels, w_min=0.0, w_max=float(w.max()))
 
