@@ -48,6 +48,7 @@ import numpy as np
 from . import checks, engine as eng, heap, neuron
 from .errors import EventsimError
 from .graph import Graph
+from .hdf5_open import hdf5_reason
 from .recording import SonataWriter, config_attrs, copy_prefix, open_log_for_reading
 
 KIND = "eventsim-checkpoint"
@@ -276,8 +277,8 @@ def save(net, path: str | os.PathLike, meta: dict | None = None) -> str:
             os.remove(tmp)
         except OSError:
             pass
-        if isinstance(exc, OSError):
-            raise EventsimError(f"cannot write checkpoint '{path}': {exc.strerror or exc}") from None
+        if isinstance(exc, (OSError, RuntimeError)):
+            raise EventsimError(f"cannot write checkpoint '{path}': {hdf5_reason(exc)}") from None
         raise
     return path
 

@@ -1,5 +1,8 @@
-"""Opening HDF5 files read-only, complete files checked, live (SWMR) files still readable."""
+"""HDF5 helpers: opening files read-only (complete files checked, live SWMR files still
+readable), and one-line reasons for HDF5's multi-line errors."""
 from __future__ import annotations
+
+import re
 
 import h5py
 
@@ -32,3 +35,14 @@ def open_read_only(path: str) -> h5py.File:
         except OSError as exc:
             errors.append(exc)
     raise errors[0]
+
+
+def hdf5_reason(exc: BaseException) -> str:
+    """One line saying why an HDF5 call failed: the OS error text when HDF5 quotes one (its
+    message spans lines and repeats the file name, time and buffer address), else the message
+    with its whitespace collapsed."""
+    text = str(exc)
+    m = re.search(r"errno = (\d+), error message = '([^']*)'", text)
+    if m:
+        return f"{m.group(2)} (errno {m.group(1)})"
+    return " ".join(text.split())[:300] or type(exc).__name__

@@ -24,15 +24,16 @@ import os
 import json
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import h5py
 import numpy as np
 
 from . import checks
 from .errors import EventsimError
-from .hdf5_open import open_read_only
+from .hdf5_open import hdf5_reason, open_read_only
 
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 CHUNK_ROWS = 1 << 16
@@ -46,6 +47,7 @@ class SonataWriter:
         """append=True continues an existing, cleanly closed log (see copy_prefix) instead of
         creating a new one; its populations must be those given. t_start: model time (ms) at
         which the recording starts. Missing parent directories of `path` are created."""
+        self.failed: str | None = None      # the first write error: the file is closed, nothing more is written
         if append:
             self._open_existing(path, populations)
             return
@@ -103,6 +105,23 @@ class SonataWriter:
         if sum(t.size for t, _ in self.pending[name]) >= CHUNK_ROWS:
             self._write(name, whole_chunks=True)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """HDF5 write failures (a full disk, a removed file) become one EventsimError line; the
+        file is closed at once, so that nothing touches it again (h5py's cleanup of a file whose
+        writes failed crashed the interpreter at exit)."""
+        if self.failed:
+            raise EventsimError(self.failed)
+        try:
+            yield
+        except (OSError, RuntimeError) as exc:
+            self.failed = f"cannot write spike log '{self.path}': {hdf5_reason(exc)}"
+            try:
+                self.file.close()
+            except (OSError, RuntimeError):
+                pass
+            raise EventsimError(self.failed) from None
+
     def _write(self, name: str, whole_chunks: bool) -> None:
         parts = self.pending[name]
         if not parts:
@@ -113,23 +132,25 @@ class SonataWriter:
         self.pending[name] = [(times[n:], ids[n:])] if n < times.size else []
         if n == 0:
             return
-        for ds, data in ((self.ts[name], times[:n]), (self.ids[name], ids[:n].astype(np.uint64))):
-            old = ds.shape[0]
-            ds.resize((old + n,))
-            ds[old:] = data
+        with self._writing():
+            for ds, data in ((self.ts[name], times[:n]), (self.ids[name], ids[:n].astype(np.uint64))):
+                old = ds.shape[0]
+                ds.resize((old + n,))
+                ds[old:] = data
 
     def flush(self, t_stop: float | None = None) -> None:
         """Write everything pending and flush to disk: the file is then complete. t_stop: the
         model time (ms) up to which every spike has been appended, stored as the log's t_stop."""
         for name in self.pending:
             self._write(name, whole_chunks=False)
-        if t_stop is not None:
-            self.file.attrs.modify("t_stop", float(t_stop))     # in place: allowed in SWMR mode
-        self.file.flush()
+        with self._writing():
+            if t_stop is not None:
+                self.file.attrs.modify("t_stop", float(t_stop))     # in place: allowed in SWMR mode
+            self.file.flush()
 
     def close(self, t_stop: float | None = None) -> None:
-        """Flush (see flush) and close; a closed writer ignores the call."""
-        if self.file.id.valid:
+        """Flush (see flush) and close; a closed or failed writer ignores the call."""
+        if self.file.id.valid and not self.failed:
             self.flush(t_stop)
             self.file.close()
 

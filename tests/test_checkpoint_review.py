@@ -122,3 +122,26 @@ def test_absurd_source_sizes_are_refused_before_allocating():
     for make in (lambda: net.poisson(10 ** 13, 5.0), lambda: net.spike_source(10 ** 13, [1.0], [0])):
         with pytest.raises(es.EventsimError, match="size must be <= 2147483647"):
             make()
+
+
+def test_a_failed_log_write_is_one_line_and_the_writer_stops(tmp_path):
+    """A full disk: HDF5's multi-line message became an 'internal error' and a crash; now one
+    line with the OS reason, and nothing more is written (close() is then a no-op)."""
+    from eventsim.recording import SonataWriter
+
+    class Full:
+        shape = (0,)
+
+        def resize(self, shape):
+            raise RuntimeError("Unable to synchronously flush file (file write failed: time = now\n, filename = "
+                               "'x.h5', errno = 28, error message = 'No space left on device', buf = 0x1)")
+
+    w = SonataWriter(str(tmp_path / "s.h5"), {"a": 3}, {})
+    w.ts["a"] = Full()
+    w.append("a", np.array([1.0]), np.array([0]))
+    with pytest.raises(es.EventsimError) as err:
+        w.flush(2.0)
+    assert str(err.value) == f"cannot write spike log '{tmp_path / 's.h5'}': No space left on device (errno 28)"
+    w.close(3.0)                                       # no second error, no crash
+    with pytest.raises(es.EventsimError, match="No space left on device"):
+        w.flush(4.0)
