@@ -725,6 +725,12 @@ class Network:
             checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
         max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz
         self._ensure_built()
+        if getattr(self, "_broken", None):
+            raise EventsimError(f"the last run stopped abnormally ({self._broken}) and closed the spike log; "
+                                f"this network cannot run on: resume from a checkpoint or build a new network")
+        if self._writer is not None and not self._writer.file.id.valid:
+            raise EventsimError(f"the spike log '{self._writer.path}' is closed (net.close()); a closed network "
+                                f"cannot run on: resume from a checkpoint or build a new network")
         e = self._engine
         t_end = e.t + float(duration)
         samp = self._sample_arrays(t_end)

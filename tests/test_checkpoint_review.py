@@ -145,3 +145,22 @@ def test_a_failed_log_write_is_one_line_and_the_writer_stops(tmp_path):
     w.close(3.0)                                       # no second error, no crash
     with pytest.raises(es.EventsimError, match="No space left on device"):
         w.flush(4.0)
+
+
+def test_run_after_close_or_an_interrupted_run_is_refused_before_advancing(tmp_path):
+    """It failed with 'Unable to synchronously get dataspace' after the engine had advanced."""
+    net = _net(tmp_path / "s.h5")
+    net.run(10.0)
+    net.close()
+    t = net.t
+    with pytest.raises(es.EventsimError, match="is closed \\(net.close\\(\\)\\)"):
+        net.run(10.0)
+    assert net.t == t
+    net = _net(tmp_path / "i.h5")
+
+    def interrupt(n):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        net.run(50.0, chunk=5.0, on_chunk=interrupt)
+    with pytest.raises(es.EventsimError, match="stopped abnormally \\(KeyboardInterrupt"):
+        net.run(10.0)
