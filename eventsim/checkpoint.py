@@ -450,6 +450,8 @@ def resume(path: str | os.PathLike, config_or_network_factory=None, *, log_path:
     the checkpoint's, else log_path) is rebuilt with the spikes written up to the checkpoint and
     continued. seed: must equal the checkpoint's if given."""
     from . import config as cfgmod
+    if log_path is not None:
+        checks.output_file("resume log_path", os.fspath(log_path))
     ck = read(path)
     if seed is not None and int(seed) != ck.seed:
         raise EventsimError(f"checkpoint '{ck.path}' was written with seed {ck.seed}, not {seed}")

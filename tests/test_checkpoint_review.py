@@ -164,3 +164,11 @@ def test_run_after_close_or_an_interrupted_run_is_refused_before_advancing(tmp_p
         net.run(50.0, chunk=5.0, on_chunk=interrupt)
     with pytest.raises(es.EventsimError, match="stopped abnormally \\(KeyboardInterrupt"):
         net.run(10.0)
+
+
+def test_resume_into_a_directory_names_log_path(tmp_path):
+    net = _net(tmp_path / "s.h5")
+    net.run(10.0)
+    net.checkpoint(str(tmp_path / "ck.h5"))
+    with pytest.raises(es.EventsimError, match="resume log_path: .* is a directory"):
+        ckmod.resume(str(tmp_path / "ck.h5"), lambda: _net(tmp_path / "s.h5"), log_path=str(tmp_path))
