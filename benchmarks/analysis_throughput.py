@@ -4,7 +4,8 @@ for the numpy and the numba backends.
 Writes a synthetic SONATA spike log sorted by time (Poisson spikes, uniform node ids;
 64 Ki-row chunks like eventsim's writer), then analyses it ``--runs`` times, each run in
 a fresh subprocess whose peak RSS is taken from os.wait4. Prints every run and the
-median. The log is deleted afterwards unless --keep.
+median, and writes them to benchmarks/results/analysis_throughput_<date>.json. The log is
+deleted afterwards unless --keep.
 
     python3.11 benchmarks/analysis_throughput.py --spikes 100000000 --neurons 100000
 """
@@ -22,6 +23,8 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_json import dated_path, write_results  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -64,6 +67,7 @@ def write_log(path: str, n_spikes: int, n_neurons: int, rate_hz: float, seed: in
             t_last = float(t[-1])
             ts[a:a + m] = t
             ids[a:a + m] = rng.integers(0, n_neurons, m, dtype=np.uint64)
+        f.attrs["t_start"], f.attrs["t_stop"] = 0.0, t_last     # the interval the log covers (ms)
 
 
 def run_once(path: str, chunk_rows: int, backend: str) -> dict:
@@ -94,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the log for further runs")
     args = p.parse_args(argv)
     n = int(args.spikes)
+    results = {}
     try:
         if not os.path.exists(args.path):
             t0 = time.perf_counter()
@@ -112,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
                    for k in ("seconds", "spikes_per_s", "peak_rss_mb")}
             print(f"[{backend}] median of {len(runs)}: {med['seconds']:.2f} s, "
                   f"{med['spikes_per_s'] / 1e6:.1f} M spikes/s, peak RSS {med['peak_rss_mb']:.0f} MB")
+            results[backend] = {"runs": runs, "median": med}
+        out = dated_path(os.path.join(ROOT, "benchmarks", "results"), "analysis_throughput")
+        print(write_results(os.path.dirname(out), os.path.basename(out), {
+            "command": " ".join([os.path.basename(sys.argv[0])] + (argv if argv is not None else sys.argv[1:])),
+            "spikes": n, "neurons": args.neurons, "rate_hz": args.rate, "backends": results}))
     finally:
         if not args.keep and os.path.exists(args.path):
             os.remove(args.path)
