@@ -14,12 +14,32 @@ import numpy as np
 
 from .errors import ConfigError, EventsimError
 
+# Smallest time constant (ms) a model accepts: 1 us. The engine moves its epoch every 200 times the
+# smallest time constant of the network (engine.rebase_interval) and every move visits all neurons, so
+# tau = 1e-12 ms meant 2e11 moves per ms of model time (a run that never ends, inside numba where
+# Ctrl-C cannot reach it); at 1e-3 ms a 10-neuron network runs 100 ms in 0.05 s.
+MIN_TAU_MS = 1e-3
+# Smallest chunk (ms of model time per engine call). Each chunk costs Python work at its boundary
+# (about 6 us without a log, more with a log, a progress bar or callbacks), so 1 us chunks already
+# cost seconds per model second; and at most MAX_CHUNKS chunks per run (1e8 chunks are over 10 min of
+# pure overhead): chunk = 1e-320 advanced nothing and never ended.
+MIN_CHUNK_MS = 1e-3
+MAX_CHUNKS = 10**8
+# Smallest checkpoint interval (ms of model time): a checkpoint writes the whole state of the network
+# to disk (tens of ms of wall time for the CUBA network, which simulates 1 ms in about 1 ms), so
+# checkpoints more often than every model millisecond would cost more than the run itself.
+MIN_CHECKPOINT_MS = 1.0
+INT64_MAX = int(np.iinfo(np.int64).max)
+
 
 def _as_array(name: str, value) -> np.ndarray:
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise EventsimError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+        arr = np.asarray(value)
+        if arr.dtype.kind == "b":          # True is not the number 1 (e.g. a probability p = true)
+            raise TypeError
+        arr = np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise EventsimError(f"{name} must be a number or an array of numbers, got {value!r}"[:300]) from None
     return arr
 
 
@@ -59,8 +79,9 @@ def non_negative(name: str, value, allow_inf: bool = False) -> np.ndarray:
     return in_range(name, value, 0.0, np.inf, allow_inf=allow_inf)
 
 
-def count(name: str, value, minimum: int = 1) -> int:
-    """A whole number >= minimum."""
+def count(name: str, value, minimum: int = 1, maximum: int = INT64_MAX) -> int:
+    """A whole number in [minimum, maximum] (by default at most 2**63 - 1: counts become int64)."""
+    given = value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
@@ -68,7 +89,31 @@ def count(name: str, value, minimum: int = 1) -> int:
             raise EventsimError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     if value < minimum:
         raise EventsimError(f"{name} must be a whole number >= {minimum}, got {value}")
+    if value > maximum:
+        top = "2**63 - 1" if maximum == INT64_MAX else maximum
+        raise EventsimError(f"{name} must be a whole number in [{minimum}, {top}], got {given}")
     return int(value)
+
+
+def time_constant(name: str, value, allow_inf: bool = False) -> np.ndarray:
+    """Every element a time constant (ms) >= MIN_TAU_MS (1 us); inf too if allow_inf."""
+    return _with_reason(in_range, "the engine's work per ms of model time grows as 1/tau", name, value,
+                        MIN_TAU_MS, np.inf, allow_inf=allow_inf)
+
+
+def interval(name: str, value, duration: float, minimum: float = MIN_CHUNK_MS) -> float:
+    """A chunk or checkpoint interval (ms) for a run of `duration` ms: one finite number of at least
+    `minimum` and at least duration / MAX_CHUNKS."""
+    reason = f"at least {minimum:g} ms and at most {MAX_CHUNKS:.0e} per run (smaller ones make the run endless)"
+    return _with_reason(number, reason, name, value, in_range, max(minimum, duration / MAX_CHUNKS), np.inf)
+
+
+def _with_reason(check: Callable, reason: str, name: str, value, *args, **kw):
+    """check(name, value, *args, **kw), its EventsimError extended by `reason`."""
+    try:
+        return check(name, value, *args, **kw)
+    except EventsimError as exc:
+        raise EventsimError(f"{exc}: {reason}") from None
 
 
 def number(name: str, value, check: Callable = finite, *args, **kw) -> float:
@@ -111,4 +156,4 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray):
     if arr.ndim == 0:
         return arr.item()
     idx = int(np.flatnonzero(bad.ravel())[0])
-    return f"{arr.ravel()[idx]!r} at index {idx}"
+    return f"{arr.ravel()[idx].item()!r} at index {idx}"

@@ -10,12 +10,14 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from .errors import EventsimError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130      # 128 + SIGINT, as after a checkpointing Ctrl-C
 
 
 class _SignalStop:
@@ -76,13 +78,18 @@ def _run(args: argparse.Namespace) -> int:
         cfg = cfgmod.load(args.config or cfgmod.builtin_path("default"))
         config_name = args.config or "default"
     duration, chunk = _run_settings(args, cfg)
-    every = None if args.checkpoint_every is None else float(checks.positive("--checkpoint-every (ms)",
-                                                                            args.checkpoint_every))
+    every = None if args.checkpoint_every is None else checks.interval(
+        "--checkpoint-every (ms)", args.checkpoint_every, duration, checks.MIN_CHECKPOINT_MS)
     if every is not None:
         chunk = min(chunk, every)
     checks.output_dir("--out", args.out)
     log_path = os.path.join(args.out, "spikes.h5")
     ck_path = args.checkpoint or os.path.join(args.out, "checkpoint.h5")
+    if args.checkpoint is not None:        # as for --out: its folder is made now, not at the first checkpoint
+        checks.output_dir("--checkpoint", os.path.dirname(args.checkpoint) or ".")
+        checks.output_file("--checkpoint", args.checkpoint)
+        if os.path.abspath(args.checkpoint) == os.path.abspath(log_path):
+            raise EventsimError(f"--checkpoint '{args.checkpoint}' is the run's spike log; allowed another file")
     t0 = time.perf_counter()
     if ck is not None:
         seed = ck.seed
@@ -144,11 +151,11 @@ def _run(args: argparse.Namespace) -> int:
 def _run_settings(args: argparse.Namespace, cfg: dict) -> tuple[float, float]:
     """Apply --out/--duration defaults and validate the run flags; returns (duration, chunk) in ms."""
     from . import checks
+    from . import config as cfgmod
     args.out = args.out or "out"
     if args.duration is not None:
         cfg["duration"] = args.duration
-    duration = float(checks.non_negative("duration (ms)", cfg.get("duration", 1000.0)))
-    chunk = float(checks.positive("chunk (ms)", cfg.get("chunk", 100.0)))
+    duration, chunk = cfgmod.run_settings(cfg)
     if args.max_rate is not None:
         checks.positive("--max-rate (Hz)", args.max_rate)
     checks.positive("--flush-interval (s)", args.flush_interval)
@@ -161,7 +168,8 @@ def _report(args: argparse.Namespace, summary: dict, log_path: str) -> None:
     from .analysis.reader import SpikeLog
     duration = summary["duration_ms"]
     summary["populations"] = {}
-    with SpikeLog(log_path) as log:
+    with SpikeLog(log_path) as log, warnings.catch_warnings():
+        warnings.simplefilter("once")   # the statistics and the raster warn alike about a silent population
         names = log.populations
         for name in names:
             st = spike_stats(log, name, t_start=0.0, t_stop=duration)
@@ -298,8 +306,10 @@ def _sweep(args: argparse.Namespace) -> int:
                             f"runs; give one or the other")
     cfg = cfgmod.load(args.config)
     if args.duration is not None:
-        cfg["duration"] = float(checks.non_negative("--duration (ms)", args.duration))
+        cfg["duration"] = checks.number("--duration (ms)", args.duration, checks.positive)
     params = [parse_param(p) for p in args.param]
+    if args.out:
+        checks.output_dir("--out", args.out)     # before the runs, not after them
     t0 = time.perf_counter()
     results = run_sweep(cfg, params, jobs=args.processes)
     wall = time.perf_counter() - t0
@@ -310,7 +320,6 @@ def _sweep(args: argparse.Namespace) -> int:
     how = f"{size} MPI ranks" if size > 1 else f"{min(args.processes, len(rows))} process(es)"
     print(f"{len(rows)} runs in {wall:.2f} s on {how}")
     if args.out:
-        checks.output_dir("--out", args.out)
         with open(os.path.join(args.out, "sweep.json"), "w") as fh:
             json.dump({"config": args.config, "params": [p for p, _ in params], "wall_s": wall,
                        "workers": size if size > 1 else args.processes, "runs": results}, fh, indent=2)
@@ -391,21 +400,37 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now_if_a_log_write_failed(code: int) -> None:
+    """After a failed spike-log write (a full disk) HDF5 retries the flush at interpreter exit
+    and can crash there (exit 139 after our one-line error): leave without that cleanup."""
+    from .recording import WRITE_FAILURES
+    if WRITE_FAILURES:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
     try:
-        code = args.func(args)
+        args = make_parser().parse_args(argv)      # imports the subcommands' modules
+    except KeyboardInterrupt:
+        print("eventsim: interrupted (before anything ran)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    try:
+        from .console import one_line_warnings
+        with one_line_warnings():
+            code = args.func(args)
     except EventsimError as exc:
         if not _QUIET_ERRORS:
             print(f"eventsim: error: {exc}", file=sys.stderr)
+        _exit_now_if_a_log_write_failed(EXIT_BAD_INPUT)
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("eventsim: interrupted (spikes recorded so far were flushed)", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an internal error: one line unless --debug
         if args.debug:
             raise

@@ -3,11 +3,11 @@
 Schema (every key is checked; unknown keys get a suggestion):
 
     seed = 1                      # optional; the CLI's --seed overrides
-    duration = 1000.0             # ms
-    chunk = 100.0                 # ms of model time per engine call (optional)
+    duration = 1000.0             # ms, > 0
+    chunk = 100.0                 # ms of model time per engine call (optional; >= 1e-3 ms and >= duration / 1e8)
 
     [populations.exc]             # neurons
-    size = 3200
+    size = 3200                   # 1 .. 2**31 - 1 (sources too)
     model = "LIFExp"              # LIFDelta | LIFExp | AdaptiveLIFExp
     params = { tau_m = 20.0, v_th = -50.0 }
     v_init = { dist = "uniform", low = -60.0, high = -50.0 }
@@ -37,9 +37,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from . import checks, connectors, distributions
+from . import checks, connectors, distributions, guards
 from .errors import ConfigError, EventsimError
-from .network import Network
+from .network import MAX_NEURONS, Network
 
 TOP_KEYS = ("seed", "duration", "chunk", "populations", "sources", "projections", "description")
 POP_KEYS = ("size", "model", "params", "v_init", "record")
@@ -49,6 +49,8 @@ DIST_KEYS = {"uniform": ("dist", "low", "high"),
              "normal_clipped": ("dist", "mean", "std", "low", "high"),
              "constant": ("dist", "value")}
 BUILTIN = ("default", "cuba", "brunel", "benchmark4")
+DEFAULT_DURATION = 1000.0   # ms
+DEFAULT_CHUNK = 100.0       # ms
 
 
 def builtin_path(name: str) -> Path:
@@ -69,6 +71,12 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: '{path}' (built-in configs: {', '.join(BUILTIN)})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config '{path}' is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config '{path}' is not valid TOML: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"config '{path}' is not valid TOML for eventsim: arrays or tables nested too "
+                          f"deeply") from None
     validate(cfg)
     return cfg
 
@@ -92,23 +100,23 @@ def validate(cfg: dict[str, Any]) -> None:
         for key in ("size", "model"):
             if key not in pop:
                 raise ConfigError(f"populations.{name} needs '{key}'")
-        _integer(f"populations.{name}.size", pop["size"])
+        _size(f"populations.{name}.size", pop["size"])
         params = _table(f"populations.{name}.params", pop.get("params", {}))
         for pname, value in params.items():
             _value(f"populations.{name}.params.{pname}", value)
         if "v_init" in pop:
             _value(f"populations.{name}.v_init", pop["v_init"])
-        if "record" in pop and not isinstance(pop["record"], bool):
-            raise ConfigError(f"populations.{name}.record must be true or false, got {pop['record']!r}")
+        if "record" in pop:
+            _boolean(f"populations.{name}.record", pop["record"])
     for name, src in _table("sources", cfg.get("sources", {})).items():
         src = _table(f"sources.{name}", src)
         for key in src:
             checks.known_key(f"key in sources.{name}", key, SOURCE_KEYS)
         checks.known_key(f"sources.{name}.type", str(src.get("type", "")), ("poisson",))
-        _integer(f"sources.{name}.size", src.get("size"))
+        _size(f"sources.{name}.size", src.get("size"))
         _number(f"sources.{name}.rate", src.get("rate"))
-        if "record" in src and not isinstance(src["record"], bool):
-            raise ConfigError(f"sources.{name}.record must be true or false, got {src['record']!r}")
+        if "record" in src:
+            _boolean(f"sources.{name}.record", src["record"])
     projs = cfg.get("projections", [])
     if not isinstance(projs, list):
         raise ConfigError("projections must be an array of tables ([[projections]])")
@@ -122,9 +130,20 @@ def validate(cfg: dict[str, Any]) -> None:
                 raise ConfigError(f"{where} needs '{key}'")
         conn = _table(f"{where}.connector", proj["connector"])
         checks.known_key(f"{where}.connector type", str(conn.get("type", "")), connectors.CONNECTORS)
+        for key, value in conn.items():
+            if key.startswith("allow_"):
+                _boolean(f"{where}.connector.{key}", value)
+            elif key != "type":
+                _number(f"{where}.connector.{key}", value)
         for key in ("weight", "delay"):
             if key in proj:
                 _value(f"{where}.{key}", proj[key])
+
+
+def run_settings(cfg: dict[str, Any]) -> tuple[float, float]:
+    """(duration, chunk) of a config in ms, checked: duration > 0, chunk as checks.interval requires."""
+    duration = checks.number("duration (ms)", cfg.get("duration", DEFAULT_DURATION), checks.positive)
+    return duration, checks.interval("chunk (ms)", cfg.get("chunk", DEFAULT_CHUNK), duration)
 
 
 def build(cfg: dict[str, Any], seed: int | None = None) -> Network:
@@ -133,6 +152,10 @@ def build(cfg: dict[str, Any], seed: int | None = None) -> Network:
     cfg = copy.deepcopy(cfg)
     if seed is not None:
         cfg["seed"] = seed
+    # neurons and sources must fit in memory before any of their arrays is allocated (the network
+    # checks its memory only once it has them all)
+    guards.check_memory(guards.estimate_memory(sum(p["size"] for p in cfg["populations"].values()), 0,
+                                               n_sources=sum(s["size"] for s in cfg.get("sources", {}).values())))
     net = Network(seed=int(cfg.get("seed", 0)))
     net.config = cfg
     for name, pop in cfg["populations"].items():
@@ -157,6 +180,8 @@ def build(cfg: dict[str, Any], seed: int | None = None) -> Network:
             connector = connectors.CONNECTORS[kind](**conn)
         except TypeError as exc:
             raise ConfigError(f"{where}.connector: bad arguments for {kind}: {exc}") from None
+        except EventsimError as exc:
+            raise ConfigError(f"{where}.connector: {exc}") from None
         net.connect(net.populations[proj["pre"]], net.populations[proj["post"]], connector,
                     weight=_to_value(f"{where}.weight", proj.get("weight", 1.0)),
                     delay=_to_value(f"{where}.delay", proj.get("delay", 1.0)),
@@ -178,6 +203,17 @@ def _number(where: str, value) -> None:
 def _integer(where: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{where} must be a whole number, got {value!r}")
+
+
+def _size(where: str, value) -> None:
+    _integer(where, value)
+    if not 1 <= value <= MAX_NEURONS:
+        raise ConfigError(f"{where} must lie in [1, {MAX_NEURONS}] (node ids are int32), got {value}")
+
+
+def _boolean(where: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
 
 
 def _value(where: str, value) -> None:

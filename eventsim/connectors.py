@@ -20,6 +20,12 @@ from .errors import EventsimError
 class Connector(ABC):
     """Base class: a connection rule between a pre and a post population (or views)."""
 
+    def __post_init__(self):
+        """Every allow_* flag is a bool: 'no' or 0 would silently act as True or False."""
+        for name, value in vars(self).items():
+            if name.startswith("allow_") and not isinstance(value, (bool, np.bool_)):
+                raise EventsimError(f"{type(self).__name__}.{name} must be True or False, got {value!r}")
+
     @abstractmethod
     def expected_count(self, n_pre: int, n_post: int) -> float:
         """Expected number of synapses (for memory estimates)."""
@@ -42,7 +48,8 @@ class PairwiseBernoulli(Connector):
     allow_autapses: bool = True
 
     def __post_init__(self):
-        checks.in_range("pairwise_bernoulli p", self.p, 0.0, 1.0)
+        super().__post_init__()
+        checks.number("pairwise_bernoulli p", self.p, checks.in_range, 0.0, 1.0)
 
 
     def expected_count(self, n_pre, n_post):
@@ -61,6 +68,7 @@ class FixedIndegree(Connector):
     allow_multapses: bool = True
 
     def __post_init__(self):
+        super().__post_init__()
         checks.count("fixed_indegree k", self.k, 0)
 
 
@@ -82,6 +90,7 @@ class FixedOutdegree(Connector):
     allow_multapses: bool = True
 
     def __post_init__(self):
+        super().__post_init__()
         checks.count("fixed_outdegree k", self.k, 0)
 
 

@@ -114,7 +114,7 @@ class Population:
             checks.known_key("settable parameter", name, SETTABLE)
             arr = self._per_neuron(name, value, self.size, where)
             if name == "tau_theta":
-                checks.positive(f"{where}.tau_theta", arr, allow_inf=True)
+                checks.time_constant(f"{where}.tau_theta", arr, allow_inf=True)
             elif name in ("t_ref", "theta_plus"):
                 checks.non_negative(f"{where}.{name}", arr)
             else:
@@ -720,7 +720,7 @@ class Network:
         on average (Hz per neuron, see eventsim.guards.RateGuard); default net.max_rate_hz."""
         from .guards import RateGuard, scalar
         duration = float(checks.non_negative("duration (ms)", scalar("duration (ms)", duration)))
-        chunk = float(checks.positive("chunk (ms)", scalar("chunk (ms)", chunk)))
+        chunk = checks.interval("chunk (ms)", scalar("chunk (ms)", chunk), duration)
         if max_rate_hz is not None:
             checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
         max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz

@@ -35,6 +35,9 @@ from . import checks
 from .errors import EventsimError
 from .hdf5_open import hdf5_reason, open_read_only
 
+# paths of logs whose writes failed in this process: HDF5 may crash at interpreter exit trying to
+# flush them again, so the command line leaves with os._exit after reporting (DESIGN.md)
+WRITE_FAILURES: list[str] = []
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 CHUNK_ROWS = 1 << 16
 
@@ -116,6 +119,7 @@ class SonataWriter:
             yield
         except (OSError, RuntimeError) as exc:
             self.failed = f"cannot write spike log '{self.path}': {hdf5_reason(exc)}"
+            WRITE_FAILURES.append(self.path)
             try:
                 self.file.close()
             except (OSError, RuntimeError):

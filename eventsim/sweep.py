@@ -6,9 +6,9 @@
 The grid is the cartesian product of the --param value lists. Each point is a full run in its own
 process (multiprocessing, spawn) or, under mpiexec, the points are dealt out to the ranks
 (round robin). Each run returns a summary (spikes, mean rate and ISI CV per recorded population,
-wall time); the summaries are collected in grid order. Every point's config is validated (and
-its network assembled, not built) before any run starts, so a bad name or value fails at once,
-naming the parameter.
+wall time); the summaries are collected in grid order. Every point's config is validated (its
+duration and chunk too, and its network assembled, not built) before any run starts, so a bad
+name or value fails at once, naming the parameter and the point.
 """
 from __future__ import annotations
 
@@ -101,6 +101,7 @@ def grid(cfg: dict, params: list[tuple[str, list[Any]]], check: bool = True) -> 
         if check:
             try:
                 cfgmod.validate(c)
+                cfgmod.run_settings(c)
                 cfgmod.build(c)
             except EventsimError as exc:
                 what = ", ".join(f"{k}={v}" for k, v in point.items())
@@ -117,8 +118,8 @@ def run_point(args: tuple[dict, dict]) -> dict:
     point, cfg = args
     w0 = time.perf_counter()
     net = cfgmod.build(cfg)
-    duration = float(cfg.get("duration", 1000.0))
-    net.run(duration, chunk=float(cfg.get("chunk", 100.0)), progress=False)
+    duration, chunk = cfgmod.run_settings(cfg)
+    net.run(duration, chunk=chunk, progress=False)
     summary: dict[str, Any] = {"point": point, "populations": {}}
     for name, pop in net.populations.items():
         if pop.kind != "neuron" or not pop.record:
@@ -135,7 +136,7 @@ def run_point(args: tuple[dict, dict]) -> dict:
         mean = s1[ok] / per[ok]
         cv = np.sqrt(np.maximum(s2[ok] / per[ok] - mean ** 2, 0.0)) / mean
         summary["populations"][name] = {"spikes": int(t.size),
-                                        "rate_hz": t.size / pop.size / (duration / 1e3) if duration > 0 else 0.0,
+                                        "rate_hz": t.size / pop.size / (duration / 1e3),
                                         "isi_cv": float(cv.mean()) if cv.size else None}
     summary["wall_s"] = time.perf_counter() - w0
     return summary

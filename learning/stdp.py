@@ -35,22 +35,22 @@ class _instance_only:
 
 @dataclass(frozen=True)
 class _Rule(ABC):
-    """Common fields (ms, mV) and validation: each field listed in _POSITIVE, _NON_NEGATIVE or
-    _FINITE must be one number passing that check, each in _FLAGS True or False."""
+    """Common fields (ms, mV) and validation: each field listed in _TIME_CONSTANTS (>= 1e-3 ms),
+    _NON_NEGATIVE or _FINITE must be one number passing that check, each in _FLAGS True or False."""
     tau_plus: float = 16.8       # ms, presynaptic trace
     tau_minus: float = 33.7      # ms, postsynaptic trace
     w_min: float = 0.0           # mV
     w_max: float = 1.0           # mV
 
-    _POSITIVE: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus")
+    _TIME_CONSTANTS: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus")
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ()
     _FINITE: ClassVar[tuple[str, ...]] = ("w_min", "w_max")
     _FLAGS: ClassVar[tuple[str, ...]] = ("nearest",)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        for keys, check in ((self._POSITIVE, checks.positive), (self._NON_NEGATIVE, checks.non_negative),
-                            (self._FINITE, checks.finite)):
+        for keys, check in ((self._TIME_CONSTANTS, checks.time_constant),
+                            (self._NON_NEGATIVE, checks.non_negative), (self._FINITE, checks.finite)):
             for key in keys:
                 checks.number(f"{name}.{key}", getattr(self, key), check)
         for key in self._FLAGS:
@@ -156,7 +156,7 @@ class TripletSTDP(_Rule):
     a3_minus: float = 2.3e-4
     nearest: bool = False
 
-    _POSITIVE: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus", "tau_x", "tau_y")
+    _TIME_CONSTANTS: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus", "tau_x", "tau_y")
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("a2_plus", "a3_plus", "a2_minus", "a3_minus")
 
     def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:

@@ -2,6 +2,8 @@
 
 Units: ms, mV; synaptic currents are voltage equivalents (R*I, mV). Any parameter may be a
 scalar, an array with one value per neuron, or an `eventsim` distribution (heterogeneity).
+Time constants (tau_m, tau_syn_e, tau_syn_i, tau_theta) must be at least 1e-3 ms (1 us,
+eventsim.checks.MIN_TAU_MS): the engine's work per ms of model time grows as 1/tau.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class LIFDelta:
 
     def _validate(self, p: dict[str, np.ndarray]) -> None:
         name = type(self).__name__
-        checks.positive(f"{name}.tau_m", p["tau_m"])
+        checks.time_constant(f"{name}.tau_m", p["tau_m"])
         for key in ("v_rest", "v_reset", "v_th", "i_bias"):
             checks.finite(f"{name}.{key}", p[key])
         checks.non_negative(f"{name}.t_ref", p["t_ref"])
@@ -77,7 +79,7 @@ class LIFExp(LIFDelta):
         super()._validate(p)
         name = type(self).__name__
         for key in ("tau_syn_e", "tau_syn_i"):
-            checks.positive(f"{name}.{key}", p[key])
+            checks.time_constant(f"{name}.{key}", p[key])
             ts, tm = (a.ravel() for a in np.broadcast_arrays(np.asarray(p[key], np.float64),
                                                              np.asarray(p["tau_m"], np.float64)))
             close = np.flatnonzero(np.abs(ts / tm - 1.0) < MIN_TAU_GAP)
@@ -105,7 +107,7 @@ class AdaptiveLIFExp(LIFExp):
         super()._validate(p)
         name = type(self).__name__
         checks.non_negative(f"{name}.theta_plus", p["theta_plus"])
-        checks.positive(f"{name}.tau_theta", p["tau_theta"], allow_inf=True)
+        checks.time_constant(f"{name}.tau_theta", p["tau_theta"], allow_inf=True)
 
     def _extra(self, p, n):
         return {"delta": np.zeros(n)}

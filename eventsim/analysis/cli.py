@@ -19,15 +19,16 @@ import math
 import os
 import sys
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from eventsim.errors import EventsimError
 
 from .correlation import complete_bins, count_correlations, correlograms, sample_pairs
+from eventsim.console import one_line_warnings
+
 from .errors import LogFormatError, LogFormatWarning, UnknownSizeError
 from .reader import SpikeLog
 from .stats import SpikeStats, summarize
@@ -424,22 +425,13 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
         pk.set_defaults(func=run_plot)
 
 
-@contextmanager
-def _one_line_warnings() -> Iterator[None]:
-    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-        print(f"eventsim: warning: {message}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.showwarning = show
-        yield
 
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Dispatch target of ``eventsim analyze``."""
     out = args.out or os.path.splitext(args.log)[0] + "_analysis"
     try:
-        with _one_line_warnings():
+        with one_line_warnings():
             target = analyze(args.log, populations=[args.population] if args.population else None,
                              out=out, fmt=args.fmt, t_start=args.t_start, t_stop=args.t_stop,
                              bin=args.bin, figures=not args.no_figures, n_pairs=args.pairs,
@@ -456,7 +448,7 @@ def run_export(args: argparse.Namespace) -> int:
     from .nwb import export_nwb  # pynwb itself is imported only when exporting
 
     try:
-        with _one_line_warnings():
+        with one_line_warnings():
             target = export_nwb(args.log, args.out,
                                 populations=[args.population] if args.population else None,
                                 t_start=args.t_start, t_stop=args.t_stop, overwrite=args.force,
@@ -471,7 +463,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     """Dispatch target of ``eventsim plot KIND``."""
     try:
-        with _one_line_warnings():
+        with one_line_warnings():
             fig = PLOT_KINDS[args.plot_kind].make(args)
             from .plots import save_figure
 
