@@ -400,14 +400,17 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _exit_now_if_a_log_write_failed(code: int) -> None:
-    """After a failed spike-log write (a full disk) HDF5 retries the flush at interpreter exit
-    and can crash there (exit 139 after our one-line error): leave without that cleanup."""
+def entry() -> None:
+    """The `eventsim` command: main(), then exit. After a failed spike-log write (a full disk)
+    HDF5 retries the flush at interpreter exit and can crash there (exit 139 after the one-line
+    error), so the process then leaves without that cleanup (os._exit)."""
     from .recording import WRITE_FAILURES
+    code = main()
     if WRITE_FAILURES:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +426,6 @@ def main(argv: list[str] | None = None) -> int:
     except EventsimError as exc:
         if not _QUIET_ERRORS:
             print(f"eventsim: error: {exc}", file=sys.stderr)
-        _exit_now_if_a_log_write_failed(EXIT_BAD_INPUT)
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"eventsim: error: {exc}", file=sys.stderr)
@@ -441,4 +443,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
