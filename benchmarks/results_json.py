@@ -10,9 +10,11 @@ from dataclasses import asdict
 
 import numpy as np
 
+from eventsim.datasets import default_data_root
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # the shared data beside the repository (../shared/data from its root), or $EVENTSIM_DATA
-DATA = os.environ.get("EVENTSIM_DATA", os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data")))
+DATA = default_data_root()
 
 
 def git_commit() -> str | None:

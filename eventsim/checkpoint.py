@@ -53,6 +53,7 @@ from .recording import SonataWriter, config_attrs, copy_prefix, open_log_for_rea
 
 KIND = "eventsim-checkpoint"
 FORMAT = 3      # 3: the checksum covers the attributes too; 2: the checks are a tournament tree (heap.make_checks)
+READABLE_FORMATS = (2, 3)   # format 2 (before 2026-11-24) is read with its arrays-only checksum
 # Engine attributes that are not state at a chunk boundary (recomputed or empty there).
 ENGINE_TRANSIENT = {
     "scratch": "work arrays of the root solver, rewritten before every use",
@@ -387,7 +388,7 @@ def read(path: str | os.PathLike) -> Checkpoint:
                 raise EventsimError(f"checkpoint '{path}' is incomplete (its writer was interrupted)")
             fmt = int(f.attrs.get("format", -1))
             version = str(f.attrs.get("eventsim_version", "?"))
-            if fmt != FORMAT or version != __version__:
+            if fmt not in READABLE_FORMATS or version != __version__:
                 raise EventsimError(f"checkpoint '{path}' was written by eventsim {version} (format {fmt}); "
                                     f"this is eventsim {__version__} (format {FORMAT}): resume it with the "
                                     f"version that wrote it")
@@ -400,7 +401,8 @@ def read(path: str | os.PathLike) -> Checkpoint:
                 arr = f[n][()]
                 data[n] = arr
                 hasher.add(n, arr)
-            hasher.add_attributes(f)
+            if fmt >= 3:
+                hasher.add_attributes(f)
             if hasher.h.hexdigest() != attrs["checksum"]:
                 raise EventsimError(f"checkpoint '{path}' is corrupt (checksum mismatch)")
             engine = {}

@@ -496,7 +496,9 @@ class Network:
         if receptor not in (None, "excitatory", "inhibitory"):
             checks.known_key("receptor", str(receptor), ("excitatory", "inhibitory"))
         key = len(self.projections) + 1
-        name = f"proj{key}" if name is None else name
+        if name is None:                  # the first free proj<k>: a user may have named one so
+            taken = {p.name for p in self.projections}
+            name = next(f"proj{k}" for k in range(key, key + len(taken) + 1) if f"proj{k}" not in taken)
         if not isinstance(name, str) or not name:
             raise EventsimError(f"projection name must be a non-empty string, got {name!r}")
         if any(p.name == name for p in self.projections):
@@ -725,12 +727,11 @@ class Network:
             checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
         max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz
         self._ensure_built()
-        if getattr(self, "_broken", None):
-            raise EventsimError(f"the last run stopped abnormally ({self._broken}) and closed the spike log; "
-                                f"this network cannot run on: resume from a checkpoint or build a new network")
         if self._writer is not None and not self._writer.file.id.valid:
-            raise EventsimError(f"the spike log '{self._writer.path}' is closed (net.close()); a closed network "
-                                f"cannot run on: resume from a checkpoint or build a new network")
+            why = f"the last run stopped abnormally ({self._broken})" if getattr(self, "_broken", None) \
+                else "net.close()"
+            raise EventsimError(f"the spike log '{self._writer.path}' is closed ({why}); a network whose log is "
+                                f"closed cannot run on: resume from a checkpoint or build a new network")
         e = self._engine
         t_end = e.t + float(duration)
         samp = self._sample_arrays(t_end)

@@ -35,9 +35,10 @@ from . import checks
 from .errors import EventsimError
 from .hdf5_open import hdf5_reason, open_read_only
 
-# paths of logs whose writes failed in this process: HDF5 may crash at interpreter exit trying to
-# flush them again, so the command line leaves with os._exit after reporting (DESIGN.md)
-WRITE_FAILURES: list[str] = []
+# writers whose writes failed in this process, kept open (see SonataWriter._writing). At interpreter
+# exit HDF5 would flush and close them (and can crash doing so), so the command line leaves with
+# os._exit after reporting (DESIGN.md)
+WRITE_FAILURES: list["SonataWriter"] = []
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 CHUNK_ROWS = 1 << 16
 
@@ -110,20 +111,19 @@ class SonataWriter:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """HDF5 write failures (a full disk, a removed file) become one EventsimError line; the
-        file is closed at once, so that nothing touches it again (h5py's cleanup of a file whose
-        writes failed crashed the interpreter at exit)."""
+        """HDF5 write failures (a full disk, a removed file) become one EventsimError line, and
+        the writer never touches the file again. It is not closed either: closing would write
+        metadata for rows that never reached the disk and clear the "open for write" flag,
+        turning the intact prefix up to the last flush (which resume and the analysis read)
+        into a corrupt file. The writer is kept alive in WRITE_FAILURES so that the file is not
+        closed when the object is collected."""
         if self.failed:
             raise EventsimError(self.failed)
         try:
             yield
         except (OSError, RuntimeError) as exc:
             self.failed = f"cannot write spike log '{self.path}': {hdf5_reason(exc)}"
-            WRITE_FAILURES.append(self.path)
-            try:
-                self.file.close()
-            except (OSError, RuntimeError):
-                pass
+            WRITE_FAILURES.append(self)
             raise EventsimError(self.failed) from None
 
     def _write(self, name: str, whole_chunks: bool) -> None:
@@ -236,9 +236,10 @@ COPY_BLOCK = 1 << 20
 
 
 def open_log_for_reading(path: str) -> h5py.File:
-    """Open a spike log read-only, also one whose writer was killed (eventsim.hdf5_open)."""
+    """Open a spike log read-only, also one whose writer was killed or failed on a full disk
+    (eventsim.hdf5_open, writer_failed_ok)."""
     try:
-        return open_read_only(path)
+        return open_read_only(path, writer_failed_ok=True)
     except FileNotFoundError:
         raise EventsimError(f"spike log '{path}' does not exist") from None
     except OSError as exc:

@@ -28,7 +28,7 @@ def _recorded(path, t_stop: float = 500.0) -> str:
 def test_interval_outside_the_recorded_one_is_refused(tmp_path, kw):
     """A 500 ms log analysed up to 5 s gave 0.8 Hz for 8 Hz, and the NWB export claimed 5 s."""
     p = _recorded(tmp_path / "r.h5")
-    with pytest.raises(ValueError, match=r"reaches outside the recorded \[0, 500\) ms"):
+    with pytest.raises(ValueError, match=r"reaches outside the recorded \[0.0, 500.0\) ms"):
         spike_stats(p, **kw)
     assert spike_stats(p, t_stop=250.0).duration == 250.0        # inside: fine
 
@@ -146,3 +146,9 @@ def test_corrupted_dataset_header_is_an_error_not_a_skip_or_hang(tmp_path):
         assert r.returncode in (0, 2) and "Traceback" not in r.stderr and len(errors) <= 1, r.stderr
         outcomes.append(r.returncode == 2 and "is corrupted" in r.stderr)
     assert any(outcomes)
+
+
+def test_a_recorded_bound_with_float_rounding_is_accepted(tmp_path):
+    """Ten net.run(0.1) record t_stop = 0.9999999999999999: asking for [0, 1) ms is the same interval."""
+    p = _recorded(tmp_path / "r.h5", 0.9999999999999999)
+    assert spike_stats(p, t_stop=1.0).n_nodes == 10

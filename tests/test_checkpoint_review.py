@@ -162,8 +162,14 @@ def test_run_after_close_or_an_interrupted_run_is_refused_before_advancing(tmp_p
         raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
         net.run(50.0, chunk=5.0, on_chunk=interrupt)
-    with pytest.raises(es.EventsimError, match="stopped abnormally \\(KeyboardInterrupt"):
+    with pytest.raises(es.EventsimError, match="is closed \\(the last run stopped abnormally \\(KeyboardInterrupt"):
         net.run(10.0)
+    mem = es.Network(seed=1)                  # without a log the network may go on, as before
+    mem.population(5, __import__("eventsim.models", fromlist=["LIFExp"]).LIFExp(v_rest=-49.0, v_th=-50.0))
+    with pytest.raises(KeyboardInterrupt):
+        mem.run(50.0, chunk=5.0, on_chunk=interrupt)
+    mem.run(10.0)
+    assert mem.t == pytest.approx(15.0)
 
 
 def test_resume_into_a_directory_names_log_path(tmp_path):
@@ -172,3 +178,30 @@ def test_resume_into_a_directory_names_log_path(tmp_path):
     net.checkpoint(str(tmp_path / "ck.h5"))
     with pytest.raises(es.EventsimError, match="resume log_path: .* is a directory"):
         ckmod.resume(str(tmp_path / "ck.h5"), lambda: _net(tmp_path / "s.h5"), log_path=str(tmp_path))
+
+
+def test_format_2_checkpoints_still_resume(tmp_path):
+    """Checkpoints written before 2026-11-24 (format 2) hash their arrays only; they still read."""
+    log = tmp_path / "s.h5"
+    net = _net(log)
+    net.run(20.0)
+    ck = str(tmp_path / "ck.h5")
+    net.checkpoint(ck)
+    net.close()
+    with h5py.File(ck, "a") as f:
+        hasher = ckmod._Hasher()
+        names = []
+        f.visit(lambda n: names.append(n) if isinstance(f[n], h5py.Dataset) else None)
+        for n in sorted(names):
+            hasher.add(n, f[n][()])
+        f.attrs["format"] = 2
+        f.attrs["checksum"] = hasher.h.hexdigest()
+    ckmod.resume(ck, lambda: _net(log)).run(10.0)
+
+
+def test_automatic_projection_names_avoid_user_names():
+    net = es.Network(seed=1)
+    a = net.population(3, LIFExp(v_rest=-65.0, v_th=-50.0, v_reset=-65.0))
+    net.connect(a, a, es.all_to_all(), weight=1.0, delay=1.0, name="proj2")
+    p = net.connect(a, a, es.one_to_one(), weight=1.0, delay=2.0)
+    assert p.name not in ("proj2",) and p.name.startswith("proj")

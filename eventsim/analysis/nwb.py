@@ -181,7 +181,6 @@ def export_nwb(log: str | os.PathLike[str] | SpikeLog, out: str | os.PathLike[st
                                                             tz=_dt.timezone.utc)
         notes = _notes(lg.attrs)
         src = os.path.abspath(lg.path)
-        ours = "eventsim_version" in lg.attrs
 
     n_units = len(pop_col)
     spike_times = VectorData(name="spike_times", description="spike times (s)",
@@ -203,9 +202,7 @@ def export_nwb(log: str | os.PathLike[str] | SpikeLog, out: str | os.PathLike[st
     units = pynwb.misc.Units(
         name="units", id=np.arange(n_units),
         description=f"neurons of populations {', '.join(names)} from {os.path.basename(src)}",
-        columns=columns,
-        # eventsim's spike times are exact to ROOT_TOL = 1e-12 ms; another tool's resolution is unknown
-        **({"resolution": 1e-15} if ours else {}))
+        columns=columns)
     nwbfile = pynwb.NWBFile(
         session_description=session_description or f"eventsim simulation, spike log {src}",
         identifier=identifier or str(uuid.uuid4()), session_start_time=session_start_time,

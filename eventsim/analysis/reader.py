@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 
 from eventsim.errors import EventsimError
-from eventsim.hdf5_open import open_read_only
+from eventsim.hdf5_open import chunks_beyond_eof, open_read_only
 
 from .errors import LogFormatError, LogFormatWarning, UnknownSizeError, where
 
@@ -187,6 +187,14 @@ class SpikeLog:
         grp = self._spikes[name]
         ts = self._dataset(name, "timestamps")
         ids = self._dataset(name, "node_ids")
+        if self._file.swmr_mode:            # HDF5 did not check this file's end (hdf5_open)
+            size = os.path.getsize(self.path)
+            for key, ds in (("timestamps", ts), ("node_ids", ids)):
+                row = chunks_beyond_eof(ds, size)
+                if row is not None:
+                    raise LogFormatError(f"{loc}: truncated: {key} from row {row} on lies beyond the end of the "
+                                         f"file (a cut copy, or a writer that failed or was killed while "
+                                         f"extending it)")
         if ts.dtype.kind not in "fiu":
             raise LogFormatError(f"{loc}: timestamps have dtype {ts.dtype}, expected float")
         if ids.dtype.kind not in "iu":
@@ -284,10 +292,14 @@ class SpikeLog:
                 raise ValueError(f"{self.path}: the recorded t_stop ({stop} ms) is not after t_start "
                                  f"({t0} ms): nothing simulated yet? pass --t-stop (CLI) / t_stop= (Python)")
             raise ValueError(f"t_stop ({stop} ms) must be finite and > t_start ({t0} ms)")
-        if recorded is not None and (t0 < recorded[0] or stop > recorded[1]):
-            raise ValueError(f"{self.path}: the interval [{t0:g}, {stop:g}) ms reaches outside the recorded "
-                             f"[{recorded[0]:g}, {recorded[1]:g}) ms, where nothing was simulated (rates would "
-                             f"be diluted); allowed --t-start/--t-stop (CLI), t_start=/t_stop= (Python) within it")
+        if recorded is not None:
+            # a recorded bound may carry float rounding (ten runs of 0.1 ms end at 0.9999999999999999)
+            slack = 1e-9 * max(1.0, abs(recorded[0]), abs(recorded[1]))
+            if t0 < recorded[0] - slack or stop > recorded[1] + slack:
+                raise ValueError(f"{self.path}: the interval [{t0!r}, {stop!r}) ms reaches outside the recorded "
+                                 f"[{recorded[0]!r}, {recorded[1]!r}) ms, where nothing was simulated (rates "
+                                 f"would be diluted); allowed --t-start/--t-stop (CLI), t_start=/t_stop= (Python) "
+                                 f"within it")
         return Interval(t0, stop, source)
 
     # -- reading ---------------------------------------------------------------

@@ -3,6 +3,7 @@
 Times are in ms everywhere in the API (SHD files store seconds; ``shd.py`` converts).
 Loaders take an explicit path and never download anything.
 """
+import os as _os
 from .errors import (DatasetError, DatasetFormatError, DatasetNotFoundError, EmptyRecordingError,
                      SampleRateError)
 from .idx import read_idx, write_idx
@@ -19,3 +20,13 @@ __all__ = ["DatasetError", "DatasetFormatError", "DatasetNotFoundError", "EmptyR
            "cochleagram", "encode_waveform", "envelopes_to_spikes", "erb_space", "gammatone_envelopes",
            "FSDD_SPLITS", "FsddFiles", "EncodedUtterances", "load_fsdd", "encode_fsdd", "ShdData",
            "read_shd", "write_shd", "bin_spikes", "bin_samples", "encode_fsdd_to_shd", "DIGIT_KEYS"]
+
+
+def default_data_root() -> str:
+    """Where the experiments look for data unless told: $EVENTSIM_DATA, else ../shared/data
+    beside the repository that holds this package (the project's layout)."""
+    return _os.environ.get("EVENTSIM_DATA") or _os.path.normpath(
+        _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "..", "shared", "data"))
+
+
+__all__.append("default_data_root")

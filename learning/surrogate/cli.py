@@ -7,7 +7,8 @@ seed, input_rate, xi, ...), [train] (TrainConfig fields), [data]:
 * kind = "synthetic": n_samples, density, seed
 * kind = "npz": path to a file holding int arrays sample, step, unit, labels (optional
   float val) and scalars n_steps, n_units
-* kind = "mnist": root, train_split ("train5k"), test_split ("t10k"), limit_train,
+* kind = "mnist": root (default: $EVENTSIM_DATA, else ../shared/data beside the repository; a
+  relative root is taken from the working directory), train_split ("train5k"), test_split ("t10k"), limit_train,
   limit_test (whole numbers >= 1); test_split = "" for no test set; latency code with
   network.n_steps steps
 * kind = "fsdd": root, dt_ms, n_channels, cache_dir; train = recording indices 5-49,
@@ -46,6 +47,7 @@ from dataclasses import fields
 import numpy as np
 
 from eventsim.config import _table
+from eventsim.datasets import default_data_root
 from eventsim.datasets.mnist import MNIST_SPLITS
 
 from .checkpoint import load_checkpoint, load_train_state
@@ -168,12 +170,12 @@ def load_data(d: dict, net: dict) -> tuple[EventDataset, EventDataset | None]:
     if kind == "npz":
         return _load_npz(d.get("path")), (_load_npz(d["test_path"]) if d.get("test_path") else None)
     if kind == "mnist":
-        root = d.get("root", "../shared/data")
+        root = d.get("root") or default_data_root()
         lt = d.get("limit_test")
         return (mnist_dataset(root, d.get("train_split", "train5k"), T, d.get("limit_train")),
                 mnist_dataset(root, d.get("test_split", "t10k"), T, lt) if d.get("test_split", "t10k") else None)
     if kind == "fsdd":
-        root = d.get("root", "../shared/data")
+        root = d.get("root") or default_data_root()
         kw = dict(n_steps=T, dt_ms=float(d["dt_ms"]), n_channels=int(d.get("n_channels", 32)))
         cdir = d.get("cache_dir")
         if cdir:
