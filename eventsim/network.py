@@ -727,6 +727,9 @@ class Network:
             checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
         max_rate_hz = getattr(self, "max_rate_hz", None) if max_rate_hz is None else max_rate_hz
         self._ensure_built()
+        if self._writer is not None and self._writer.failed:
+            raise EventsimError(f"{self._writer.failed}; the log stays as it was at its last flush: resume from a "
+                                f"checkpoint (after freeing space) or build a new network")
         if self._writer is not None and not self._writer.file.id.valid:
             why = f"the last run stopped abnormally ({self._broken})" if getattr(self, "_broken", None) \
                 else "net.close()"

@@ -205,3 +205,15 @@ def test_automatic_projection_names_avoid_user_names():
     net.connect(a, a, es.all_to_all(), weight=1.0, delay=1.0, name="proj2")
     p = net.connect(a, a, es.one_to_one(), weight=1.0, delay=2.0)
     assert p.name not in ("proj2",) and p.name.startswith("proj")
+
+
+def test_run_after_a_failed_log_write_is_refused_before_advancing(tmp_path):
+    net = _net(tmp_path / "s.h5")
+    net.run(5.0)
+    net._writer.failed = "cannot write spike log 'x': No space left on device (errno 28)"
+    t = net.t
+    with pytest.raises(es.EventsimError, match="No space left on device.*resume from a checkpoint"):
+        net.run(5.0)
+    assert net.t == t
+    net._writer.failed = None                # let the test's log close normally
+    net.close()
