@@ -61,24 +61,6 @@ def flagged_for_write(path: str) -> bool:
     return len(head) == 12 and head[:8] == _SIGNATURE and head[8] >= 2 and bool(head[11] & _WRITE_FLAGS)
 
 
-def chunks_beyond_eof(dataset: h5py.Dataset, file_size: int) -> int | None:
-    """The first row of `dataset` (1-D, chunked) whose stored chunk does not lie wholly within the
-    file's first `file_size` bytes, or None if every chunk does. A file read in SWMR mode is not
-    checked for truncation by HDF5: a chunk past the end reads as zeros."""
-    dsid = dataset.id
-    try:
-        n = dsid.get_num_chunks()
-    except (AttributeError, RuntimeError, OSError):
-        return None                    # contiguous or not chunk-indexed: nothing to check here
-    first = None
-    for i in range(n):
-        info = dsid.get_chunk_info(i)
-        if info.byte_offset is not None and info.byte_offset + info.size > file_size:
-            row = int(info.chunk_offset[0])
-            first = row if first is None else min(first, row)
-    return first
-
-
 def hdf5_reason(exc: BaseException) -> str:
     """One line saying why an HDF5 call failed: the OS error text when HDF5 quotes one (its
     message spans lines and repeats the file name, time and buffer address), else the message

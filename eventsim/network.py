@@ -18,7 +18,7 @@ from .connectors import Connector
 from .distributions import NORMAL_CLIPPED, Distribution, as_distribution, realise
 from .errors import EventsimError
 from .recording import SonataWriter, SpikeRecorder, config_attrs
-from .rng import STREAM_DELAY, STREAM_INIT, STREAM_WEIGHT
+from .rng import STREAM_INIT
 
 __version__ = "0.1.0"
 STATE_VARS = ("v", "i_e", "i_i", "theta")
@@ -349,15 +349,6 @@ def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
     return Distribution(code, a, b, low, high).bounds()
 
 
-def _source_size(name: str, size) -> int:
-    """A source population's size: a whole number in [1, MAX_NEURONS] (checked before any
-    per-source array is allocated)."""
-    size = checks.count(f"source '{name}' size", size, 1)
-    if size > MAX_NEURONS:
-        raise EventsimError(f"source '{name}' size must be <= {MAX_NEURONS}, got {size}")
-    return size
-
-
 def _check_float32(name: str, spec: tuple, lo: float, hi: float) -> None:
     """Weights are stored as float32: every value the spec can produce must fit (a weight of
     1e39 became inf, and the targets' potentials NaN, silently). An unbounded normal counts
@@ -430,9 +421,7 @@ class Network:
                    record: bool = True) -> Population:
         """Neurons of one model. v_init (mV): scalar, array or distribution; default v_rest."""
         name = self._new_name(name, "pop")
-        size = checks.count(f"population '{name}' size", size, 1)
-        if size > MAX_NEURONS:
-            raise EventsimError(f"population '{name}' size must be <= {MAX_NEURONS} (targets are int32), got {size}")
+        size = checks.count(f"population '{name}' size", size, 1, MAX_NEURONS)
         if not hasattr(model, "parameter_table"):
             raise EventsimError(f"model must be a neuron model such as eventsim.models.LIFExp(), "
                                 f"got {model!r}")
@@ -445,7 +434,7 @@ class Network:
     def poisson(self, size: int, rate_hz, name: str | None = None, record: bool = False) -> Population:
         """Independent Poisson spike sources; rate in Hz (scalar or per source)."""
         name = self._new_name(name, "poisson")
-        size = _source_size(name, size)
+        size = checks.count(f"source '{name}' size", size, 1, MAX_NEURONS)
         rate = checks.in_range(f"source '{name}' rate_hz", rate_hz, 0.0, MAX_RATE_HZ)
         try:
             rate = np.broadcast_to(rate, (size,)).astype(np.float64)
@@ -461,7 +450,7 @@ class Network:
                      record: bool = False) -> Population:
         """Sources that replay given spikes: times (ms) and source ids, paired element-wise."""
         name = self._new_name(name, "source")
-        size = _source_size(name, size)
+        size = checks.count(f"source '{name}' size", size, 1, MAX_NEURONS)
         times = checks.non_negative(f"source '{name}' times", times).ravel()
         ids = np.asarray(ids).ravel()
         if ids.size != times.size:

@@ -51,7 +51,7 @@ class SonataWriter:
         """append=True continues an existing, cleanly closed log (see copy_prefix) instead of
         creating a new one; its populations must be those given. t_start: model time (ms) at
         which the recording starts. Missing parent directories of `path` are created."""
-        self.failed: str | None = None      # the first write error: the file is closed, nothing more is written
+        self.failed: str | None = None      # the first write error: nothing more is written (see _writing)
         if append:
             self._open_existing(path, populations)
             return
@@ -243,7 +243,7 @@ def open_log_for_reading(path: str) -> h5py.File:
     except FileNotFoundError:
         raise EventsimError(f"spike log '{path}' does not exist") from None
     except OSError as exc:
-        raise EventsimError(f"cannot read spike log '{path}' (truncated or corrupted?): {exc}") from None
+        raise EventsimError(f"cannot read spike log '{path}' (truncated or corrupted?): {hdf5_reason(exc)}") from None
 
 
 def copy_prefix(src: str, dst: str, rows: dict[str, int], populations: dict[str, int], attrs: dict,

@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 
 from eventsim.errors import EventsimError
-from eventsim.hdf5_open import chunks_beyond_eof, open_read_only
+from eventsim.hdf5_open import open_read_only
 
 from .errors import LogFormatError, LogFormatWarning, UnknownSizeError, where
 
@@ -187,14 +187,6 @@ class SpikeLog:
         grp = self._spikes[name]
         ts = self._dataset(name, "timestamps")
         ids = self._dataset(name, "node_ids")
-        if self._file.swmr_mode:            # HDF5 did not check this file's end (hdf5_open)
-            size = os.path.getsize(self.path)
-            for key, ds in (("timestamps", ts), ("node_ids", ids)):
-                row = chunks_beyond_eof(ds, size)
-                if row is not None:
-                    raise LogFormatError(f"{loc}: truncated: {key} from row {row} on lies beyond the end of the "
-                                         f"file (a cut copy, or a writer that failed or was killed while "
-                                         f"extending it)")
         if ts.dtype.kind not in "fiu":
             raise LogFormatError(f"{loc}: timestamps have dtype {ts.dtype}, expected float")
         if ids.dtype.kind not in "iu":
