@@ -367,7 +367,6 @@ def build_graph(n_nodes: int, specs: list[Spec], seed: int, local: tuple[int, in
     rank_of = rank_idx.T.ravel()[sel]
     lo_of = seg_lo.T.ravel()[sel]
     hi_of = seg_hi.T.ravel()[sel]
-    starts, delays, projs, nodes = [], [], [], []
     proj_index = np.array([specs[q].index for q in seg_order], np.int32)
     const_rank = np.array([specs[q].constant_delay for q in seg_order], bool)
     is_const = const_rank[rank_of] if rank_of.size else np.zeros(0, bool)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 import warnings
-
-import numpy as np
 
 from .errors import EventsimError
 
@@ -109,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     meta = {"duration": duration, "out": os.path.abspath(args.out), "config_name": config_name}
     t_build = time.perf_counter() - t0
     stop = _SignalStop()
-    state = {"next": None if every is None else (np.floor(net.t / every + 1e-9) + 1.0) * every}
+    state = {"next": None if every is None else (math.floor(net.t / every + 1e-9) + 1.0) * every}
 
     def on_chunk(n) -> bool:
         if stop.signum is not None:
@@ -117,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
             return True
         if state["next"] is not None and n.t >= state["next"] - 1e-9 * every:
             n.checkpoint(ck_path, meta)
-            state["next"] = (np.floor(n.t / every + 1e-9) + 1.0) * every
+            state["next"] = (math.floor(n.t / every + 1e-9) + 1.0) * every
         return False
 
     t1 = time.perf_counter()
@@ -175,10 +174,10 @@ def _report(args: argparse.Namespace, summary: dict, log_path: str) -> None:
             st = spike_stats(log, name, t_start=0.0, t_stop=duration)
             summary["populations"][name] = {"n": int(st.n_nodes), "spikes": int(st.n_spikes),
                                             "rate_hz": float(st.mean_rate),
-                                            "isi_cv": None if not np.isfinite(st.mean_cv) else float(st.mean_cv)}
+                                            "isi_cv": None if not math.isfinite(st.mean_cv) else float(st.mean_cv)}
         first = names[0]
         n_show = min(200, log.info(first).n_nodes)
-        trains = log.load_spikes(first, np.arange(n_show), t_start=0.0, t_stop=duration)
+        trains = log.load_spikes(first, list(range(n_show)), t_start=0.0, t_stop=duration)
         rate = population_rate(log, first, bin=max(duration / 200.0, 0.1), t_start=0.0, t_stop=duration)
     if args.plot:
         from .analysis.plots import plot_raster, save_figure
@@ -404,8 +403,8 @@ def entry() -> None:
     """The `eventsim` command: main(), then exit. After a failed spike-log write (a full disk)
     HDF5 retries the flush at interpreter exit and can crash there (exit 139 after the one-line
     error), so the process then leaves without that cleanup (os._exit)."""
-    from .recording import WRITE_FAILURES
     code = main()
+    from .recording import WRITE_FAILURES      # after main(): imports inside it answer Ctrl-C
     if WRITE_FAILURES:
         sys.stdout.flush()
         sys.stderr.flush()

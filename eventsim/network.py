@@ -738,7 +738,7 @@ class Network:
             n_rec_nodes = int(rec.sizes.sum())
             guard.check_recorded(rec.n_spikes, n_rec_nodes, e.t)
 
-            def on_spikes(times, ids):
+            def guarded(times, ids):
                 rec.on_spikes(times, ids)
                 try:
                     t_now = times[-1] if times.size else e.t
@@ -747,6 +747,7 @@ class Network:
                 except Exception:
                     e.buf_n[0] = 0                   # these spikes are recorded: do not drain them again
                     raise
+            on_spikes = guarded
         flush_s = rec.flush_interval_s if self._writer is not None else None
         # with a log, chunks are shortened so that each takes about half the flush interval
         # (from the wall time per model ms of the last chunk): flushes stay about

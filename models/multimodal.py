@@ -56,7 +56,7 @@ from eventsim.learning.crossmodal import CrossParams
 from eventsim.learning.weights import ProjectionWeights
 from eventsim.learning.homeostasis import WeightNormalizer
 from eventsim.models import AdaptiveLIFExp, LIFExp
-from eventsim.models.diehl_cook import DCParams, N_INPUT, input_rates, saved_population
+from eventsim.models.diehl_cook import DCParams, N_INPUT, input_rates
 
 CROSS_MODES = ("off", "fixed", "learn")
 

@@ -15,7 +15,7 @@ import time
 import h5py
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st, given, assume
+from hypothesis import HealthCheck, settings, strategies as st, given
 
 import eventsim as es
 from eventsim import checkpoint as ckmod

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import eventsim as es
-from eventsim.models import LIFDelta, LIFExp
+from eventsim.models import LIFDelta
 
 from conftest import make_cuba
 

@@ -176,6 +176,18 @@ def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and err.startswith("eventsim: interrupted"), err
 
 
+def test_the_console_entry_imports_nothing_heavy_before_main():
+    """The console script imports eventsim.cli and calls entry(); everything heavy (numpy,
+    numba, h5py) must load inside main(), whose Ctrl-C handler then answers in one line. A
+    module-level import anywhere on that path brings the traceback back."""
+    import subprocess
+    import sys
+    code = ("import sys; from eventsim.cli import entry; "
+            "print(sorted(m for m in ('numpy', 'numba', 'h5py') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
 # --- item 16: warnings of `eventsim run` are one line; --checkpoint folder is made up front -------
 
 def test_run_on_a_silent_population_warns_in_one_line(tmp_path, capsys):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import eventsim as es
-from eventsim.learning import PairSTDP, PowerLawSTDP, TripletSTDP, additive, multiplicative, nearest_spike
+from eventsim.learning import PowerLawSTDP, TripletSTDP, additive, multiplicative, nearest_spike
 from eventsim.models import LIFDelta
 
 DTS = np.array([-100.0, -60.0, -30.0, -10.0, -3.0, -0.5, 0.5, 3.0, 10.0, 30.0, 60.0, 100.0])
