@@ -187,9 +187,7 @@ class DistributedRun:
                 c0 = time.thread_time()
                 order = np.lexsort((all_i, all_t))
                 all_t, all_i = all_t[order], all_i[order]
-                while e.queue[4][0] + all_t.size + 8 > e.queue[0].size:
-                    from . import heap
-                    e.queue = heap.grow(e.queue, 2 * e.queue[0].size)
+                e.reserve(all_t.size)
                 eng.schedule_many(e.graph, e.queue, all_i, all_t)
                 self.exchange_s += time.perf_counter() - t_x
                 self.windows += 1

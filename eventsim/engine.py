@@ -375,8 +375,16 @@ class Engine:
         prime_neurons(self.t, self.neurons, np.asarray(ids, np.int64), self.fac, self.epoch[0])
 
     def restart_sources(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, np.int64)
+        self.reserve(ids.size)             # one entry per source; their stale entries stay queued
         restart_sources(self.t, self.seed, self.sources, self.queue, self.graph, self.rec_flag, self.n_neurons,
-                        np.asarray(ids, np.int64))
+                        ids)
+
+    def reserve(self, k: int) -> None:
+        """Grow the event queue so that k more entries fit. Kernels called from Python push
+        without a capacity check (numba does not check bounds), so every such call reserves first."""
+        while self.queue[4][0] + k + 8 > self.queue[0].size:
+            self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
 
     def state(self, ids: np.ndarray) -> np.ndarray:
         """(v, i_e, i_i, theta) of neurons ids at the current time: float64[len(ids), 4]."""

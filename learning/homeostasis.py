@@ -8,6 +8,8 @@ Only excitatory weights (>= 0 mV) can be normalised: a projection with a negativ
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from eventsim import checks
@@ -52,7 +54,25 @@ class WeightNormalizer:
         ok = total > 0
         factor[ok] = target[ok] / total[ok]
         g.weight[syn] = (g.weight[syn].astype(np.float64) * factor[post]).astype(np.float32)
+        self._warn_unreachable(post, target)
         return factor
+
+    def _warn_unreachable(self, post: np.ndarray, target: np.ndarray) -> None:
+        """Warn (once) when a neuron's target exceeds its synapse count times the rule's w_max:
+        the rule then clips the normalised weights at every update and the target is never held
+        (a small input population, or heavy pruning)."""
+        rule = self.proj.plasticity
+        if rule is None or getattr(self, "_warned", False):
+            return
+        n_syn = np.bincount(post, minlength=self.proj.post.size)
+        short = np.flatnonzero(target > n_syn * rule.w_max * (1 + 1e-6))
+        if short.size:
+            self._warned = True
+            j = short[0]
+            warnings.warn(f"{self.proj.name}: normalisation target {target[j]:g} mV is beyond the reach of "
+                          f"{n_syn[j]} synapses x w_max {rule.w_max:g} mV for {short.size} neuron(s) (first: "
+                          f"{j}); their weights are pushed above w_max and the rule clips them back",
+                          stacklevel=3)
 
 
 def normalize_incoming(net, proj, target) -> np.ndarray:

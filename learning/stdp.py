@@ -46,6 +46,7 @@ class _Rule(ABC):
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ()
     _FINITE: ClassVar[tuple[str, ...]] = ("w_min", "w_max")
     _FLAGS: ClassVar[tuple[str, ...]] = ("nearest",)
+    _RATES: ClassVar[tuple[str, ...]] = ()      # the learning rates, which frozen() sets to 0
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -77,6 +78,13 @@ class _Rule(ABC):
         """Time constants of the postsynaptic traces (ms)."""
         return self.tau_minus, 1.0
 
+    @_instance_only
+    def frozen(self):
+        """The same rule with every learning rate 0: `proj.set_plasticity(rule.frozen())` stops
+        learning between runs while the traces keep running, and `set_plasticity(rule)` resumes
+        it. The kernel still clips a weight it visits to [w_min, w_max]."""
+        return dataclasses.replace(self, **{key: 0.0 for key in self._RATES})
+
 
 @dataclass(frozen=True)
 class PairSTDP(_Rule):
@@ -98,6 +106,7 @@ class PairSTDP(_Rule):
     nearest: bool = False
 
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("lambda_", "alpha", "mu_plus", "mu_minus")
+    _RATES: ClassVar[tuple[str, ...]] = ("lambda_",)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -158,6 +167,7 @@ class TripletSTDP(_Rule):
 
     _TIME_CONSTANTS: ClassVar[tuple[str, ...]] = ("tau_plus", "tau_minus", "tau_x", "tau_y")
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("a2_plus", "a3_plus", "a2_minus", "a3_minus")
+    _RATES: ClassVar[tuple[str, ...]] = _NON_NEGATIVE
 
     def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:
         return pk.TRIPLET, (self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus), self.tau_x, self.tau_y
@@ -183,6 +193,7 @@ class PowerLawSTDP(_Rule):
     nearest: bool = True
 
     _NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("eta_post", "eta_pre", "mu")
+    _RATES: ClassVar[tuple[str, ...]] = ("eta_post", "eta_pre")
     _FINITE: ClassVar[tuple[str, ...]] = ("w_min", "w_max", "x_tar")
 
     def _row(self) -> tuple[int, tuple[float, float, float, float], float, float]:

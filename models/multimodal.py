@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import eventsim as es
+from eventsim import checks
 from eventsim.errors import EventsimError
 from eventsim.learning.crossmodal import CrossParams
 from eventsim.learning.weights import ProjectionWeights
@@ -74,7 +75,6 @@ class AudioParams:
     rate_hz: float = 63.75         # rate of a feature of 1 at the base intensity (MNIST: 255 / 8 * 2)
 
     def __post_init__(self) -> None:
-        from eventsim import checks
         checks.count("AudioParams.n_channels", self.n_channels, 1)
         checks.count("AudioParams.n_bins", self.n_bins, 1)
         if not 0.0 <= float(self.lo_pct) < float(self.hi_pct) <= 100.0:
@@ -141,7 +141,6 @@ def pixel_dropout(images: np.ndarray, fraction: float, seed: int = 0) -> np.ndar
 
 
 def _corrupt(images, fraction, seed, noise):
-    from eventsim import checks
     f = float(checks.in_range("fraction", fraction, 0.0, 1.0))
     x = np.array(images, copy=True).reshape(len(images), -1)
     rng = np.random.default_rng(seed)
@@ -299,6 +298,33 @@ class Multimodal:
                 c.set(0.0)
         learn_in = self.plastic and inputs == "learn"
         saved_in = {k: e.input_w.get() for k, (e, _) in shown.items()} if (self.plastic and not learn_in) else {}
+        # projections that must not learn during this presentation: their rules are frozen (zero
+        # rates) while it runs; restoring the saved weights afterwards alone would let weights
+        # learned within the presentation act in it (zeroed cross weights grew back under "off")
+        frozen = []
+        if self.plastic:
+            if self.cross and cross != "learn":
+                frozen += [self.p_ia, self.p_ai]
+            if not learn_in:
+                frozen += [e.p_in for e in self.ensembles]
+        rules = [proj.plasticity for proj in frozen]
+        for proj in frozen:
+            proj.set_plasticity(proj.plasticity.frozen())
+        try:
+            counts = self._show(shown, learn_in)
+        finally:
+            for proj, rule in zip(frozen, rules):
+                proj.set_plasticity(rule)
+        if saved_cross is not None:
+            for c, w in zip(self.cross, saved_cross):
+                c.set(w)
+        for k, w in saved_in.items():
+            shown[k][0].input_w.set(w)
+        return counts
+
+    def _show(self, shown: dict, learn_in: bool) -> dict[str, np.ndarray]:
+        """Run one presentation (with retries at higher intensity) of the inputs in `shown`;
+        returns the spike counts per ensemble."""
         counts = {e.name: np.zeros(e.n, np.int64) for e in self.ensembles}
         intensity = {k: e.p.intensity for k, (e, _) in shown.items()}
         todo = list(shown)
@@ -328,11 +354,6 @@ class Multimodal:
                 intensity[k] += 1.0
                 self.log.retries[k] += 1
             todo = short
-        if saved_cross is not None:
-            for c, w in zip(self.cross, saved_cross):
-                c.set(w)
-        for k, w in saved_in.items():
-            shown[k][0].input_w.set(w)
         return counts
 
     # training -------------------------------------------------------------------------------
@@ -361,22 +382,30 @@ class Multimodal:
                 "retries": {k: self.log.retries[k] - r0[k] for k in r0}}
 
     def responses(self, images: np.ndarray | None = None, audio: np.ndarray | None = None, cross: str = "fixed",
-                  log_every: int = 0) -> dict[str, np.ndarray]:
+                  log_every: int = 0, order_seed: int | None = None) -> dict[str, np.ndarray]:
         """Spike counts {"img": [n, N_img], "aud": [n, N_aud]} (ensembles that exist), one
         presentation per sample (pairs if both given); cross "off" or "fixed" (no learning).
-        Use on a frozen network (plastic=False)."""
+        Use on a frozen network (plastic=False).
+
+        order_seed: present the samples in a random order drawn from this seed (rows are still
+        returned in input order). A presentation leaves some state for the next one (currents
+        after the rest, adapted thresholds), so a class-sorted set such as the FSDD listing
+        should not be shown in its listed order."""
         if cross == "learn":
             raise EventsimError("responses(): cross must be 'off' or 'fixed'")
         n = _n_samples(images, audio)
+        if order_seed is not None:
+            checks.count("responses order_seed", order_seed, 0)
+        order = np.arange(n) if order_seed is None else np.random.default_rng(order_seed).permutation(n)
         out = {e.name: np.zeros((n, e.n), np.int32) for e in self.ensembles}
         t0 = time.perf_counter()
-        for k in range(n):
+        for done, k in enumerate(order, 1):
             c = self.present(None if images is None else images[k], None if audio is None else audio[k],
                              cross=cross, inputs="fixed")
             for name in out:
                 out[name][k] = c[name]
-            if log_every and (k + 1) % log_every == 0:
-                print(f"  responses {k + 1}/{n}  {(k + 1) / (time.perf_counter() - t0):.1f} /s", flush=True)
+            if log_every and done % log_every == 0:
+                print(f"  responses {done}/{n}  {done / (time.perf_counter() - t0):.1f} /s", flush=True)
         return out
 
     # weights -------------------------------------------------------------------------------

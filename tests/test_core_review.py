@@ -107,3 +107,24 @@ def test_set_state_refuses_variables_the_model_does_not_have():
     exp.set(theta_plus=0.1)                                      # made adaptive by set()
     exp.set_state(theta=1.0)
     np.testing.assert_array_equal([adaptive.get("theta")[0], exp.get("theta")[0]], [3.0, 1.0])
+
+
+def test_restarting_sources_again_and_again_grows_the_queue():
+    """set_rate pushes one queue entry per source, and the stale entries of slow sources stay
+    queued until their time: repeated restarts (retried presentations of a dim image) wrote past
+    the queue's end (heap corruption, SIGSEGV). The queue now grows first."""
+    net = es.Network(seed=1)
+    src = net.poisson(800, 0.2)
+    pop = net.population(3, LIFDelta())
+    net.connect(src, pop, es.all_to_all(), weight=0.5, delay=1.0)
+    net.build()
+    size0 = net._engine.queue[0].size
+    for k in range(12):
+        src.set_rate(0.2 + 0.01 * k)
+        net.run(1.0, progress=False)
+    assert net._engine.queue[4][0] > size0                 # more entries than the first capacity
+    n = net._engine.queue[4][0]
+    assert np.isfinite(net._engine.queue[0][:n]).all()
+    src.set_rate(50.0)
+    net.run(100.0, progress=False)
+    assert pop.spikes()[0].size > 0

@@ -170,6 +170,47 @@ def test_tiny_network_train_modes_save_and_freeze(tmp_path):
         f.responses(imgs[:1], aud[:1], cross="learn")
 
 
+def test_projections_that_must_not_learn_stay_fixed_during_the_presentation(monkeypatch):
+    """cross="off" holds the cross weights at 0 and inputs="fixed" holds the input weights for the
+    whole presentation, not only after it: with STDP running, zeroed cross weights grew back to
+    0.6-1.6 units within one presentation, so the "unimodal" phase was not unimodal."""
+    m, imgs, aud = _tiny()
+    m.train(imgs[:2], aud[:2], cross="learn")             # non-trivial cross weights and traces
+    seen = []
+    run = m.net.run
+
+    def watched(duration, **kw):
+        run(duration, **kw)
+        seen.append((max(float(np.abs(c.get()).max()) for c in m.cross),
+                     [e.input_w.get() for e in m.ensembles]))
+    monkeypatch.setattr(m.net, "run", watched)
+    w_in = [e.input_w.get() for e in m.ensembles]
+    rules = [p.plasticity for p in m.net.projections]
+    for i in range(len(imgs)):
+        m.present(imgs[i], aud[i], cross="off", inputs="fixed")
+    assert seen and all(cross_max == 0.0 for cross_max, _ in seen)
+    # (the kernel still clips a weight above w_max that it visits: the tiny audio ensemble's
+    # normalisation target is beyond 8 inputs x w_max, so only in-bound weights are compared)
+    inside = [w0 <= e.p_in.plasticity.w_max for w0, e in zip(w_in, m.ensembles)]
+    assert all(k.sum() > 0 for k in inside)
+    assert all(np.array_equal(w[k], w0[k]) for _, ws in seen for w, w0, k in zip(ws, w_in, inside))
+    assert [p.plasticity for p in m.net.projections] == rules          # the rules are back afterwards
+
+
+@pytest.mark.parametrize("rule", [es.learning.additive(), es.learning.TripletSTDP(),
+                                  es.learning.PowerLawSTDP(), es.learning.multiplicative()])
+def test_frozen_rules_have_zero_rates_only(rule):
+    f = rule.frozen()
+    assert type(f) is type(rule) and f.tau_plus == rule.tau_plus and f.w_max == rule.w_max
+    v, v0 = f.vector(), rule.vector()
+    from eventsim import plasticity as pk
+    rate_cols = {"PairSTDP": [pk.P1], "TripletSTDP": [pk.P1, pk.P2, pk.P3, pk.P4],
+                 "PowerLawSTDP": [pk.P1, pk.P2]}[type(rule).__name__]
+    assert not v[rate_cols].any()
+    others = [c for c in range(v.size) if c not in rate_cols]
+    assert np.array_equal(v[others], v0[others])
+
+
 def test_tiny_network_bad_arguments():
     m, imgs, aud = _tiny()
     with pytest.raises(EventsimError, match="needs an image"):
@@ -213,3 +254,14 @@ def test_audio_features_from_an_shd_layout_file(tmp_path):
     assert np.allclose(f, audio_features(times, units, TINY_AUDIO))
     m = Multimodal(n_image=0, n_audio=3, audio_params=FAST, audio=TINY_AUDIO)
     assert m.present(audio=f[0])["aud"].shape == (3,)
+
+
+def test_an_unreachable_normalisation_target_warns_once():
+    m, _, _ = _tiny()                       # audio: 8 inputs per neuron, target 78 units, w_max 1 unit
+    with pytest.warns(UserWarning, match=r"beyond the reach of 8 synapses x w_max 60 mV for 5 neuron"):
+        m.aud.normalizer()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.aud.normalizer()                  # once per normaliser
+        m.img.normalizer()                  # 784 inputs: reachable, silent

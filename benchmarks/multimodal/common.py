@@ -8,6 +8,7 @@ Splits (never tune on a test split):
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -44,6 +45,14 @@ def set_overrides(params, items: list[str], option: str = "--set"):
     return replace(params, **parse_overrides(items, params.__dataclass_fields__, convert, option))
 
 
+def encoder_source() -> str:
+    """Digest of the audio front end's code (wav reading, noise, cochlea, encoding)."""
+    import eventsim.datasets.audio as audio
+    import eventsim.datasets.cochlea as cochlea
+    import eventsim.datasets.fsdd as fsdd
+    return digest("".join(open(m.__file__).read() for m in (audio, cochlea, fsdd)))
+
+
 def mnist():
     """(Xtr, ytr), (Xva, yva), (Xte, yte)."""
     X, y = ds.load_mnist(DATA, "train5k")
@@ -56,12 +65,17 @@ def fsdd_encoded(snr_db: float | None = None, speakers=None, n_channels: int = 3
     """All FSDD recordings (or `speakers`) encoded with the cochlea front end; cached in runs/.
     Returns (files listing, EncodedUtterances)."""
     files = ds.load_fsdd(DATA, speakers=speakers)
-    key = f"fsdd_c{n_channels}_snr{'none' if snr_db is None else f'{snr_db:g}'}_s{seed}_{'-'.join(speakers or ['all'])}"
+    cochlea = ds.CochleaParams(n_channels=n_channels)
+    # the key covers every setting of the encoding, the files and the encoder's code, so a
+    # changed front end or data set is encoded afresh instead of read from an old cache
+    what = repr((cochlea, snr_db, seed, [p.name for p in files.paths], encoder_source()))
+    key = (f"fsdd_c{n_channels}_snr{'none' if snr_db is None else f'{snr_db:g}'}_s{seed}_"
+           f"{'-'.join(speakers or ['all'])}_{digest(what)}")
     path = os.path.join(RUNS, key + ".pkl")
     if os.path.exists(path):
         with open(path, "rb") as fh:
             return files, pickle.load(fh)
-    enc = ds.encode_fsdd(files, ds.CochleaParams(n_channels=n_channels), snr_db=snr_db, seed=seed,
+    enc = ds.encode_fsdd(files, cochlea, snr_db=snr_db, seed=seed,
                          on_error="skip")
     with open(path + ".tmp", "wb") as fh:
         pickle.dump(enc, fh)
@@ -96,6 +110,25 @@ def model_kwargs(cfg: dict) -> dict:
             "cross": CrossParams(**cfg["cross"])}
 
 
+def weights_path(tag: str) -> str:
+    """The weight file train.py writes for `tag`."""
+    return os.path.join(RUNS, f"{tag}_weights.h5")
+
+
+def digest(text: str) -> str:
+    """A short SHA-256 digest of text (cache keys)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def file_digest(path: str) -> str:
+    """A short SHA-256 digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
 def load_trained(tag: str, snapshot: int | str = -1):
     """(frozen Multimodal, config, train json) of a train.py run."""
     from eventsim.models.multimodal import Multimodal
@@ -105,7 +138,7 @@ def load_trained(tag: str, snapshot: int | str = -1):
     with open(path) as fh:
         doc = json.load(fh)
     cfg = doc["config"]
-    path = os.path.join(RUNS, f"{tag}_weights.h5")
+    path = weights_path(tag)
     if not os.path.exists(path):
         raise UsageError(f"--tag {tag!r}: weights not found: {path} "
                          f"(run benchmarks/multimodal/train.py --tag {tag} first)")

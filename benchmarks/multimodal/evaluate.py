@@ -49,21 +49,29 @@ class Evaluator:
         self.Ate, self.ate, _ = sp["test"]
         self.j = pair_by_class(self.yte, self.ate, seed=0)         # test pairs: image k + utterance j[k]
         self._assign = None
+        # what cached responses depend on besides their key: the weights file and the features
+        self.source = f"{C.file_digest(C.weights_path(tag))} {C.digest(repr(sorted(self.cfg['audio'].items())))}"
 
     def cached(self, key: str, fn):
+        """fn()'s responses, cached in runs/ under the tag and key. The file also records the
+        digest of the trained weights and of the audio features' settings: a network retrained
+        under the same tag, or a changed front end, recomputes instead of reusing old responses."""
         path = os.path.join(C.RUNS, f"{self.tag}_resp_{key}.npz")
         if os.path.exists(path):
             with np.load(path) as z:
-                return {k: z[k] for k in z.files}
+                if "_source" in z.files and str(z["_source"]) == self.source:
+                    return {k: z[k] for k in z.files if k != "_source"}
+            print(f"{path}: made for another trained network or front end; recomputing", flush=True)
         out = fn()
-        np.savez(path, **out)
+        np.savez(path + ".tmp.npz", _source=np.array(self.source), **out)
+        os.replace(path + ".tmp.npz", path)
         return out
 
     def assignments(self) -> dict:
         if self._assign is None:
             from train import assignment_set
             Xas, Aas, yas = assignment_set(self.Xtr, self.ytr, self.Atr, self.atr)
-            r = self.cached("assign", lambda: self.m.responses(Xas, Aas, cross="off", log_every=1000))
+            r = self.cached("assign", lambda: self.m.responses(Xas, Aas, cross="off", log_every=1000, order_seed=0))
             self._assign = {k: assign_labels(r[k], yas) for k in r}
         return self._assign
 
@@ -86,7 +94,7 @@ class Evaluator:
 
     def audio_only(self, cond):
         return self.cached(f"aud_{cond}",
-                           lambda: self.m.responses(audio=self.audio_test(cond), cross="off"))["aud"]
+                           lambda: self.m.responses(audio=self.audio_test(cond), cross="off", order_seed=0))["aud"]
 
     def paired(self, img_cond, aud_cond):
         def run():
