@@ -102,6 +102,32 @@ def parse_overrides(items, fields, convert, option: str = "--set") -> dict:
     return kw
 
 
+def field_value(default, text: str):
+    """`text` as a new value for a dataclass field whose default is `default`: a field that
+    defaults to None takes a number or "none", a bool true/false/yes/no/1/0, an int a whole
+    number, a str the text itself, anything else a float. ValueError otherwise."""
+    if default is None:
+        return None if text.lower() == "none" else float(text)
+    if isinstance(default, bool):
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if text.lower() not in words:
+            raise ValueError(text)
+        return words[text.lower()]
+    if isinstance(default, int):
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(text)
+        return int(value)
+    return text if isinstance(default, str) else float(text)
+
+
+def dataclass_overrides(params, items, option: str = "--set") -> dict:
+    """'name=value' items -> {name: value} for the fields of the dataclass instance `params`,
+    each converted by field_value from that field's current value."""
+    return parse_overrides(items, params.__dataclass_fields__, lambda k, v: field_value(getattr(params, k), v),
+                           option)
+
+
 def run(main, *args, **kwargs):
     """Call main(); bad input (UsageError, eventsim.EventsimError, a missing file) becomes one
     "error: ..." line on stderr and exit status 2 instead of a traceback."""

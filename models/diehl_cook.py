@@ -111,6 +111,27 @@ class DCParams:
     # next digit near rest.
     reset_v: float | None = None
 
+    def __post_init__(self) -> None:
+        """Check the fields the neuron models do not check themselves (they check their own
+        time constants and voltages when the network is built)."""
+        name = "DCParams."
+        for key in ("w_scale", "w_max", "delay_in", "delay_lateral", "t_present"):
+            checks.number(name + key, getattr(self, key), checks.positive)
+        for key in ("w_exc_inh", "exc_inh_scale", "w_inh_exc", "inh_scale", "w_init_max", "norm_total",
+                    "delay_in_max", "t_rest", "eta_post", "eta_pre", "mu", "theta_plus", "intensity"):
+            # lateral weights and scales are magnitudes: the signs come from the wiring
+            checks.number(name + key, getattr(self, key), checks.non_negative)
+        for key in ("tau_pre", "tau_post", "tau_post2"):
+            checks.number(name + key, getattr(self, key), checks.time_constant)
+        checks.number(name + "tau_theta", self.tau_theta, checks.time_constant, allow_inf=True)
+        checks.number(name + "x_tar", self.x_tar, checks.in_range, 0.0, 1.0)
+        checks.count(name + "min_spikes", self.min_spikes, 0)
+        checks.count(name + "max_retries", self.max_retries, 0)
+        if self.stdp not in ("power_law", "triplet"):
+            raise es.EventsimError(f"{name}stdp must be 'power_law' or 'triplet' (got {self.stdp!r})")
+        if self.reset_v is not None:
+            checks.number(name + "reset_v (mV)", self.reset_v)
+
     @classmethod
     def tuned(cls, n_exc: int = 400, **overrides) -> "DCParams":
         """The settings chosen on the train5k validation split for this current-based version
@@ -132,12 +153,10 @@ class DCParams:
         if self.stdp == "power_law":
             return PowerLawSTDP.scaled(s, self.w_max, self.tau_pre, self.tau_post, self.eta_post * eta_factor,
                                        self.eta_pre * eta_factor, self.x_tar, self.mu)
-        if self.stdp == "triplet":
-            return TripletSTDP(tau_plus=self.tau_pre, tau_minus=self.tau_post, tau_x=self.tau_pre,
-                               tau_y=self.tau_post2, a2_plus=0.0, a3_plus=self.eta_post * eta_factor * s,
-                               a2_minus=self.eta_pre * eta_factor * s, a3_minus=0.0, w_min=0.0,
-                               w_max=self.w_max * s, nearest=True)
-        raise es.EventsimError(f"DCParams.stdp must be 'power_law' or 'triplet' (got {self.stdp!r})")
+        return TripletSTDP(tau_plus=self.tau_pre, tau_minus=self.tau_post, tau_x=self.tau_pre,
+                           tau_y=self.tau_post2, a2_plus=0.0, a3_plus=self.eta_post * eta_factor * s,
+                           a2_minus=self.eta_pre * eta_factor * s, a3_minus=0.0, w_min=0.0,
+                           w_max=self.w_max * s, nearest=True)
 
 
 def input_delays(p: DCParams, n: int) -> float | np.ndarray:
@@ -154,8 +173,17 @@ def input_delays(p: DCParams, n: int) -> float | np.ndarray:
 
 
 def input_rates(image: np.ndarray, intensity: float) -> np.ndarray:
-    """Poisson rates (Hz) of the 784 inputs for one image: pixel / 8 * intensity."""
-    return np.asarray(image, np.float64).reshape(-1) / 8.0 * intensity
+    """Poisson rates (Hz) of the 784 inputs for one image (pixels in [0, 255], any shape with
+    784 values): pixel / 8 * intensity."""
+    img = np.asarray(image)
+    if img.size != N_INPUT or not np.issubdtype(img.dtype, np.number):
+        raise es.EventsimError(f"image has {img.size} values of type {img.dtype}; expected {N_INPUT} "
+                               "(28 x 28) numbers")
+    x = img.reshape(-1).astype(np.float64)
+    if not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 255.0):
+        bad = x[~(np.isfinite(x) & (x >= 0.0) & (x <= 255.0))][0]
+        raise es.EventsimError(f"image pixel values must lie in [0, 255], got {bad:g}")
+    return x / 8.0 * intensity
 
 
 class DiehlCook:
@@ -163,7 +191,9 @@ class DiehlCook:
     (cheaper: used for label assignment and evaluation after loading trained weights)."""
 
     def __init__(self, n: int = 100, params: DCParams = DCParams(), seed: int = 0, plastic: bool = True):
-        self.n = int(n)
+        self.n = checks.count("DiehlCook n (excitatory neurons)", n, 1)
+        if not isinstance(params, DCParams):
+            raise es.EventsimError(f"DiehlCook params must be a DCParams, got {type(params).__name__}")
         self.p = p = params
         self.plastic = plastic
         self.net = net = es.Network(seed=seed)
@@ -325,9 +355,22 @@ def class_rates(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10) 
     return rates
 
 
+def _check_responses(responses, labels, n_classes: int) -> None:
+    """responses [n_samples, n_neurons] and integer labels [n_samples] in [0, n_classes)."""
+    checks.count("n_classes", n_classes, 1)
+    r, y = np.asarray(responses), np.asarray(labels)
+    if r.ndim != 2 or y.ndim != 1 or r.shape[0] != y.shape[0]:
+        raise es.EventsimError(f"responses must be [n_samples, n_neurons] and labels [n_samples]; got shapes "
+                               f"{r.shape} and {y.shape}")
+    if y.size and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= n_classes):
+        raise es.EventsimError(f"labels must be integers in [0, {n_classes - 1}] (n_classes = {n_classes}); got "
+                               f"{y.dtype} values from {y.min()} to {y.max()}")
+
+
 def assign_labels(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
     """Class of each neuron: the one with the highest mean response (Diehl & Cook).
     Neurons that never fired get -1."""
+    _check_responses(responses, labels, n_classes)
     rates = class_rates(responses, labels, n_classes)
     assign = np.argmax(rates, axis=0)
     assign[rates.max(axis=0) <= 0] = -1

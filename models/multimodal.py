@@ -77,13 +77,15 @@ class AudioParams:
     def __post_init__(self) -> None:
         checks.count("AudioParams.n_channels", self.n_channels, 1)
         checks.count("AudioParams.n_bins", self.n_bins, 1)
-        if not 0.0 <= float(self.lo_pct) < float(self.hi_pct) <= 100.0:
+        lo = checks.number("AudioParams.lo_pct", self.lo_pct, checks.in_range, 0.0, 100.0)
+        hi = checks.number("AudioParams.hi_pct", self.hi_pct, checks.in_range, 0.0, 100.0)
+        if not lo < hi:
             raise EventsimError(f"AudioParams.lo_pct = {self.lo_pct!r}, hi_pct = {self.hi_pct!r}: "
                                 "need 0 <= lo_pct < hi_pct <= 100")
-        checks.positive("AudioParams.power", self.power)
+        checks.number("AudioParams.power", self.power, checks.positive)
         if self.scale not in ("peak", "sum"):
             raise EventsimError(f"AudioParams.scale = {self.scale!r}: allowed 'peak', 'sum'")
-        checks.positive("AudioParams.rate_hz", self.rate_hz)
+        checks.number("AudioParams.rate_hz", self.rate_hz, checks.positive)
 
     @property
     def n_inputs(self) -> int:
@@ -104,8 +106,10 @@ def audio_features(times_ms, units, params: AudioParams = AudioParams()) -> np.n
         if t.shape != u.shape:
             raise EventsimError(f"sample {i}: {t.size} spike times but {u.size} units")
         if u.size and (u.min() < 0 or u.max() >= C):
-            raise EventsimError(f"sample {i}: unit id {int(u.max())}: allowed range is "
-                                f"[0, AudioParams.n_channels - 1 = {C - 1}]")
+            raise EventsimError(f"sample {i}: unit id {int(u.min() if u.min() < 0 else u.max())}: allowed range "
+                                f"is [0, AudioParams.n_channels - 1 = {C - 1}]")
+        if not np.isfinite(t).all():
+            raise EventsimError(f"sample {i}: spike times must be finite numbers (ms), got {t[~np.isfinite(t)][0]}")
         if t.size == 0:
             silent += 1
             continue
@@ -125,8 +129,13 @@ def audio_features(times_ms, units, params: AudioParams = AudioParams()) -> np.n
 
 
 def audio_rates(features: np.ndarray, params: AudioParams, intensity: float, base_intensity: float) -> np.ndarray:
-    """Poisson rates (Hz) of the audio inputs for one feature vector."""
-    return np.asarray(features, np.float64) * params.rate_hz * (intensity / base_intensity)
+    """Poisson rates (Hz) of the audio inputs for one feature vector (features in [0, 1], as
+    audio_features makes them with scale "max"; "sum" gives smaller values)."""
+    x = np.asarray(features, np.float64)
+    if not (np.isfinite(x).all() and x.min(initial=0.0) >= 0.0 and x.max(initial=0.0) <= 1.0):
+        bad = x[~(np.isfinite(x) & (x >= 0.0) & (x <= 1.0))][0]
+        raise EventsimError(f"audio feature values must lie in [0, 1], got {bad:g}")
+    return x * params.rate_hz * (intensity / base_intensity)
 
 
 # image degradations ----------------------------------------------------------------------------
@@ -229,7 +238,9 @@ class Multimodal:
     def __init__(self, n_image: int = 100, n_audio: int = 100, image_params: DCParams = DCParams(),
                  audio_params: DCParams = DCParams(), audio: AudioParams = AudioParams(),
                  cross: CrossParams = CrossParams(), seed: int = 0, plastic: bool = True):
-        if n_image < 0 or n_audio < 0 or n_image + n_audio == 0:
+        n_image = checks.count("Multimodal n_image", n_image, 0)
+        n_audio = checks.count("Multimodal n_audio", n_audio, 0)
+        if n_image + n_audio == 0:
             raise EventsimError(f"n_image = {n_image}, n_audio = {n_audio}: need >= 0 each and at least one > 0")
         self.plastic = plastic
         self.audio = audio

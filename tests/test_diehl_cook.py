@@ -222,3 +222,30 @@ def test_tuned_overrides_win_and_schedule_steps_are_checked():
         m.set_learning(-1.0)
     with pytest.raises(es.EventsimError, match="theta_plus"):
         m.set_learning(1.0, theta_plus=np.inf)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"max_retries": -1}, "max_retries"), ({"min_spikes": -3}, "min_spikes"), ({"t_present": 0.0}, "t_present"),
+    ({"x_tar": 5.0}, "x_tar"), ({"inh_scale": -40.0}, "inh_scale"), ({"w_scale": -60.0}, "w_scale"),
+    ({"stdp": "foo"}, "stdp"), ({"reset_v": float("nan")}, "reset_v"), ({"intensity": -2.0}, "intensity"),
+    ({"tau_theta": 0.0}, "tau_theta")])
+def test_dcparams_are_checked_when_made(kw, match):
+    """DCParams checked nothing: max_retries=-1 ended in an UnboundLocalError, and inh_scale=-40
+    silently turned lateral inhibition into excitation."""
+    with pytest.raises(es.EventsimError, match=match):
+        replace(DCParams(), **kw)
+
+
+def test_diehl_cook_inputs_and_readout_are_checked():
+    with pytest.raises(es.EventsimError, match="n .excitatory neurons. must be a whole number"):
+        DiehlCook(2.7)
+    m = DiehlCook(3, replace(DCParams(), t_present=5.0, t_rest=1.0, max_retries=0))
+    with pytest.raises(es.EventsimError, match="100 values"):
+        m.present(np.ones(100))
+    for bad in (1000.0, -50.0, np.nan):
+        with pytest.raises(es.EventsimError, match=r"\[0, 255\]"):
+            m.present(np.full(784, bad))
+    with pytest.raises(es.EventsimError, match="shapes"):
+        assign_labels(np.ones((3, 4)), np.array([1, 2]))
+    with pytest.raises(es.EventsimError, match=r"integers in \[0, 9\]"):
+        assign_labels(np.ones((3, 4)), np.array([12, 12, 12]))

@@ -15,7 +15,6 @@ import sys
 import time
 from dataclasses import replace
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402

@@ -14,11 +14,10 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import data, write_json  # noqa: E402
-from script_args import ArgumentParser, non_negative_int, parse_overrides, positive_int, run  # noqa: E402
+from script_args import ArgumentParser, dataclass_overrides, non_negative_int, positive_int, run  # noqa: E402
 
 from eventsim.models.diehl_cook import DCParams, DiehlCook  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -31,7 +30,7 @@ def main():
     ap.add_argument("--warmup", type=non_negative_int, default=100)
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
-    kw = parse_overrides(a.set, DCParams.__dataclass_fields__, lambda k, v: float(v))
+    kw = dataclass_overrides(DCParams(), a.set)
     p = replace(DCParams(), **kw)
     (X, _), _, _ = data()
     m = DiehlCook(a.n, p, seed=0)

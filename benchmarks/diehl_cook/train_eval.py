@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HERE, RESULTS, data, write_json  # noqa: E402
-from script_args import (ArgumentParser, UsageError, fraction, non_negative_int, parse_overrides,  # noqa: E402
+from script_args import (ArgumentParser, UsageError, fraction, non_negative_int, dataclass_overrides,  # noqa: E402
                          positive_float, positive_int, run)
 
 from eventsim.analysis import plots  # noqa: E402
@@ -39,14 +39,7 @@ RUNS = os.path.join(HERE, "runs")
 
 def parse_set(items):
     """--set name=value DCParams overrides (script_args.UsageError for a bad item)."""
-    defaults = DCParams()
-
-    def convert(k, v):
-        cur = getattr(defaults, k)
-        if cur is None:
-            return None if v.lower() == "none" else float(v)
-        return v if isinstance(cur, str) else int(float(v)) if isinstance(cur, int) else float(v)
-    return parse_overrides(items, DCParams.__dataclass_fields__, convert)
+    return dataclass_overrides(DCParams(), items)
 
 
 def frozen_eval(path, n, p, snap, Xa, ya, Xv, yv, Xt=None, yt=None, seed=1):

@@ -5,11 +5,11 @@ validation images. Never touches t10k. Appends one row per run to results/tune.j
     python benchmarks/diehl_cook/tune.py --n 100 --train 1500 --set w_scale=60 inh_scale=40
 """
 import json, os, sys, tempfile, time
-from dataclasses import replace, asdict
+from dataclasses import replace
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import RESULTS, data, write_json
-from script_args import ArgumentParser, non_negative_int, parse_overrides, positive_int, run
+from script_args import ArgumentParser, dataclass_overrides, non_negative_int, positive_int, run
 from eventsim.models.diehl_cook import DCParams, DiehlCook, assign_labels, classify, accuracy
 
 
@@ -22,10 +22,7 @@ def main():
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
 
-    def convert(k, v):
-        cur = getattr(DCParams(), k)
-        return type(cur)(float(v)) if not isinstance(cur, int) else int(float(v))
-    kw = parse_overrides(a.set, DCParams.__dataclass_fields__, convert)
+    kw = dataclass_overrides(DCParams(), a.set)
     p = replace(DCParams(), **kw)
     (Xtr, ytr), (Xva, yva), _ = data()
     t0 = time.perf_counter()

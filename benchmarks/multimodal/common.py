@@ -23,7 +23,7 @@ from eventsim.models.multimodal import AudioParams, audio_features
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from results_json import DATA, git_commit, load_avg, write_results  # noqa: E402,F401 (DATA, load_avg: used by the scripts)
-from script_args import UsageError, parse_overrides  # noqa: E402
+from script_args import UsageError, dataclass_overrides  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 RUNS = os.path.join(HERE, "runs")
@@ -37,12 +37,9 @@ AUDIO = AudioParams()
 
 
 def set_overrides(params, items: list[str], option: str = "--set"):
-    """Apply 'name=value' overrides to a frozen dataclass (numbers only); script_args.UsageError
-    naming `option` for a malformed item, an unknown name or a bad value."""
-    def convert(k, v):
-        typ = type(getattr(params, k))
-        return typ(v) if typ is not bool else v.lower() in ("1", "true", "yes")
-    return replace(params, **parse_overrides(items, params.__dataclass_fields__, convert, option))
+    """Apply 'name=value' overrides to a frozen dataclass (script_args.field_value converts);
+    script_args.UsageError naming `option` for a malformed item, an unknown name or a bad value."""
+    return replace(params, **dataclass_overrides(params, items, option))
 
 
 def encoder_source() -> str:

@@ -114,7 +114,8 @@ def encode_fsdd(files: FsddFiles, params: CochleaParams = CochleaParams(), snr_d
     ``snr_db``: if given, white noise at that SNR is added to each waveform before encoding, with
     a per-file stream of ``seed`` (reproducible, independent of which files are selected).
     ``on_error``: "raise" stops at the first unreadable file; "skip" leaves out unreadable,
-    wrong-rate and empty files and warns once with the count per reason.
+    wrong-rate, empty (0 samples) and silent (all samples 0) files and warns once with the count
+    per reason.
     """
     if on_error not in ("raise", "skip"):
         raise DatasetError(f"on_error = {on_error!r}: allowed 'raise', 'skip'")
@@ -131,6 +132,12 @@ def encode_fsdd(files: FsddFiles, params: CochleaParams = CochleaParams(), snr_d
                    "empty" if isinstance(exc, EmptyRecordingError) else "unreadable")
             reasons[why] += 1
             first.setdefault(why, path)
+            continue
+        if not np.any(x):      # no sound: no spikes, and no SNR can be defined for added noise
+            if on_error == "raise":
+                raise EmptyRecordingError(f"{path}: silent recording (all {x.size} samples are 0)")
+            reasons["silent"] += 1
+            first.setdefault("silent", path)
             continue
         if snr_db is not None:
             key = (seed, int(files.speaker_ids[i]), int(files.digits[i]), int(files.indices[i]))
