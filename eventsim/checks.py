@@ -25,6 +25,11 @@ MIN_TAU_MS = 1e-3
 # pure overhead): chunk = 1e-320 advanced nothing and never ended.
 MIN_CHUNK_MS = 1e-3
 MAX_CHUNKS = 10**8
+# Smallest synaptic delay (ms): 1e-6 ms (1 ns). A spike at t arrives at t + d, and a delay below the
+# spacing of float64 numbers near t vanishes (1001 + 1e-14 == 1001): a self-exciting neuron with
+# t_ref = 0 then fired forever at one instant and the run never returned. 1e-6 ms stays resolvable
+# up to t ~ 4e9 ms (50 days of model time).
+MIN_DELAY_MS = 1e-6
 # Smallest checkpoint interval (ms of model time): a checkpoint writes the whole state of the network
 # to disk (tens of ms of wall time for the CUBA network, which simulates 1 ms in about 1 ms), so
 # checkpoints more often than every model millisecond would cost more than the run itself.

@@ -419,7 +419,15 @@ class Engine:
             if status == QUEUE_FULL:
                 self.queue = heap.grow(self.queue, 2 * self.queue[0].size)
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
-                self.drain(on_spikes)
+                n = int(self.buf_n[0])
+                reached = t_stop if status == DONE else float(self.buf_t[n - 1]) if n else self.t
+                try:
+                    self.drain(on_spikes)
+                except BaseException:
+                    # on_spikes stopped the run (a rate guard, a failed write): every spike before
+                    # `reached` has been handed over, so that is the time the run got to
+                    self.t = max(self.t, reached)
+                    raise
                 self._drain_exchange(on_exchange)
             if status == DONE:
                 self._drain_exchange(on_exchange)

@@ -199,6 +199,11 @@ def _short(value) -> str:
     return repr(value)
 
 
+class _ViewAttributeError(EventsimError, AttributeError):
+    """A population method called on a view: a clear message for users, and still an
+    AttributeError for hasattr() and getattr(obj, name, default)."""
+
+
 @dataclass
 class PopulationView:
     """A subset of a population, by local index."""
@@ -211,6 +216,26 @@ class PopulationView:
     @property
     def size(self) -> int:
         return int(self.local.size)
+
+    def spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times ms, position in this view) of the recorded spikes of the view's neurons, in
+        time order (the parent population must be recorded)."""
+        t, ids = self.parent.spikes()
+        pos = np.full(self.parent.size, -1, np.int64)
+        pos[self.local[::-1]] = np.arange(self.local.size - 1, -1, -1)   # first position of each neuron
+        at = pos[ids]
+        keep = at >= 0
+        return t[keep], at[keep]
+
+    def get(self, name: str) -> np.ndarray:
+        """Population.get for the view's neurons, in view order."""
+        return self.parent.get(name)[self.local]
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name in ("parent", "local"):
+            raise AttributeError(name)
+        raise _ViewAttributeError(f"a view of population '{self.parent.name}' has no '{name}' (views support "
+                                  f"size, spikes() and get()); call it on the population itself, view.parent")
 
 
 @dataclass
@@ -328,6 +353,18 @@ class StateSampler:
         """Array [n_times, n_neurons] of 'v', 'i_e', 'i_i' or 'theta'."""
         checks.known_key("state variable", name, ("v", "i_e", "i_i", "theta"))
         return self.values[:, :, ("v", "i_e", "i_i", "theta").index(name)]
+
+
+def _per_synapse(name: str, value, kind: int, shape: tuple[int, int]):
+    """A per-synapse array in the connector's generation order: a 2-D [n_pre, n_post] matrix
+    for all_to_all becomes post-major; any other array must be 1-D (a flattened matrix would
+    otherwise be applied in an order the caller did not mean)."""
+    if not isinstance(value, np.ndarray) or value.ndim <= 1:
+        return value
+    if kind == builder.ALL and value.shape == shape:
+        return np.ascontiguousarray(value.T).ravel()
+    allowed = f"a 1-D array or, for all_to_all, a matrix of shape {shape} (n_pre, n_post)"
+    raise EventsimError(f"{name}: per-synapse values must be {allowed}; got shape {value.shape}")
 
 
 def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
@@ -473,6 +510,13 @@ class Network:
         (PyNN convention) and receptor='excitatory' requires weights >= 0.
         delay (ms): > 0; scalar, array or distribution; may differ per synapse.
         plasticity: an STDP rule from eventsim.learning (weights then stay within its bounds).
+
+        A 1-D per-synapse array follows the order in which the connector makes synapses:
+        explicit() the order of its pairs; one_to_one() by index; all_to_all() post-major
+        (entry post * n_pre + pre); fixed_indegree(k) k entries per post neuron in turn;
+        fixed_outdegree(k) k per pre neuron in turn. all_to_all() also takes a 2-D matrix
+        [n_pre, n_post] (entry [i, j] for pre i -> post j). `proj.weight` reads back in the
+        graph's own order: pair it with `proj.pre_local` and `proj.post_local`.
         """
         if self._engine is not None:
             raise EventsimError("the network is already built (it has run); connect before the first run")
@@ -499,14 +543,16 @@ class Network:
                     if no_self else (0, 0))
         connector.validate(pre_v.size, post_v.size, *excluded)
         kind = builder.kind_of(connector)
-        wspec = builder.value_spec(as_distribution(f"{name} weight", weight))
-        dspec = builder.value_spec(as_distribution(f"{name} delay", delay))
+        shape = (pre_v.size, post_v.size)
+        wspec = builder.value_spec(_per_synapse(f"{name} weight", as_distribution(f"{name} weight", weight), kind, shape))
+        dspec = builder.value_spec(_per_synapse(f"{name} delay", as_distribution(f"{name} delay", delay), kind, shape))
         n_expected = connector.expected_count(pre_v.size, post_v.size)
         w_lo, w_hi = _check_values(f"{name} weight", wspec, n_expected, kind)
         _check_float32(f"{name} weight (mV)", wspec, w_lo, w_hi)
         d_lo, _ = _check_values(f"{name} delay (ms)", dspec, n_expected, kind, positive=True)
-        if not d_lo > 0:
-            raise EventsimError(f"{name} delay (ms) must lie in (0, inf) (smallest possible value {d_lo:g})")
+        if not d_lo >= checks.MIN_DELAY_MS:
+            raise EventsimError(f"{name} delay (ms) must lie in [{checks.MIN_DELAY_MS:g}, inf) (smallest possible "
+                                f"value {d_lo:g}); shorter delays vanish in the rounding of spike times")
         sign = 1.0
         if receptor == "inhibitory":
             sign = -1.0
@@ -552,7 +598,8 @@ class Network:
         return network_to_networkx(self)
 
     def sample_state(self, target, times) -> StateSampler:
-        """Record v, i_e, i_i and theta of the neurons in target exactly at `times` (ms).
+        """Record v, i_e, i_i and theta of the neurons in target exactly at `times` (ms,
+        non-decreasing; row k of the sampler is times[k]).
 
         A sample at t includes every event at t. Register before the run that reaches t: times
         before the network's current time (ms) are refused, since that state is gone."""
@@ -560,7 +607,10 @@ class Network:
         if view.parent.kind != "neuron":
             raise EventsimError("sample_state needs neurons, not sources")
         name = f"sample times (ms; the network is at t = {self.t:.17g} ms, the earliest time it can sample)"
-        times = np.sort(checks.in_range(name, times, self.t, np.inf).ravel())
+        times = checks.in_range(name, times, self.t, np.inf).ravel()
+        if np.any(np.diff(times) < 0):
+            raise EventsimError("sample times must be in increasing order (the sampler's rows follow them); "
+                                f"got {times[:5].tolist()}{' ...' if times.size > 5 else ''}")
         sampler = StateSampler(view.parent, view.local, times)
         self.samplers.append(sampler)
         return sampler
@@ -568,7 +618,12 @@ class Network:
     def record_spikes(self, path: str, flush_interval_s: float = 1.0, in_memory: bool = True,
                       compression: str | None = None) -> None:
         """Stream the spikes of recorded populations to a SONATA HDF5 log at `path` (missing
-        directories are created when the network is built). Call it before the first run."""
+        directories are created when the network is built). Call it before the first run.
+
+        flush_interval_s: wall time (s) between writes to disk. in_memory: also keep the spikes
+        in memory for `pop.spikes()` (False bounds memory for long runs; `pop.spikes()` then
+        refuses, and the log holds them). compression: None (default, readable by libsonata),
+        "gzip" or "lzf"."""
         checks.positive("flush_interval_s", flush_interval_s)
         if compression not in (None, "gzip", "lzf"):
             checks.known_key("compression", str(compression), ("gzip", "lzf"))
@@ -856,7 +911,7 @@ class Network:
         except Exception:
             pass
 
-    def population_rate(self, pop: Population, bin_ms: float, t_start: float = 0.0,
+    def population_rate(self, pop: Population | PopulationView, bin_ms: float, t_start: float = 0.0,
                         t_stop: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Population rate from recorded spikes: (bin edges in ms, n + 1 values; rate in Hz per
         neuron, n values). Bins of bin_ms (ms) cover [t_start, t_stop] (default t_stop: the network's

@@ -100,9 +100,10 @@ def class_taus(P: np.ndarray) -> np.ndarray:
     """float64[n_classes, 4]: (tau_m, tau_e, tau_i, tau_theta) of each time-constant class."""
     n = int(P[:, CLASS].max()) + 1 if P.shape[0] else 0
     taus = np.ones((n, 4))
-    for c in range(n):
-        row = np.flatnonzero(P[:, CLASS] == c)[0]
-        taus[c] = P[row, [TAU_M, TAU_E, TAU_I, TAU_THETA]]
+    cls = P[:, CLASS].astype(np.int64)
+    # one row per class (any member: the class is defined by these four values); a loop over
+    # the classes with a search each was quadratic when every neuron has its own time constants
+    taus[cls] = P[:, [TAU_M, TAU_E, TAU_I, TAU_THETA]]
     return taus
 
 

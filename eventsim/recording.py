@@ -206,6 +206,10 @@ class SpikeRecorder:
 
     def spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(times ms, local ids) recorded in memory for population `name`."""
+        if not self.in_memory:
+            where = f" in the log '{self.writer.path}'" if self.writer is not None else ""
+            raise EventsimError(f"spikes of '{name}' are not kept in memory (record_spikes(in_memory=False)); "
+                                f"they are{where}: read them with eventsim.analysis.SpikeLog")
         parts = self.memory.get(name, [])
         if len(parts) > 1:
             self.memory[name] = parts = [(np.concatenate([t for t, _ in parts]),

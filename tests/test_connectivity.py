@@ -168,3 +168,22 @@ def test_projection_synapses_come_from_its_own_groups():
         assert got[0].size == p.n_synapses > 0
         for x, y in zip(want, got):
             np.testing.assert_array_equal(x, y)
+
+
+def test_all_to_all_takes_a_pre_by_post_weight_matrix_and_other_shapes_are_refused():
+    """A [n_pre, n_post] matrix was flattened in row order and applied post-major: synapse
+    (0 -> 1) got W[1, 1]. all_to_all now takes the matrix as W[pre, post]; other multi-dimensional
+    arrays are refused."""
+    net = es.Network(seed=1)
+    a, b = net.population(2, LIFDelta()), net.population(3, LIFDelta())
+    W = np.array([[10.0, 11.0, 12.0], [20.0, 21.0, 22.0]])
+    p = net.connect(a, b, es.all_to_all(), weight=W, delay=W / 10.0)
+    net.build()
+    assert np.array_equal(p.weight, W[p.pre_local, p.post_local])
+    assert np.allclose(p.delay, W[p.pre_local, p.post_local] / 10.0)
+    net2 = es.Network(seed=1)
+    x = net2.population(4, LIFDelta())
+    with pytest.raises(es.EventsimError, match=r"weight: per-synapse values must be a 1-D array"):
+        net2.connect(x, x, es.all_to_all(), weight=np.ones((2, 8)))
+    with pytest.raises(es.EventsimError, match=r"delay: per-synapse values"):
+        net2.connect(x, x, es.one_to_one(), delay=np.ones((4, 1)))

@@ -1,0 +1,90 @@
+"""Defects found by the 2026-11-24 user reviews (docs walk-through and engine paths): each test
+fails on the code before its fix."""
+import h5py
+import numpy as np
+import pytest
+
+import eventsim as es
+from eventsim import neuron
+from eventsim.models import LIFDelta, LIFExp
+
+from conftest import make_cuba
+
+
+def test_spikes_not_kept_in_memory_are_refused_not_empty(tmp_path):
+    """record_spikes(in_memory=False) made pop.spikes() and population_rate return nothing."""
+    net = es.Network(seed=1)
+    src = net.poisson(20, 200.0)
+    pop = net.population(5, LIFDelta(), record=True)
+    net.connect(src, pop, es.all_to_all(), weight=3.0)
+    net.record_spikes(str(tmp_path / "s.h5"), in_memory=False)
+    net.run(50.0, progress=False)
+    with pytest.raises(es.EventsimError, match="not kept in memory.*SpikeLog"):
+        pop.spikes()
+    with pytest.raises(es.EventsimError, match="not kept in memory"):
+        net.population_rate(pop, 10.0)
+
+
+def test_a_rate_guard_stop_leaves_t_stop_after_every_logged_spike(tmp_path):
+    """After max_rate_hz stopped a run, the log's t_stop was the chunk's start: 94 of 147 spikes
+    lay after it, and the analysis dropped them."""
+    net = make_cuba(n=1000, p=0.08)
+    path = tmp_path / "s.h5"
+    net.record_spikes(str(path))
+    with pytest.raises(es.SimulationError, match="runaway"):
+        net.run(200.0, max_rate_hz=3.0, progress=False)
+    with h5py.File(path, "r") as f:
+        t_stop = f.attrs["t_stop"]
+        last = max(f[f"spikes/{k}/timestamps"][:].max() for k in f["spikes"])
+    assert last <= t_stop and net.t == t_stop
+
+
+def test_delays_below_a_nanosecond_are_refused():
+    """delay=1e-14 vanished in t + d (1001 + 1e-14 == 1001): a self-exciting neuron with
+    t_ref = 0 fired forever at one instant and run() never returned."""
+    net = es.Network(seed=1)
+    a = net.population(1, LIFDelta(t_ref=0.0))
+    with pytest.raises(es.EventsimError, match=r"delay \(ms\) must lie in \[1e-06, inf\)"):
+        net.connect(a, a, es.all_to_all(), weight=25.0, delay=1e-14)
+    net.connect(a, a, es.all_to_all(), weight=25.0, delay=1e-6)
+
+
+def test_views_read_spikes_and_state_and_refuse_the_rest_clearly():
+    net = es.Network(seed=2)
+    src = net.poisson(30, 300.0)
+    pop = net.population(6, LIFDelta(), record=True)
+    net.connect(src, pop, es.all_to_all(), weight=2.0)
+    net.run(100.0, progress=False)
+    view = pop[[4, 1]]
+    t, at = view.spikes()
+    t_all, ids = pop.spikes()
+    assert np.array_equal(t, t_all[np.isin(ids, [4, 1])])
+    assert np.array_equal(np.array([4, 1])[at], ids[np.isin(ids, [4, 1])])
+    assert np.array_equal(view.get("v"), pop.get("v")[[4, 1]])
+    edges, rate = net.population_rate(view, 50.0)
+    assert rate.sum() > 0
+    with pytest.raises(es.EventsimError, match="view of population 'pop1' has no 'set'"):
+        view.set(v_th=-52.0)
+    assert not hasattr(view, "set_state")
+
+
+def test_sample_times_out_of_order_are_refused():
+    """Unsorted times were sorted silently: row 0 held t = 1 for times [30, 1, 10]."""
+    net = es.Network(seed=1)
+    pop = net.population(2, LIFExp())
+    with pytest.raises(es.EventsimError, match="increasing order"):
+        net.sample_state(pop, [30.0, 1.0, 10.0])
+
+
+def test_time_constant_classes_with_every_neuron_its_own():
+    """class_taus searched every row once per class (quadratic: 22 s to build 1e5 neurons with
+    uniform tau_m); the table must still give each class its time constants."""
+    net = es.Network(seed=5)
+    pop = net.population(3000, LIFExp(tau_m=es.uniform(10.0, 30.0), tau_syn_e=es.uniform(2.0, 6.0)))
+    net.build()
+    P = net._engine.P
+    taus = neuron.class_taus(P)
+    cls = P[:, neuron.CLASS].astype(int)
+    assert taus.shape[0] == cls.max() + 1 >= 2900
+    assert np.array_equal(taus[cls], P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]])
+    assert np.allclose(pop.get("tau_m"), P[:, neuron.TAU_M])
