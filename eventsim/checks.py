@@ -113,6 +113,12 @@ def interval(name: str, value, duration: float, minimum: float = MIN_CHUNK_MS) -
     return _with_reason(number, reason, name, value, in_range, max(minimum, duration / MAX_CHUNKS), np.inf)
 
 
+def default_chunk(duration: float) -> float:
+    """The chunk (ms) a run uses unless told: 100 ms, or duration / MAX_CHUNKS for a run so long
+    that 100 ms chunks would exceed MAX_CHUNKS."""
+    return max(100.0, float(duration) / MAX_CHUNKS)
+
+
 def _with_reason(check: Callable, reason: str, name: str, value, *args, **kw):
     """check(name, value, *args, **kw), its EventsimError extended by `reason`."""
     try:

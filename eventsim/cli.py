@@ -124,6 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     t_compile = time.perf_counter() - t1
     t1 = time.perf_counter()
     stop.install()
+    t_begin, events_begin = net.t, int(net.stats["syn_events"])     # a resumed run starts later
     try:
         finished = net.run(duration - net.t, chunk=chunk, progress=None if args.progress else False,
                            on_chunk=on_chunk, max_rate_hz=args.max_rate)
@@ -139,10 +140,12 @@ def _run(args: argparse.Namespace) -> int:
               f"written to {ck_path} (continue with: eventsim run --resume {ck_path})", file=sys.stderr)
         return 128 + int(stop.signum)
     t_run = time.perf_counter() - t1
-    summary = {"config": config_name, "seed": net.seed, "duration_ms": duration,
+    # run_s and syn_events_per_s cover this invocation only: from t_begin_ms (0, or the
+    # checkpoint's time when resumed) to duration_ms; the counters in **net.stats cover the whole run
+    summary = {"config": config_name, "seed": net.seed, "duration_ms": duration, "t_begin_ms": t_begin,
                "n_neurons": net._n_neurons, "n_synapses": net.graph.n_synapses,
                "build_s": round(t_build, 3), "compile_s": round(t_compile, 3), "run_s": round(t_run, 3),
-               "syn_events_per_s": net.stats["syn_events"] / max(t_run, 1e-9), **net.stats}
+               "syn_events_per_s": (net.stats["syn_events"] - events_begin) / max(t_run, 1e-9), **net.stats}
     _report(args, summary, log_path)
     return 0
 
@@ -186,8 +189,10 @@ def _report(args: argparse.Namespace, summary: dict, log_path: str) -> None:
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2)
     on = f" on {summary['ranks']} MPI ranks" if summary.get("ranks", 1) > 1 else ""
+    span = (f"{duration:g} ms" if not summary.get("t_begin_ms") else
+            f"{summary['t_begin_ms']:g} -> {duration:g} ms (resumed)")
     print(f"eventsim {summary['config']}: {summary['n_neurons']} neurons, {summary['n_synapses']} synapses, "
-          f"{duration:g} ms in {summary['run_s']:.2f} s{on} (build {summary['build_s']:.2f} s, compile/load "
+          f"{span} in {summary['run_s']:.2f} s{on} (build {summary['build_s']:.2f} s, compile/load "
           f"{summary['compile_s']:.2f} s), {summary['syn_events_per_s'] / 1e6:.2f} M synaptic events/s")
     if on:
         print(f"  exchange: {summary['windows']} windows of {summary['window_ms']:g} ms, "
@@ -362,7 +367,9 @@ def make_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="simulate a network config (default: built-in CUBA network)")
     run.add_argument("config", nargs="?", help="TOML config, or a built-in name: default, cuba, brunel, benchmark4")
     run.add_argument("--seed", type=int, default=None, help="random seed (overrides the config)")
-    run.add_argument("--duration", type=_float, default=None, help="model time in ms")
+    run.add_argument("--duration", type=_float, default=None,
+                     help="model time in ms at which the run ends (with --resume: the end time, counted from 0, "
+                          "not an extension; default: the config's, or the resumed run's)")
     run.add_argument("--out", default=None, help="output folder (default: out, or the resumed run's)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                      help="progress bar on a terminal")
@@ -391,7 +398,8 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--processes", type=int, default=1, metavar="K",
                        help="parallel processes (default 1; under mpiexec the ranks share the runs instead)")
     sweep.add_argument("--duration", type=_float, default=None, help="model time in ms (overrides the config)")
-    sweep.add_argument("--out", default=None, help="folder for sweep.json and sweep.csv")
+    sweep.add_argument("--out", default=None,
+                       help="folder for sweep.json and sweep.csv (default: none; the table is only printed)")
     sweep.set_defaults(func=_sweep)
     add_subcommands(sub)
     from .learning.surrogate.cli import add_subcommands as add_learning_subcommands

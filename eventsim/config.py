@@ -50,7 +50,6 @@ DIST_KEYS = {"uniform": ("dist", "low", "high"),
              "constant": ("dist", "value")}
 BUILTIN = ("default", "cuba", "brunel", "benchmark4")
 DEFAULT_DURATION = 1000.0   # ms
-DEFAULT_CHUNK = 100.0       # ms
 
 
 def builtin_path(name: str) -> Path:
@@ -143,7 +142,7 @@ def validate(cfg: dict[str, Any]) -> None:
 def run_settings(cfg: dict[str, Any]) -> tuple[float, float]:
     """(duration, chunk) of a config in ms, checked: duration > 0, chunk as checks.interval requires."""
     duration = checks.number("duration (ms)", cfg.get("duration", DEFAULT_DURATION), checks.positive)
-    return duration, checks.interval("chunk (ms)", cfg.get("chunk", DEFAULT_CHUNK), duration)
+    return duration, checks.interval("chunk (ms)", cfg.get("chunk", checks.default_chunk(duration)), duration)
 
 
 def build(cfg: dict[str, Any], seed: int | None = None) -> Network:

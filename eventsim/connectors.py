@@ -183,3 +183,11 @@ def _check_degree(name: str, k: int, n_candidates: int, multapses: bool) -> None
         raise EventsimError(f"{name} k={k} needs at least one candidate neuron")
     if not multapses and k > n_candidates:
         raise EventsimError(f"{name} k must be <= {n_candidates} without multapses (got {k})")
+
+
+# the factories are what users call: give them their rule's description for help()
+for _factory, _rule in ((pairwise_bernoulli, PairwiseBernoulli), (fixed_indegree, FixedIndegree),
+                        (fixed_outdegree, FixedOutdegree), (all_to_all, AllToAll), (one_to_one, OneToOne),
+                        (explicit, Explicit)):
+    _factory.__doc__ = _rule.__doc__
+del _factory, _rule

@@ -752,9 +752,10 @@ class Network:
         s = self._engine.stats if self._engine is not None else np.zeros(4, np.int64)
         return {"events": int(s[0]), "syn_events": int(s[1]), "spikes": int(s[2]), "checks": int(s[3])}
 
-    def run(self, duration: float, chunk: float = 100.0, progress: bool | None = None,
+    def run(self, duration: float, chunk: float | None = None, progress: bool | None = None,
             on_chunk=None, max_rate_hz: float | None = None) -> bool:
-        """Advance the model by `duration` ms, in chunks of `chunk` ms of model time.
+        """Advance the model by `duration` ms, in chunks of `chunk` ms of model time (default
+        checks.default_chunk(duration): 100 ms, more for runs beyond 1e10 ms).
 
         progress: show a progress bar (None: only on a terminal). Spikes recorded so far are
         flushed to the log even if the run fails midway, and at least every flush_interval_s of
@@ -766,6 +767,7 @@ class Network:
         on average (Hz per neuron, see eventsim.guards.RateGuard); default net.max_rate_hz."""
         from .guards import RateGuard, scalar
         duration = float(checks.non_negative("duration (ms)", scalar("duration (ms)", duration)))
+        chunk = checks.default_chunk(duration) if chunk is None else chunk
         chunk = checks.interval("chunk (ms)", scalar("chunk (ms)", chunk), duration)
         if max_rate_hz is not None:
             checks.positive("max_rate_hz (Hz)", scalar("max_rate_hz (Hz)", max_rate_hz))
@@ -890,7 +892,8 @@ class Network:
         return save(self, path, label)
 
     def load_weights(self, path: str, snapshot: int | str = -1, state: bool = True) -> None:
-        """Restore weights (and neuron parameters and theta) from a weight-file snapshot."""
+        """Restore weights (and neuron parameters and theta) from a weight-file snapshot:
+        snapshot is an index (-1: the last), a name ('00000') or a label given to save_weights."""
         from .weights_io import load
         load(self, path, snapshot, state)
 

@@ -231,15 +231,23 @@ def _open(path: str, appending: bool = False) -> h5py.File:
 
 def _snapshot(f, path: str, snapshot: int | str):
     if isinstance(snapshot, bool) or not isinstance(snapshot, (int, np.integer, str)):
-        raise EventsimError(f"snapshot must be an index (int; -1 = the last) or a name such as '00000', "
-                            f"got {snapshot!r}")
+        raise EventsimError(f"snapshot must be an index (int; -1 = the last), a name such as '00000' or the "
+                            f"label given to save_weights, got {snapshot!r}")
     names = sorted(f["snapshots"].keys())
     if not names:
         raise EventsimError(f"'{path}' holds no snapshots")
     if isinstance(snapshot, str):
-        if snapshot not in f["snapshots"]:
-            raise EventsimError(f"'{path}' has no snapshot '{snapshot}' (has {names[0]}..{names[-1]})")
-        return f["snapshots"][snapshot]
+        if snapshot in f["snapshots"]:
+            return f["snapshots"][snapshot]
+        labelled = [k for k in names if str(f["snapshots"][k].attrs.get("label", "")) == snapshot]
+        if len(labelled) == 1:
+            return f["snapshots"][labelled[0]]
+        if len(labelled) > 1:
+            raise EventsimError(f"'{path}' has {len(labelled)} snapshots labelled '{snapshot}' ({', '.join(labelled)}); "
+                                "give the name or index of one")
+        labels = sorted({str(f['snapshots'][k].attrs.get('label', '')) for k in names} - {""})
+        raise EventsimError(f"'{path}' has no snapshot named or labelled '{snapshot}' (names {names[0]}..{names[-1]}"
+                            f"{'; labels ' + ', '.join(repr(x) for x in labels) if labels else ''})")
     try:
         return f["snapshots"][names[snapshot]]
     except IndexError:

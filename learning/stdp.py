@@ -98,6 +98,8 @@ class PairSTDP(_Rule):
         at a post spike:    w_hat += lambda_ * (1 - w_hat)^mu_plus * K+
         at a pre arrival:   w_hat -= alpha * lambda_ * w_hat^mu_minus * K-
     mu = 0 gives the additive rule (Song, Miller & Abbott 2000), mu = 1 the multiplicative one.
+    Units: tau_plus, tau_minus in ms; w_min, w_max in mV; lambda_, alpha, mu_plus, mu_minus
+    dimensionless.
     """
     lambda_: float = 0.01
     alpha: float = 1.0

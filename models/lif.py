@@ -49,9 +49,14 @@ class LIFDelta:
     def parameter_table(self, n: int, seed: int, key: int) -> np.ndarray:
         """float64[len(PARAM_NAMES), n] parameter rows for eventsim.neuron, validated."""
         values = {}
+        # draw keys (key << 8 | field) stay below 1 << 20, where network.py's v_init keys (1 << 20 | k)
+        # start, for the first 4095 populations; later populations move to 1 << 40 and up, so that
+        # no parameter shares its random numbers with an initial value (population 4095's tau_m
+        # drew population 0's v_init). The first 4095 keep their draws.
+        offset = 0 if key < 1 << 12 else 1 << 40
         for i, f in enumerate(fields(self)):
             values[f.name] = realise(f"{type(self).__name__}.{f.name}", getattr(self, f.name), seed,
-                                     STREAM_INIT, np.full(n, (key << 8) | i, np.int64), np.arange(n))
+                                     STREAM_INIT, np.full(n, offset + ((key << 8) | i), np.int64), np.arange(n))
         self._validate(values)
         values.update(self._extra(values, n))
         table = np.empty((len(neuron.PARAM_NAMES), n))

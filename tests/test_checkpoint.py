@@ -1,5 +1,6 @@
 """Checkpoint and resume: bit-identical continuation (static and STDP), log truncation, signals,
 kill -9 crash safety, and rejection of corrupted or foreign checkpoints."""
+import json
 import os
 import random
 import signal
@@ -471,3 +472,21 @@ def test_kill9_at_random_moments_loses_and_duplicates_nothing(reference, tmp_pat
     print(f"\nkill -9: run phase {run_s:.2f} s; {len(results)} trials (killed after s, rows in log, checkpoint ms): "
           f"{results}; resumed bit-identically: {len(resumed)}")
     assert len(resumed) >= N_KILLS // 2
+
+
+@pytest.mark.filterwarnings("ignore:.*population 'inh'. no spikes in")
+def test_resumed_run_summary_reports_its_own_segment(tmp_path):
+    """After --resume the summary divided the whole run's synaptic events by the resumed
+    segment's wall time (1374 M events/s for a run with nothing left to do)."""
+    small = KILL_CONFIG.replace("size = 800", "size = 80").replace("size = 200", "size = 20")
+    cfg = write_cfg(tmp_path, small.replace("duration = 600.0", "duration = 40.0"))
+    out = tmp_path / "o"
+    assert cli.main(["run", str(cfg), "--out", str(out), "--checkpoint-every", "20", "--no-progress",
+                     "--no-plot"]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    assert first["t_begin_ms"] == 0.0
+    assert cli.main(["run", "--resume", str(out / "checkpoint.h5"), "--duration", "40", "--no-progress",
+                     "--no-plot"]) == 0
+    again = json.loads((out / "summary.json").read_text())
+    assert again["t_begin_ms"] == 40.0 and again["syn_events_per_s"] == 0.0
+    assert again["syn_events"] == first["syn_events"]          # whole-run counters carry over

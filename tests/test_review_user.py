@@ -88,3 +88,28 @@ def test_time_constant_classes_with_every_neuron_its_own():
     assert taus.shape[0] == cls.max() + 1 >= 2900
     assert np.array_equal(taus[cls], P[:, [neuron.TAU_M, neuron.TAU_E, neuron.TAU_I, neuron.TAU_THETA]])
     assert np.allclose(pop.get("tau_m"), P[:, neuron.TAU_M])
+
+
+def test_a_weight_snapshot_loads_by_its_label(tmp_path):
+    net = es.Network(seed=1)
+    a, b = net.population(3, LIFDelta()), net.population(2, LIFDelta())
+    p = net.connect(a, b, es.all_to_all(), weight=1.0)
+    net.build()
+    path = str(tmp_path / "w.h5")
+    net.save_weights(path, label="before")
+    p_w = net.graph.weight
+    p_w[:] = 2.0
+    net.save_weights(path, label="after pruning")
+    net.load_weights(path, snapshot="before")
+    assert np.all(p.weight == 1.0)
+    net.load_weights(path, snapshot="after pruning")
+    assert np.all(p.weight == 2.0)
+    with pytest.raises(es.EventsimError, match="no snapshot named or labelled 'x'.*labels 'after pruning', 'before'"):
+        net.load_weights(path, snapshot="x")
+
+
+def test_a_run_longer_than_1e10_ms_picks_a_chunk_it_can_take():
+    """net.run(1e11) failed on `chunk`, which the caller never set."""
+    assert es.checks.default_chunk(1000.0) == 100.0
+    assert es.checks.default_chunk(1e11) == 1e11 / es.checks.MAX_CHUNKS
+    assert es.checks.interval("chunk", es.checks.default_chunk(1e11), 1e11) == 1000.0

@@ -376,9 +376,9 @@ PLOT_KINDS: dict[str, PlotKind] = {
 
 
 # -- argparse wiring -----------------------------------------------------------
-def _log_args(p: argparse.ArgumentParser) -> None:
+def _log_args(p: argparse.ArgumentParser, population_help: str) -> None:
     p.add_argument("log", metavar="LOG.h5", help="SONATA spike log")
-    p.add_argument("--population", help="population name (default: analyze all; plot and export the only one)")
+    p.add_argument("--population", help=f"population name ({population_help})")
     p.add_argument("--t-start", type=float, default=None, metavar="MS",
                    help="start of the analysis interval (ms, default: as recorded in the log, else 0)")
     p.add_argument("--t-stop", type=float, default=None, metavar="MS",
@@ -391,15 +391,15 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     pa = subparsers.add_parser("analyze", help="summary statistics and figures of a spike log",
                                description="Rates, ISI CV, Fano factors, correlations of a "
                                            "SONATA spike log; writes a summary and PNG figures.")
-    _log_args(pa)
+    _log_args(pa, "default: every population")
     pa.add_argument("--bin", type=_pos_ms, default=10.0, metavar="MS",
-                    help="bin for population rate, Fano factors and count correlations (ms)")
+                    help="bin for population rate, Fano factors and count correlations (ms, default: %(default)g)")
     pa.add_argument("--out", default=None, metavar="DIR",
                     help="output directory (default: <LOG>_analysis next to the log)")
     pa.add_argument("--format", choices=("json", "csv"), default="json", dest="fmt")
     pa.add_argument("--no-figures", action="store_true", help="write the summary only")
-    pa.add_argument("--pairs", type=_count, default=100, help="sampled pairs for correlations")
-    pa.add_argument("--seed", type=int, default=0, help="seed of neuron/pair samples")
+    pa.add_argument("--pairs", type=_count, default=100, help="sampled pairs for correlations (default: %(default)s)")
+    pa.add_argument("--seed", type=int, default=0, help="seed of neuron/pair samples (default: %(default)s)")
     pa.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
     pa.set_defaults(func=run_analyze)
 
@@ -409,7 +409,7 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     fmt = pe.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--nwb", dest="export_format", action="store_const", const="nwb",
                      help="export to NWB (Units table with spike_times, population, node_id)")
-    _log_args(pe)
+    _log_args(pe, "default: every population")
     pe.add_argument("--out", required=True, metavar="FILE.nwb", help="output file")
     pe.add_argument("--force", action="store_true", help="overwrite an existing output file")
     pe.add_argument("--chunk-rows", type=int, default=None, help=argparse.SUPPRESS)
@@ -419,7 +419,10 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
     kinds = pp.add_subparsers(dest="plot_kind", metavar="KIND", required=True)
     for name, kind in PLOT_KINDS.items():
         pk = kinds.add_parser(name, help=kind.help, description=kind.help)
-        (kind.input_arguments or _log_args)(pk)
+        if kind.input_arguments is not None:
+            kind.input_arguments(pk)
+        else:
+            _log_args(pk, "needed when the log holds more than one")
         pk.add_argument("--out", required=True, metavar="FILE.png", help="output image")
         kind.add_arguments(pk)
         pk.set_defaults(func=run_plot)

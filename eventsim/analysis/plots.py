@@ -26,10 +26,11 @@ def _figure(width: float, height: float) -> Figure:
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> str:
     """Write ``fig`` to ``path`` (format from the extension; without one, PNG at path + ".png",
-    as matplotlib does); returns the path written."""
+    as matplotlib does; missing folders are made, as record_spikes makes them); returns the path written."""
     path = os.fspath(path)
     if not os.path.splitext(path)[1]:
         path += ".png"
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
 

@@ -18,7 +18,9 @@ Stages (all per channel, at the audio sample rate, compiled with numba):
 4. Spikes: one leaky integrate-and-fire unit per channel, ``tau_ms dv/dt = env - v``, spike when v
    reaches ``threshold`` (time linearly interpolated between samples), reset to 0, refractory for
    ``refractory_ms``. A channel fires only while its envelope exceeds ``threshold`` and its rate
-   grows with the envelope, up to 1 / refractory_ms. ``threshold = 0.2`` (envelope units after RMS
+   grows with the envelope, up to 1 / (refractory_ms + one sample period): the unit is silent for
+   the refractory samples and integrates again from the next one, so 889 Hz at 8 kHz with 1 ms
+   (not 1000 Hz). ``threshold = 0.2`` (envelope units after RMS
    normalisation) was chosen on FSDD: median ~620 spikes per utterance over 32 channels, ~26 of 32
    channels active, ~1 % of spikes in the silent parts (frames below 5 % of the peak RMS).
 """

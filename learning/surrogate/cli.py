@@ -40,6 +40,7 @@ import inspect
 import json
 import math
 import os
+import sys
 import time
 import tomllib
 from dataclasses import fields
@@ -273,7 +274,7 @@ def run_train_grad(args: argparse.Namespace) -> int:
         if getattr(args, name, None) is not None:
             tcfg[name] = getattr(args, name)
     tc = TrainConfig(**{**tcfg, "checkpoint_path": os.path.join(args.out, "checkpoint.h5"),
-                        "progress": bool(args.progress)})
+                        "progress": sys.stderr.isatty() if args.progress is None else bool(args.progress)})
     tc.validate()  # before the data are loaded (which can take a while)
     ini = dict(cfg.get("init", {}))
     if args.seed is not None:
@@ -359,6 +360,6 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override train.keep_best (end with the parameters of the best validation epoch)")
     p.add_argument("--resume", action="store_true",
                    help="continue the training in OUT/checkpoint.h5 up to train.epochs (same config)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                   help="progress bar over minibatches")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar over minibatches (default: only on a terminal, as for run)")
     p.set_defaults(func=run_train_grad)
