@@ -96,6 +96,8 @@ def as_distribution(name: str, value) -> Distribution | np.ndarray:
     if isinstance(value, Distribution):
         return value
     try:
+        if np.asarray(value).dtype.kind in "USO":
+            raise TypeError   # numpy would turn "20" into 20.0: text is refused, as in config files
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise EventsimError(f"{name} must be a number, an array or a distribution, got {value!r}") from None

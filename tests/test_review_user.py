@@ -113,3 +113,16 @@ def test_a_run_longer_than_1e10_ms_picks_a_chunk_it_can_take():
     assert es.checks.default_chunk(1000.0) == 100.0
     assert es.checks.default_chunk(1e11) == 1e11 / es.checks.MAX_CHUNKS
     assert es.checks.interval("chunk", es.checks.default_chunk(1e11), 1e11) == 1000.0
+
+
+@pytest.mark.parametrize("value", ["20", b"20", ["1", "2"]])
+def test_text_is_not_a_number_in_the_python_api(value):
+    """numpy turned LIFExp(tau_m="20") and weight="1" into numbers, while the config reader and
+    every other field refuse text."""
+    net = es.Network(seed=1)
+    a = net.population(2, LIFDelta())
+    with pytest.raises(es.EventsimError, match="must be a number, an array or a distribution"):
+        net.connect(a, a, es.all_to_all(), weight=value)
+    with pytest.raises(es.EventsimError, match="tau_m must be a number"):
+        net.population(2, LIFExp(tau_m=value))
+        net.build()
