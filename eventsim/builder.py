@@ -143,8 +143,8 @@ def new_stage(n_nodes: int, n_syn: int, var_delay: bool) -> tuple:
 @nb.njit(cache=True, _nrt=False)
 def _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n, ka, kb, wspec, dspec, seed,
           sign, lo, hi):
-    """Stage synapse number n: view pre i -> view post j (its weight and delay only in the write
-    pass). Only synapses onto global neurons in [lo, hi) (this rank's) are kept. Returns True
+    """Stage the synapse view pre i -> view post j; its weight and delay (write pass only) are
+    entry n of per-synapse arrays. Only synapses onto global neurons in [lo, hi) (this rank's) are kept. Returns True
     when the stage is full and must be flushed. pre_base >= 0: pre_map is pre_base + arange
     (a population or slice), which spares a random read per synapse."""
     if not lo <= post_map[j] < hi:
@@ -230,7 +230,9 @@ def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, 
                 if not multapses:
                     taken[x] = True
                     marks[got] = x
-                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
+                # a per-synapse array is read by owner and draw (owner * k + got), not by the count of
+                # synapses made so far: other ranks' owners are skipped above
+                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, o * k + got,
                          sa, got, wspec, dspec, seed, sign, lo, hi):
                     _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
                 got += 1
@@ -249,7 +251,9 @@ def _generate(write, kind, p, k, no_self, multapses, pre_map, post_map, ex_pre, 
             for i in range(n_pre):
                 if no_self and _same_neuron(pre_base, pre_map, post_map, i, j):
                     continue
-                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, n,
+                # a per-synapse array is read at post * n_pre + pre (Network.connect's layout), so
+                # excluded autapses and other ranks' post neurons do not shift the later values
+                if _emit(write, s_pre, s_post, s_w, s_d, fill, pre_base, pre_map, post_map, i, j, j * n_pre + i,
                          sa, ordinal, wspec, dspec, seed, sign, lo, hi):
                     _flush(write, stage, cursor, post_arr, w_arr, d_arr, d_base)
                 ordinal += 1

@@ -219,13 +219,17 @@ class PopulationView:
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """(times ms, position in this view) of the recorded spikes of the view's neurons, in
-        time order (the parent population must be recorded)."""
+        time order (the parent population must be recorded). A neuron listed twice contributes
+        each spike twice, once per position."""
         t, ids = self.parent.spikes()
-        pos = np.full(self.parent.size, -1, np.int64)
-        pos[self.local[::-1]] = np.arange(self.local.size - 1, -1, -1)   # first position of each neuron
-        at = pos[ids]
-        keep = at >= 0
-        return t[keep], at[keep]
+        # a neuron listed at several positions contributes its spikes at each of them
+        order = np.argsort(self.local, kind="stable")
+        sorted_local = self.local[order]
+        lo = np.searchsorted(sorted_local, ids, side="left")
+        n = np.searchsorted(sorted_local, ids, side="right") - lo
+        t, lo = np.repeat(t, n), np.repeat(lo, n)
+        offset = np.arange(t.size) - np.repeat(np.cumsum(n) - n, n)
+        return t, order[lo + offset]
 
     def get(self, name: str) -> np.ndarray:
         """Population.get for the view's neurons, in view order."""
@@ -359,8 +363,8 @@ def _per_synapse(name: str, value, kind: int, shape: tuple[int, int]):
     """A per-synapse array in the connector's generation order: a 2-D [n_pre, n_post] matrix
     for all_to_all becomes post-major; any other array must be 1-D (a flattened matrix would
     otherwise be applied in an order the caller did not mean)."""
-    if not isinstance(value, np.ndarray) or value.ndim <= 1:
-        return value
+    if not isinstance(value, np.ndarray) or value.ndim <= 1 or value.size == 1:
+        return value                              # (a single value in any shape is a scalar)
     if kind == builder.ALL and value.shape == shape:
         return np.ascontiguousarray(value.T).ravel()
     allowed = f"a 1-D array or, for all_to_all, a matrix of shape {shape} (n_pre, n_post)"

@@ -65,7 +65,9 @@ class WeightNormalizer:
         if rule is None or getattr(self, "_warned", False):
             return
         n_syn = np.bincount(post, minlength=self.proj.post.size)
-        short = np.flatnonzero(target > n_syn * rule.w_max * (1 + 1e-6))
+        # neurons without synapses in this projection (outside its post view, or none drawn) have
+        # nothing to normalise
+        short = np.flatnonzero((n_syn > 0) & (target > n_syn * rule.w_max * (1 + 1e-6)))
         if short.size:
             self._warned = True
             j = short[0]

@@ -386,18 +386,19 @@ def test_unreadable_wav_os_error_is_a_format_error(tmp_path, monkeypatch):
     assert len(enc.times_ms) == 23
 
 
-def test_encode_fsdd_skips_or_names_a_silent_recording(tmp_path):
-    """An all-zero recording has no sound to encode and no SNR for added noise: it is skipped and
-    counted as silent (with or without noise), or named in the error. Before, with snr_db it
-    aborted the whole batch with an error that named no file, and without noise it was kept
-    with 0 spikes."""
+def test_encode_fsdd_skips_or_names_a_silent_recording_when_noise_is_added(tmp_path):
+    """An all-zero recording has no SNR for added noise: it is skipped and counted, or named in
+    the error (before, it aborted the whole batch with an error that named no file). Without
+    noise it is valid: kept with 0 spikes, and counted in a warning."""
     rec = tmp_path / "recordings"
     shutil.copytree(FIX / "fsdd" / "recordings", rec)
     ds.write_wav(rec / "3_alice_8.wav", np.zeros(4000))
     files = ds.load_fsdd(tmp_path)
-    with pytest.raises(ds.EmptyRecordingError, match=r"3_alice_8.wav: silent recording"):
-        ds.encode_fsdd(files)
-    for snr in (None, 0.0):
-        with pytest.warns(UserWarning, match=r"skipped 1 of 25.*1 silent \(e.g. .*3_alice_8.wav\)"):
-            enc = ds.encode_fsdd(files, snr_db=snr, on_error="skip")
-        assert len(enc.times_ms) == 24
+    with pytest.raises(ds.EmptyRecordingError, match=r"3_alice_8.wav: silent recording.*snr_db = 0"):
+        ds.encode_fsdd(files, snr_db=0.0)
+    with pytest.warns(UserWarning, match=r"skipped 1 of 25.*1 silent \(no SNR\) \(e.g. .*3_alice_8.wav\)"):
+        enc = ds.encode_fsdd(files, snr_db=0.0, on_error="skip")
+    assert len(enc.times_ms) == 24
+    with pytest.warns(UserWarning, match=r"1 of 25 recordings are silent .*3_alice_8.wav.*kept"):
+        enc = ds.encode_fsdd(files)
+    assert len(enc.times_ms) == 25 and sum(t.size == 0 for t in enc.times_ms) == 1

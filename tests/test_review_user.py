@@ -63,6 +63,11 @@ def test_views_read_spikes_and_state_and_refuse_the_rest_clearly():
     assert np.array_equal(view.get("v"), pop.get("v")[[4, 1]])
     edges, rate = net.population_rate(view, 50.0)
     assert rate.sum() > 0
+    twice = pop[[4, 4]]                                  # a neuron listed twice counts at both positions
+    t2, at2 = twice.spikes()
+    n4 = int(np.sum(ids == 4))
+    assert t2.size == 2 * n4 and np.sum(at2 == 0) == n4 and np.sum(at2 == 1) == n4
+    assert np.allclose(net.population_rate(twice, 50.0)[1], net.population_rate(pop[[4]], 50.0)[1])
     with pytest.raises(es.EventsimError, match="view of population 'pop1' has no 'set'"):
         view.set(v_th=-52.0)
     assert not hasattr(view, "set_state")
@@ -126,3 +131,59 @@ def test_text_is_not_a_number_in_the_python_api(value):
     with pytest.raises(es.EventsimError, match="tau_m must be a number"):
         net.population(2, LIFExp(tau_m=value))
         net.build()
+
+
+def test_per_synapse_arrays_follow_pre_and_post_with_excluded_autapses_and_on_every_rank():
+    """Values were read by a running count of synapses made: an excluded autapse shifted every later
+    value (all 12 synapses of a 4 x 4 matrix wrong), and so did another rank's post neurons in a
+    partitioned build. They are now read at post * n_pre + pre (fixed degrees: owner * k + draw)."""
+    W = np.arange(16.0).reshape(4, 4) + 1.0
+    net = es.Network(seed=1)
+    a = net.population(4, LIFDelta())
+    p = net.connect(a, a, es.all_to_all(allow_autapses=False), weight=W, delay=W / 10.0)
+    net.build()
+    assert p.weight.size == 12 and np.all(p.pre_local != p.post_local)
+    assert np.array_equal(p.weight, W[p.pre_local, p.post_local])
+    assert np.allclose(p.delay, W[p.pre_local, p.post_local] / 10.0)
+    for local in ((0, 3), (3, 6)):                       # two "ranks" over 2 + 4 neurons
+        net = es.Network(seed=1)
+        x, y = net.population(2, LIFDelta()), net.population(4, LIFDelta())
+        M = np.array([[10.0, 11, 12, 13], [20, 21, 22, 23]])
+        q = net.connect(x, y, es.all_to_all(), weight=M)
+        r = net.connect(x, y, es.fixed_indegree(1), weight=[1.0, 2.0, 3.0, 4.0])
+        net.build(local=local)
+        assert np.array_equal(q.weight, M[q.pre_local, q.post_local])
+        assert np.array_equal(r.weight, r.post_local + 1.0)      # entry k of post neuron k
+
+
+def test_a_single_value_in_any_shape_is_a_scalar():
+    net = es.Network(seed=1)
+    a = net.population(3, LIFDelta())
+    p = net.connect(a, a, es.pairwise_bernoulli(1.0), weight=np.full((1, 1), 2.0))
+    net.build()
+    assert np.all(p.weight == 2.0)
+
+
+def test_a_config_error_in_a_projection_names_the_entry(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('duration = 10.0\n[populations.a]\nsize = 3\nmodel = "LIFDelta"\n[[projections]]\n'
+                    'pre = "a"\npost = "a"\nconnector = { type = "all_to_all" }\ndelay = 1e-9\n')
+    from eventsim import config
+    with pytest.raises(es.ConfigError, match=r"projections\[0\]: .*delay \(ms\) must lie in \[1e-06"):
+        config.build(config.load(str(path)))
+
+
+def test_the_normaliser_warns_only_for_neurons_it_normalises():
+    """A projection onto a view made the unreachable-target warning count the parent's other
+    neurons (0 synapses each) and fire for a reachable target."""
+    import warnings
+    from eventsim.learning import PowerLawSTDP
+    from eventsim.learning.homeostasis import WeightNormalizer
+    net = es.Network(seed=1)
+    src = net.poisson(100, 1.0)
+    pop = net.population(20, LIFExp())
+    p = net.connect(src, pop[:10], es.all_to_all(), weight=0.1, plasticity=PowerLawSTDP(w_max=1.0))
+    net.build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        WeightNormalizer(net, p, 20.0)()

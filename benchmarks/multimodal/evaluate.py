@@ -50,7 +50,8 @@ class Evaluator:
         self.j = pair_by_class(self.yte, self.ate, seed=0)         # test pairs: image k + utterance j[k]
         self._assign = None
         # what cached responses depend on besides their key: the weights file and the features
-        self.source = f"{C.file_digest(C.weights_path(tag))} {C.digest(repr(sorted(self.cfg['audio'].items())))}"
+        self.source = (f"{C.file_digest(C.weights_path(tag))} {C.digest(repr(sorted(self.cfg['audio'].items())))} "
+                       f"{C.encoder_source()}")
 
     def cached(self, key: str, fn):
         """fn()'s responses, cached in runs/ under the tag and key. The file also records the

@@ -114,12 +114,13 @@ def encode_fsdd(files: FsddFiles, params: CochleaParams = CochleaParams(), snr_d
     ``snr_db``: if given, white noise at that SNR is added to each waveform before encoding, with
     a per-file stream of ``seed`` (reproducible, independent of which files are selected).
     ``on_error``: "raise" stops at the first unreadable file; "skip" leaves out unreadable,
-    wrong-rate, empty (0 samples) and silent (all samples 0) files and warns once with the count
-    per reason.
+    wrong-rate and empty (0 samples) files, and silent ones (all samples 0) when noise is added
+    (they have no SNR), and warns once with the count per reason. Without noise a silent file is
+    kept (0 spikes) with a warning that counts such files.
     """
     if on_error not in ("raise", "skip"):
         raise DatasetError(f"on_error = {on_error!r}: allowed 'raise', 'skip'")
-    times, units, kept, durations = [], [], [], []
+    times, units, kept, durations, silent = [], [], [], [], []
     reasons: Counter[str] = Counter()
     first: dict[str, Path] = {}
     for i, path in enumerate(files.paths):
@@ -133,12 +134,15 @@ def encode_fsdd(files: FsddFiles, params: CochleaParams = CochleaParams(), snr_d
             reasons[why] += 1
             first.setdefault(why, path)
             continue
-        if not np.any(x):      # no sound: no spikes, and no SNR can be defined for added noise
+        if snr_db is not None and not np.any(x):   # no SNR is defined for a silent recording
             if on_error == "raise":
-                raise EmptyRecordingError(f"{path}: silent recording (all {x.size} samples are 0)")
-            reasons["silent"] += 1
-            first.setdefault("silent", path)
+                raise EmptyRecordingError(f"{path}: silent recording (all {x.size} samples are 0): no signal "
+                                          f"power for snr_db = {snr_db:g}")
+            reasons["silent (no SNR)"] += 1
+            first.setdefault("silent (no SNR)", path)
             continue
+        if not np.any(x):   # valid, and encoded (0 spikes), but worth knowing about
+            silent.append(path)
         if snr_db is not None:
             key = (seed, int(files.speaker_ids[i]), int(files.digits[i]), int(files.indices[i]))
             x = add_white_noise(x, snr_db, as_generator(np.random.SeedSequence(key)))
@@ -150,6 +154,9 @@ def encode_fsdd(files: FsddFiles, params: CochleaParams = CochleaParams(), snr_d
     if reasons:
         detail = ", ".join(f"{n} {why} (e.g. {first[why]})" for why, n in reasons.items())
         warnings.warn(f"skipped {sum(reasons.values())} of {len(files)} recordings: {detail}", stacklevel=2)
+    if silent:
+        warnings.warn(f"{len(silent)} of {len(files)} recordings are silent (every sample 0; e.g. {silent[0]}): "
+                      "they are kept and give no spikes", stacklevel=2)
     kept_a = np.array(kept, np.int64)
     return EncodedUtterances(times_ms=times, units=units, labels=files.digits[kept_a].astype(np.uint16),
                              speaker_ids=files.speaker_ids[kept_a], speaker_names=list(files.speaker_names),
