@@ -7,7 +7,7 @@ time (the order flips every chunk), timing each chunk's CPU. Both simulations do
 chunk, so the chunk pairs are matched; it reports the ratio of total CPU, the median chunk ratio and
 how many chunks B won, and checks that both fired the same spikes at the same times.
 
-    python3.11 benchmarks/ab_engine.py A B [--network cuba|scale] [--n 100000] [--chunks 30] [--chunk-ms 1000]
+    python3.11 benchmarks/ab_engine.py A B [--network cuba|cuba-hetero|scale] [--n 100000] [--chunks 30] [--chunk-ms 1000]
 
 A and B are git revisions, or WORKTREE for the checked-out files (uncommitted edits included). Each
 revision compiles cold in its temporary copy (about a minute each). Writes
@@ -41,8 +41,8 @@ def _network(es, kind: str, n: int):
     """(network, population) of the named benchmark network, built with package `es`."""
     if kind == "scale":
         net, cells = scale_network(es, importlib.import_module(es.__name__ + ".models"), n, seed=1)
-    else:                                   # the network of bench_cuba.py
-        net = make_cuba(seed=1, package=es)
+    else:                                   # the network of bench_cuba.py (cuba-hetero: per-neuron tau_m)
+        net = make_cuba(seed=1, package=es, hetero=kind == "cuba-hetero")
         cells = net.populations["cells"]
     net.build()
     return net, cells
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("a", help="git revision, or WORKTREE")
     ap.add_argument("b", help="git revision, or WORKTREE")
-    ap.add_argument("--network", choices=("cuba", "scale"), default="cuba")
+    ap.add_argument("--network", choices=("cuba", "cuba-hetero", "scale"), default="cuba")
     ap.add_argument("--n", type=int, default=100_000, help="neurons of the scale network")
     ap.add_argument("--chunks", type=int, default=30)
     ap.add_argument("--chunk-ms", type=float, default=1000.0, help="model time per chunk (ms)")
