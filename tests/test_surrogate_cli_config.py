@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
@@ -160,6 +161,22 @@ def test_surrogate_cli_test_set_labels_and_n_in_are_checked(capsys, tmp_path) ->
     data = f'[data]\nkind = "npz"\npath = "{_npz(tmp_path / "w.npz", [0, 1, 2] * 4, n_units=9)}"\n'
     err = _bad(capsys, tmp_path, _config(tmp_path, data=data))
     assert "network.n_in=6" in err and "allowed network.n_in = 9" in err
+
+
+@pytest.mark.parametrize("arrays, match", [
+    ({"sample": [0, 99]}, r"sample ids must be whole numbers in \[0, 1\]"),
+    ({"step": [0]}, "event arrays must have equal lengths"),
+    ({"n_steps": [15, 15]}, "n_steps must be one whole number"),
+    ({"labels": np.zeros(0, np.int64), "sample": np.zeros(0, np.int64), "step": np.zeros(0, np.int64),
+      "unit": np.zeros(0, np.int64)}, "holds no samples")])
+def test_surrogate_cli_malformed_npz_arrays_are_named(capsys, tmp_path, arrays, match) -> None:
+    """Out-of-range sample ids were dropped silently (an empty set then failed on an init option),
+    unequal arrays gave an IndexError and an array n_steps a TypeError, both "internal error"."""
+    base = {"sample": [0, 1], "step": [0, 0], "unit": [0, 0], "labels": [0, 1], "n_steps": 15, "n_units": 6}
+    path = tmp_path / "bad.npz"
+    np.savez(path, **{**base, **arrays})
+    err = _bad(capsys, tmp_path, _config(tmp_path, data=f'[data]\nkind = "npz"\npath = "{path}"\n'))
+    assert re.search(match, err), err
 
 
 # -- 5. [train] is validated before the data are loaded -----------------------------------

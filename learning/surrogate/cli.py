@@ -130,8 +130,21 @@ def _load_npz(path: str | None) -> EventDataset:
         raise SurrogateConfigError(f"data.path={path!r} lacks the arrays {missing}; required: sample, step, unit, "
                                    f"labels, n_steps, n_units (val optional)")
     labels = np.asarray(z["labels"])        # EventDataset checks that they are whole numbers
-    sample, step, unit = z["sample"], z["step"], z["unit"]
-    val = z["val"] if "val" in z else None
+    sample, step, unit = (np.asarray(z[k]).ravel() for k in ("sample", "step", "unit"))
+    val = np.asarray(z["val"]).ravel() if "val" in z else None
+    for key in ("n_steps", "n_units"):
+        if np.asarray(z[key]).size != 1:
+            raise SurrogateConfigError(f"data.path={path!r}: {key} must be one whole number, got shape "
+                                       f"{np.asarray(z[key]).shape}")
+    sizes = {"sample": sample.size, "step": step.size, "unit": unit.size, **({"val": val.size} if val is not None else {})}
+    if len(set(sizes.values())) > 1:
+        raise SurrogateConfigError(f"data.path={path!r}: the event arrays must have equal lengths, got {sizes}")
+    if sample.size and (not np.issubdtype(sample.dtype, np.integer) or sample.min() < 0
+                        or sample.max() >= len(labels)):
+        raise SurrogateConfigError(f"data.path={path!r}: sample ids must be whole numbers in [0, {len(labels) - 1}] "
+                                   f"(one label per sample), got {sample.dtype} from {sample.min()} to {sample.max()}")
+    if len(labels) == 0:
+        raise SurrogateConfigError(f"data.path={path!r} holds no samples (labels is empty)")
     order = np.argsort(sample, kind="stable")
     sample, step, unit = sample[order], step[order], unit[order]
     off = np.searchsorted(sample, np.arange(len(labels) + 1))

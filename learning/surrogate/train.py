@@ -142,8 +142,10 @@ def check_data(spec: NetworkSpec, data: EventDataset, name: str = "data") -> Non
     for field_, have, want, what in (("n_in", spec.n_in, data.n_units, "input units"),
                                      ("n_steps", spec.n_steps, data.n_steps, "steps")):
         if have != want:
+            hint = ("; for SHD files, set data.n_units (the number of channels) instead: without it the width "
+                    "is the highest unit id in each file plus 1" if field_ == "n_in" else "")
             raise SurrogateConfigError(f"network.{field_}={have} does not match the {name} ({want} {what}); "
-                                       f"allowed network.{field_} = {want}")
+                                       f"allowed network.{field_} = {want}{hint}")
     if len(data):
         lo, hi = int(data.labels.min()), int(data.labels.max())
         if lo < 0:
