@@ -26,7 +26,7 @@ from datetime import date
 import numba as nb
 import numpy as np
 
-from results_json import dated_path, machine
+from results_json import dated_path, load_avg, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
@@ -42,6 +42,17 @@ def _scatter(ids, grp_ptr, grp_start, post, weight, acc):
                 acc[post[k]] += weight[k]
                 n += 1
     return n
+
+
+def warm_up_eventsim(seed: int) -> float:
+    """Wall time (s) of building and running a small CUBA network once: numba compiles the kernels
+    here (or loads them from its cache), so the timed builds and runs below are warm. Reported as
+    eventsim's compile time, as Brian2 standalone's C++ build is."""
+    t0 = time.perf_counter()
+    from conftest import make_cuba
+    net = make_cuba(seed=seed, n=400)
+    net.run(20.0, progress=False)
+    return time.perf_counter() - t0
 
 
 def run_eventsim(duration: float, seed: int) -> tuple[dict, np.ndarray]:
@@ -134,7 +145,12 @@ def main() -> None:
     args = ap.parse_args()
     py_b2 = os.path.join(HERE, ".venv-brian2", "bin", "python")
     py_nest = os.path.join(HERE, ".venv-nest", "bin", "python")
-    results = {"date": date.today().isoformat(), "machine": machine(), "rows": []}
+    results = {"date": date.today().isoformat(), "command": " ".join(sys.argv),
+               "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "rows": []}
+    # numba compiles (or loads its cache) once per process, before any timed run; a cold compile in
+    # round 1 was otherwise part of that round's run time and skewed its paired ratio
+    compile_s = warm_up_eventsim(args.seed)
+    print(f"eventsim compile/load (first build and run of a small network): {compile_s:.2f} s", flush=True)
     refs = []
     if "brian2" not in args.skip:
         refs += [[py_b2, os.path.join(HERE, "ref_cuba_brian2.py"), "--target", t] for t in ("cython", "cpp_standalone")]
@@ -146,6 +162,7 @@ def main() -> None:
         per_sim = [[] for _ in range(3 + len(refs))]
         for r in range(args.repeats):
             row, ids = run_eventsim(duration, args.seed)
+            row["compile_s"] = compile_s
             per_sim[0].append(row)
             per_sim[1].append(run_limit(ids, args.seed))
             per_sim[2].append(run_plastic(duration, args.seed))
@@ -161,6 +178,13 @@ def main() -> None:
                 row["eventsim_speedup_per_round"] = paired
                 row["eventsim_speedup_paired"] = statistics.median(paired)                # median of round ratios
         results["rows"] += rows
+        results.setdefault("load_after", {})[f"{duration:g}"] = load_avg()
+        # the comparison is void unless rates agree: flag any simulator more than 5% from eventsim
+        for row in rows[2:]:
+            if row.get("mean_rate_hz") and abs(row["mean_rate_hz"] / rows[0]["mean_rate_hz"] - 1.0) > 0.05:
+                print(f"WARNING: {row.get('simulator')} {row.get('model') or row.get('target')} fires at "
+                      f"{row['mean_rate_hz']:.2f} Hz against eventsim's {rows[0]['mean_rate_hz']:.2f} Hz (> 5% apart)")
+                row["rate_disagrees"] = True
         print(f"\nCUBA, {duration:g} ms of model time, median of {args.repeats} (load {os.getloadavg()[0]:.1f})")
         print(f"{'simulator':<18}{'model':<26}{'rate Hz':>8}{'build s':>9}{'compile s':>10}{'run s':>9}"
               f"{'Mevents/s':>11}{'eventsim x':>11}{'paired x':>10}")
@@ -176,8 +200,7 @@ def main() -> None:
                   f"{fmt('eventsim_speedup', 11, rp)}{fmt('eventsim_speedup_paired', 10, rp)}")
     out = args.out or dated_path(os.path.join(HERE, "results"), "cuba")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as fh:
-        json.dump(results, fh, indent=2)
+    out = write_results(os.path.dirname(os.path.abspath(out)), os.path.basename(out), results)
     print(f"\nwrote {out}  ('eventsim x' = eventsim's median events/s divided by that row's; 'paired x' = the"
           f" median over rounds of the same ratio within a round; for the limit row they are the fraction of the"
           f" limit eventsim reaches)")
