@@ -235,6 +235,14 @@ class PopulationView:
         """Population.get for the view's neurons, in view order."""
         return self.parent.get(name)[self.local]
 
+    def __eq__(self, other) -> bool:
+        """Views are equal when they list the same neurons of the same population in the same order."""
+        if not isinstance(other, PopulationView):
+            return NotImplemented
+        return self.parent is other.parent and np.array_equal(self.local, other.local)
+
+    __hash__ = None
+
     def __getattr__(self, name: str):
         if name.startswith("_") or name in ("parent", "local"):
             raise AttributeError(name)

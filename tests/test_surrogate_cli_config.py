@@ -269,3 +269,24 @@ def test_surrogate_shd_n_units_sets_the_input_width(capsys, tmp_path) -> None:
         sg_cli.load_data({"kind": "shd", "path": path, "n_units": 4}, {"n_steps": 15})
     with pytest.raises(SurrogateConfigError, match="data.n_units"):
         sg_cli.load_data({"kind": "shd", "path": path, "n_units": 0}, {"n_steps": 15})
+
+
+def test_surrogate_cli_divergence_keeps_the_finished_epochs_summary(capsys, tmp_path, monkeypatch) -> None:
+    """A divergence kept the checkpoint but wrote no summary or curves, so the curve that led up
+    to it was lost."""
+    import dataclasses
+    import json
+    from eventsim.learning.surrogate import TrainingDivergedError
+    real = sg_cli.train
+
+    def diverging(model, data, tc, val, log=None, resume=None):
+        hist = real(model, data, dataclasses.replace(tc, epochs=1), val, log=log)
+        err = TrainingDivergedError("loss not finite in epoch 2, step 3")
+        err.history = hist
+        raise err
+    monkeypatch.setattr(sg_cli, "train", diverging)
+    err = _bad(capsys, tmp_path, _config(tmp_path, train=TRAIN.replace("epochs = 1", "epochs = 3")))
+    assert "not finite" in err
+    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
+    assert len(summary["epoch_loss"]) == 1 and "not finite" in summary["diverged"] and "test_acc" not in summary
+    assert (tmp_path / "out" / "curves.png").exists()

@@ -18,7 +18,8 @@ from eventsim.learning.surrogate.data import (mnist_dataset, shd_dataset, spikes
 def test_spikes_to_dataset_bins_counts_and_drops_late_spikes() -> None:
     times = [np.array([0.2, 0.7, 1.5, 9.9, 10.0, 25.0]), np.array([3.0])]
     units = [np.array([1, 1, 0, 2, 2, 0]), np.array([2])]
-    ds = spikes_to_dataset(times, units, [0, 1], n_units=3, n_steps=5, dt_ms=2.0)
+    with pytest.warns(UserWarning, match=r"2 of 7 spikes .* in 1 of 2 samples\) lie at or after .* 10 ms"):
+        ds = spikes_to_dataset(times, units, [0, 1], n_units=3, n_steps=5, dt_ms=2.0)
     st, un = ds.samples[0]
     # steps: 0.2,0.7 -> 0 (unit 1, twice); 1.5 -> 0 (unit 0); 9.9 -> 4; 10.0, 25.0 dropped (>= 5 steps)
     assert st.tolist() == [0, 0, 4] and un.tolist() == [0, 1, 2]
@@ -38,7 +39,8 @@ def test_shd_file_round_trip(tmp_path) -> None:
     units = [np.array([0, 3, 1]), np.array([2, 2])]
     path = tmp_path / "x.h5"
     write_shd(path, times, units, [4, 7], n_units=4)
-    ds = shd_dataset(str(path), n_steps=3, dt_ms=10.0)
+    with pytest.warns(UserWarning, match="1 of 5 spikes"):
+        ds = shd_dataset(str(path), n_steps=3, dt_ms=10.0)
     assert ds.n_units == 4 and ds.n_steps == 3 and ds.labels.tolist() == [4, 7]
     assert ds.samples[0][0].tolist() == [0, 1] and ds.samples[0][1].tolist() == [0, 3]  # 35 ms dropped (>= 3 steps of 10 ms)
     assert ds.samples[1][0].tolist() == [0] and ds.counts[1].tolist() == [2.0]
@@ -163,3 +165,10 @@ def test_cli_rejects_bad_data_kind(tmp_path) -> None:
         run_train_grad(argparse.Namespace(config=str(p), out=str(tmp_path), method=None, band=None, epochs=None,
                                           seed=None, progress=False))
     assert EventDataset([], np.zeros(0, np.int64), 3, 2).counts is None
+
+
+def test_a_validation_fraction_that_rounds_to_nothing_warns() -> None:
+    ds = spikes_to_dataset([np.array([1.0])] * 4, [np.array([0])] * 4, [0, 1, 2, 3], n_units=1, n_steps=5)
+    with pytest.warns(UserWarning, match="rounds to no validation sample"):
+        train, val = split_holdout(ds, 0.2)
+    assert val is None and len(train) == 4

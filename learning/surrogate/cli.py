@@ -53,7 +53,8 @@ from eventsim.datasets.mnist import MNIST_SPLITS
 
 from .checkpoint import load_checkpoint, load_train_state
 from .data import fsdd_dataset, mnist_dataset, shd_dataset, split_holdout
-from .errors import SurrogateConfigError, as_config_error, check_choice, check_count, check_keys, check_range
+from .errors import (SurrogateConfigError, TrainingDivergedError, as_config_error, check_choice, check_count,
+                     check_keys, check_range)
 from .events import EventDataset, synthetic_dataset
 from .init import check_init, init_weights
 from .model import SNN, WEIGHT_DTYPES
@@ -317,8 +318,22 @@ def run_train_grad(args: argparse.Namespace) -> int:
           f"{0 if test is None else len(test)} test samples ({t_load:.1f}s to load); method={tc.method} "
           f"B_th={tc.band}" + (f"; resuming after epoch {state.epoch}" if state else ""))
     t0 = time.perf_counter()
-    hist = train(model, data, tc, val, log=print, resume=state)
-    t_train = time.perf_counter() - t0
+    try:
+        hist = train(model, data, tc, val, log=print, resume=state)
+    except TrainingDivergedError as exc:
+        # keep what the finished epochs showed: the curve that led to the divergence
+        if getattr(exc, "history", None) is not None and exc.history.epoch_loss:
+            _write_summary(args, tc, exc.history, data, val, time.perf_counter() - t0, diverged=str(exc))
+        raise
+    summary = _write_summary(args, tc, hist, data, val, time.perf_counter() - t0, test=test, model=model)
+    print(json.dumps({k: summary[k] for k in ("epoch_loss", "val_acc", "test_acc", "t_train_s") if k in summary}))
+    return 0
+
+
+def _write_summary(args, tc: TrainConfig, hist, data, val, t_train: float, test=None, model=None,
+                   diverged: str | None = None) -> dict:
+    """Write OUT/train_summary.json and OUT/curves.png for the epochs in `hist`; returns the summary.
+    diverged: the error that stopped training (then no test accuracy is computed)."""
     summary = {"config": os.path.abspath(args.config), "method": tc.method, "band": tc.band, "seed": tc.seed,
                "epochs": tc.epochs, "n_train": len(data), "n_val": 0 if val is None else len(val),
                "epoch_loss": hist.epoch_loss, "epoch_acc": hist.epoch_acc, "val_acc": hist.val_acc,
@@ -329,16 +344,18 @@ def run_train_grad(args: argparse.Namespace) -> int:
                "keep_best": tc.keep_best, "best_epoch": hist.best_epoch,
                "epoch_time_s": hist.epoch_time_s,
                "t_train_s": t_train, "t_backward_s": hist.t_backward_s, "t_forward_s": hist.t_forward_s,
-               "epoch_grad_norms": hist.epoch_grad_norms, "final_grad_norms": hist.grad_norms[-1]}
-    if test is not None:
+               "epoch_grad_norms": hist.epoch_grad_norms,
+               "final_grad_norms": hist.grad_norms[-1] if hist.grad_norms else None}
+    if diverged is not None:
+        summary["diverged"] = diverged
+    if test is not None and model is not None:
         summary["n_test"] = len(test)
         summary["test_acc"] = evaluate(model, test, weight_dtype=tc.weight_dtype)
     with open(os.path.join(args.out, "train_summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     title = f"{os.path.basename(args.config)}: {tc.method}" + (f" B_th={tc.band}" if tc.method == "sparse" else "")
-    plot_history(hist, os.path.join(args.out, "curves.png"), title)
-    print(json.dumps({k: summary[k] for k in ("epoch_loss", "val_acc", "test_acc", "t_train_s") if k in summary}))
-    return 0
+    plot_history(hist, os.path.join(args.out, "curves.png"), title + (" (diverged)" if diverged else ""))
+    return summary
 
 
 def _float_or_inf(text: str) -> float:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -54,6 +55,7 @@ def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray
         raise SurrogateConfigError(f"got {len(times_ms)} time arrays, {len(units)} unit arrays and {len(labels)} "
                                    "labels; must be equal")
     samples, counts = [], []
+    dropped = [0, 0]                       # spikes at or after n_steps * dt_ms, samples that had any
     for i, (t, u) in enumerate(zip(times_ms, units)):
         t, u = np.asarray(t, np.float64), np.asarray(u, np.int64)
         if t.shape != u.shape:
@@ -64,10 +66,18 @@ def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray
             raise SurrogateConfigError(f"sample {i}: spike times must be finite and >= 0 ms")
         st = np.floor(t / dt_ms).astype(np.int64)
         keep = st < n_steps
+        if not keep.all():
+            dropped[0] += int(keep.size - keep.sum())
+            dropped[1] += 1
         key = st[keep] * n_units + u[keep]
         uniq, cnt = np.unique(key, return_counts=True)  # sorted by (step, unit)
         samples.append(((uniq // n_units).astype(np.int32), (uniq % n_units).astype(np.int32)))
         counts.append(cnt.astype(np.float64))
+    if dropped[0]:
+        total = sum(int(np.size(t)) for t in times_ms)
+        warnings.warn(f"{dropped[0]} of {total} spikes ({100.0 * dropped[0] / max(total, 1):.2g} %, in {dropped[1]} of "
+                      f"{len(times_ms)} samples) lie at or after n_steps x dt_ms = {n_steps * dt_ms:g} ms and are "
+                      "left out; raise n_steps or dt_ms to keep them", stacklevel=2)
     return EventDataset(samples, np.asarray(labels, np.int64).ravel(), int(n_steps), int(n_units), counts=counts)
 
 
@@ -141,6 +151,8 @@ def split_holdout(ds: EventDataset, fraction: float, seed: int = 0) -> tuple[Eve
         val.extend(rng.permutation(members)[: int(round(fraction * members.size))])
     val = np.sort(np.asarray(val, np.int64))
     if val.size == 0:
+        warnings.warn(f"val_fraction = {fraction:g} of {len(ds)} samples rounds to no validation sample in any "
+                      "class; training runs without validation", stacklevel=2)
         return ds, None
     train = np.setdiff1d(np.arange(len(ds)), val)
     return subset(ds, train), subset(ds, val)

@@ -155,6 +155,12 @@ def check_data(spec: NetworkSpec, data: EventDataset, name: str = "data") -> Non
                                        f"[{lo}, {hi}]); allowed network.n_out >= {hi + 1}")
 
 
+def _with_history(err: TrainingDivergedError, hist: History) -> TrainingDivergedError:
+    """err with the history of the epochs that finished (err.history), for their summary and curves."""
+    err.history = hist
+    return err
+
+
 def _diverged(bad: list[str], cfg: TrainConfig, epoch: int, step: int, restored: int,
               saved_epoch: int | None) -> TrainingDivergedError:
     """The error for non-finite values `bad` at `step` (0-based, counted over all epochs) of
@@ -267,7 +273,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                 [f"parameter {n}" for n in model.nonfinite_params(cfg.weight_dtype)]
             if bad:
                 model.params = good
-                raise _diverged(bad, cfg, epoch + 1, step, step - 1, saved_epoch)
+                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step - 1, saved_epoch), hist)
             good = copy.deepcopy(model.params)
             opt.lr = scheduled_lr(cfg, step, total_steps)
             opt.step(model.params, r.grads, trainable)
@@ -275,7 +281,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             bad = [f"parameter {n} after the update" for n in model.nonfinite_params(cfg.weight_dtype)]
             if bad:
                 model.params = good
-                raise _diverged(bad, cfg, epoch + 1, step, step, saved_epoch)
+                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step, saved_epoch), hist)
             step += 1
             losses.append(r.loss)
             correct += int(np.sum(r.logits.argmax(axis=1) == batch.labels))
