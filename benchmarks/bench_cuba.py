@@ -180,7 +180,7 @@ def main() -> None:
         results["rows"] += rows
         results.setdefault("load_after", {})[f"{duration:g}"] = load_avg()
         # the comparison is void unless rates agree: flag any simulator more than 5% from eventsim
-        for row in rows[2:]:
+        for row in rows[3:]:                 # the reference simulators (rows 0-2: eventsim, limit, STDP)
             if row.get("mean_rate_hz") and abs(row["mean_rate_hz"] / rows[0]["mean_rate_hz"] - 1.0) > 0.05:
                 print(f"WARNING: {row.get('simulator')} {row.get('model') or row.get('target')} fires at "
                       f"{row['mean_rate_hz']:.2f} Hz against eventsim's {rows[0]['mean_rate_hz']:.2f} Hz (> 5% apart)")

@@ -181,13 +181,11 @@ def build(cfg: dict[str, Any], seed: int | None = None) -> Network:
             raise ConfigError(f"{where}.connector: bad arguments for {kind}: {exc}") from None
         except EventsimError as exc:
             raise ConfigError(f"{where}.connector: {exc}") from None
+        weight = _to_value(f"{where}.weight", proj.get("weight", 1.0))
+        delay = _to_value(f"{where}.delay", proj.get("delay", 1.0))
         try:
             net.connect(net.populations[proj["pre"]], net.populations[proj["post"]], connector,
-                        weight=_to_value(f"{where}.weight", proj.get("weight", 1.0)),
-                        delay=_to_value(f"{where}.delay", proj.get("delay", 1.0)),
-                        receptor=proj.get("receptor"), name=proj.get("name"))
-        except ConfigError:
-            raise
+                        weight=weight, delay=delay, receptor=proj.get("receptor"), name=proj.get("name"))
         except EventsimError as exc:      # name the config entry, not only the projection
             raise ConfigError(f"{where}: {exc}") from None
     return net

@@ -386,6 +386,12 @@ def _check_values(name: str, spec: tuple, n_expected: float, kind: int,
     positive: values must lie in (0, inf) (delays)."""
     check = checks.positive if positive else checks.finite
     code, a, b, low, high, arr = spec
+    if arr.size and kind == builder.BERNOULLI:
+        # the number of synapses is random, so no array can match them (values were read past
+        # its end, or left unused); all_to_all() is pairwise_bernoulli(1.0) with a layout
+        raise EventsimError(f"{name}: per-synapse arrays need a connector with a known number of synapses "
+                            "(explicit, one_to_one, all_to_all, fixed_indegree, fixed_outdegree); "
+                            "pairwise_bernoulli takes a number or a distribution")
     if arr.size:
         check(name, arr)
         if kind != builder.EXPLICIT and arr.size != int(round(n_expected)):
@@ -526,7 +532,8 @@ class Network:
         A 1-D per-synapse array follows the order in which the connector makes synapses:
         explicit() the order of its pairs; one_to_one() by index; all_to_all() post-major
         (entry post * n_pre + pre); fixed_indegree(k) k entries per post neuron in turn;
-        fixed_outdegree(k) k per pre neuron in turn. all_to_all() also takes a 2-D matrix
+        fixed_outdegree(k) k per pre neuron in turn; pairwise_bernoulli() takes none (its
+        synapse count is random). all_to_all() also takes a 2-D matrix
         [n_pre, n_post] (entry [i, j] for pre i -> post j). `proj.weight` reads back in the
         graph's own order: pair it with `proj.pre_local` and `proj.post_local`.
         """

@@ -187,3 +187,23 @@ def test_the_normaliser_warns_only_for_neurons_it_normalises():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         WeightNormalizer(net, p, 20.0)()
+
+
+def test_pairwise_bernoulli_refuses_per_synapse_arrays():
+    """Its synapse count is random: an array of the expected length was read past its end (25
+    synapses got values from outside it) or partly unused, silently."""
+    net = es.Network(seed=1)
+    a = net.population(40, LIFDelta())
+    for p in (0.5, 1.0):
+        with pytest.raises(es.EventsimError, match="pairwise_bernoulli takes a number or a distribution"):
+            net.connect(a, a, es.pairwise_bernoulli(p), weight=np.full(int(p * 1600), 0.5))
+    net.connect(a, a, es.pairwise_bernoulli(0.5), weight=es.uniform(0.1, 0.2))
+
+
+def test_a_bad_receptor_in_a_config_names_the_entry(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('duration = 10.0\n[populations.a]\nsize = 3\nmodel = "LIFDelta"\n[[projections]]\n'
+                    'pre = "a"\npost = "a"\nconnector = { type = "all_to_all" }\nreceptor = "inhib"\n')
+    from eventsim import config
+    with pytest.raises(es.ConfigError, match=r"projections\[0\]: .*receptor"):
+        config.build(config.load(str(path)))
