@@ -164,12 +164,15 @@ def test_a_single_value_in_any_shape_is_a_scalar():
     assert np.all(p.weight == 2.0)
 
 
-def test_a_config_error_in_a_projection_names_the_entry(tmp_path):
+@pytest.mark.parametrize("line, match", [("delay = 1e-9", r"delay \(ms\) must lie in \[1e-06"),
+                                         ('receptor = "inhib"', "receptor")])
+def test_a_config_error_in_a_projection_names_the_entry(tmp_path, line, match):
+    """Errors raised by connect named the automatic projection name (proj1), not the config entry."""
     path = tmp_path / "c.toml"
     path.write_text('duration = 10.0\n[populations.a]\nsize = 3\nmodel = "LIFDelta"\n[[projections]]\n'
-                    'pre = "a"\npost = "a"\nconnector = { type = "all_to_all" }\ndelay = 1e-9\n')
+                    f'pre = "a"\npost = "a"\nconnector = {{ type = "all_to_all" }}\n{line}\n')
     from eventsim import config
-    with pytest.raises(es.ConfigError, match=r"projections\[0\]: .*delay \(ms\) must lie in \[1e-06"):
+    with pytest.raises(es.ConfigError, match=r"projections\[0\]: .*" + match):
         config.build(config.load(str(path)))
 
 
@@ -199,11 +202,3 @@ def test_pairwise_bernoulli_refuses_per_synapse_arrays():
             net.connect(a, a, es.pairwise_bernoulli(p), weight=np.full(int(p * 1600), 0.5))
     net.connect(a, a, es.pairwise_bernoulli(0.5), weight=es.uniform(0.1, 0.2))
 
-
-def test_a_bad_receptor_in_a_config_names_the_entry(tmp_path):
-    path = tmp_path / "c.toml"
-    path.write_text('duration = 10.0\n[populations.a]\nsize = 3\nmodel = "LIFDelta"\n[[projections]]\n'
-                    'pre = "a"\npost = "a"\nconnector = { type = "all_to_all" }\nreceptor = "inhib"\n')
-    from eventsim import config
-    with pytest.raises(es.ConfigError, match=r"projections\[0\]: .*receptor"):
-        config.build(config.load(str(path)))
