@@ -7,7 +7,8 @@ time (the order flips every chunk), timing each chunk's CPU. Both simulations do
 chunk, so the chunk pairs are matched; it reports the ratio of total CPU, the median chunk ratio and
 how many chunks B won, and checks that both fired the same spikes at the same times.
 
-    python3.11 benchmarks/ab_engine.py A B [--network cuba|cuba-hetero|scale] [--n 100000] [--chunks 30] [--chunk-ms 1000]
+    python3.11 benchmarks/ab_engine.py A B [--network cuba|cuba-hetero|scale] [--n 100000] [--chunks 30] \
+        [--chunk-ms 1000]
 
 A and B are git revisions, or WORKTREE for the checked-out files (uncommitted edits included). Each
 revision compiles cold in its temporary copy (about a minute each). Writes

@@ -367,10 +367,16 @@ class StateSampler:
         return self.values[:, :, ("v", "i_e", "i_i", "theta").index(name)]
 
 
-def _per_synapse(name: str, value, kind: int, shape: tuple[int, int]):
-    """A per-synapse array in the connector's generation order: a 2-D [n_pre, n_post] matrix
-    for all_to_all becomes post-major; any other array must be 1-D (a flattened matrix would
-    otherwise be applied in an order the caller did not mean)."""
+def _per_synapse(name: str, value, kind: int, shape: tuple[int, int]) -> tuple:
+    """The builder's spec of a weight or delay (builder.value_spec), with a per-synapse array in
+    the connector's generation order: a 2-D [n_pre, n_post] matrix for all_to_all becomes
+    post-major; any other array must be 1-D (a flattened matrix would otherwise be applied in an
+    order the caller did not mean)."""
+    return builder.value_spec(_synapse_layout(name, as_distribution(name, value), kind, shape))
+
+
+def _synapse_layout(name: str, value, kind: int, shape: tuple[int, int]):
+    """`value` (a number, distribution or array) with its array, if any, laid out as _per_synapse says."""
     if not isinstance(value, np.ndarray) or value.ndim <= 1 or value.size == 1:
         return value                              # (a single value in any shape is a scalar)
     if kind == builder.ALL and value.shape == shape:
@@ -563,8 +569,8 @@ class Network:
         connector.validate(pre_v.size, post_v.size, *excluded)
         kind = builder.kind_of(connector)
         shape = (pre_v.size, post_v.size)
-        wspec = builder.value_spec(_per_synapse(f"{name} weight", as_distribution(f"{name} weight", weight), kind, shape))
-        dspec = builder.value_spec(_per_synapse(f"{name} delay", as_distribution(f"{name} delay", delay), kind, shape))
+        wspec = _per_synapse(f"{name} weight", weight, kind, shape)
+        dspec = _per_synapse(f"{name} delay", delay, kind, shape)
         n_expected = connector.expected_count(pre_v.size, post_v.size)
         w_lo, w_hi = _check_values(f"{name} weight", wspec, n_expected, kind)
         _check_float32(f"{name} weight (mV)", wspec, w_lo, w_hi)

@@ -243,7 +243,8 @@ def _snapshot(f, path: str, snapshot: int | str):
         if len(labelled) == 1:
             return f["snapshots"][labelled[0]]
         if len(labelled) > 1:
-            raise EventsimError(f"'{path}' has {len(labelled)} snapshots labelled '{snapshot}' ({', '.join(labelled)}); "
+            raise EventsimError(f"'{path}' has {len(labelled)} snapshots labelled '{snapshot}' "
+                                f"({', '.join(labelled)}); "
                                 "give the name or index of one")
         labels = sorted({str(f['snapshots'][k].attrs.get('label', '')) for k in names} - {""})
         raise EventsimError(f"'{path}' has no snapshot named or labelled '{snapshot}' (names {names[0]}..{names[-1]}"

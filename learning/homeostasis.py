@@ -33,6 +33,7 @@ class WeightNormalizer:
             raise EventsimError(f"{self.proj.name} normalisation target must be one number or {n} numbers "
                                 f"(one per neuron of '{self.proj.post.name}'), got shape {tgt.shape}")
         self.target = tgt
+        self._warned = False                  # _warn_unreachable has spoken
 
     def sums(self) -> np.ndarray:
         """Current sum of incoming weights per post neuron (local ids), float64."""
@@ -62,7 +63,7 @@ class WeightNormalizer:
         the rule then clips the normalised weights at every update and the target is never held
         (a small input population, or heavy pruning)."""
         rule = self.proj.plasticity
-        if rule is None or getattr(self, "_warned", False):
+        if rule is None or self._warned:
             return
         n_syn = np.bincount(post, minlength=self.proj.post.size)
         # neurons without synapses in this projection (outside its post view, or none drawn) have

@@ -179,11 +179,7 @@ def input_rates(image: np.ndarray, intensity: float) -> np.ndarray:
     if img.size != N_INPUT or not np.issubdtype(img.dtype, np.number):
         raise es.EventsimError(f"image has {img.size} values of type {img.dtype}; expected {N_INPUT} "
                                "(28 x 28) numbers")
-    x = img.reshape(-1).astype(np.float64)
-    if not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 255.0):
-        bad = x[~(np.isfinite(x) & (x >= 0.0) & (x <= 255.0))][0]
-        raise es.EventsimError(f"image pixel values must lie in [0, 255], got {bad:g}")
-    return x / 8.0 * intensity
+    return checks.in_range("image pixel values", img.reshape(-1), 0.0, 255.0) / 8.0 * intensity
 
 
 class DiehlCook:

@@ -130,11 +130,8 @@ def audio_features(times_ms, units, params: AudioParams = AudioParams()) -> np.n
 
 def audio_rates(features: np.ndarray, params: AudioParams, intensity: float, base_intensity: float) -> np.ndarray:
     """Poisson rates (Hz) of the audio inputs for one feature vector (features in [0, 1], as
-    audio_features makes them with scale "max"; "sum" gives smaller values)."""
-    x = np.asarray(features, np.float64)
-    if not (np.isfinite(x).all() and x.min(initial=0.0) >= 0.0 and x.max(initial=0.0) <= 1.0):
-        bad = x[~(np.isfinite(x) & (x >= 0.0) & (x <= 1.0))][0]
-        raise EventsimError(f"audio feature values must lie in [0, 1], got {bad:g}")
+    audio_features makes them with scale "peak"; "sum" gives smaller values)."""
+    x = checks.in_range("audio feature values", features, 0.0, 1.0)
     return x * params.rate_hz * (intensity / base_intensity)
 
 

@@ -217,6 +217,9 @@ def test_tiny_network_bad_arguments():
         m.present()
     with pytest.raises(EventsimError, match=r"shape \(3,\)"):
         m.present(audio=np.ones(3))
+    for bad in (-1.0, np.nan):                      # features are scaled to [0, 1]
+        with pytest.raises(EventsimError, match=r"audio feature values must lie in \[0, 1\]"):
+            m.present(audio=np.full(TINY_AUDIO.n_inputs, bad))
     with pytest.raises(EventsimError, match="expected 784"):
         m.present(image=np.ones((20, 20)))
     with pytest.raises(EventsimError, match="cross = 'on'"):

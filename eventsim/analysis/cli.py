@@ -24,11 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from eventsim.console import one_line_warnings
 from eventsim.errors import EventsimError
 
 from .correlation import complete_bins, count_correlations, correlograms, sample_pairs
-from eventsim.console import one_line_warnings
-
 from .errors import LogFormatError, LogFormatWarning, UnknownSizeError
 from .reader import SpikeLog
 from .stats import SpikeStats, summarize
@@ -426,8 +425,6 @@ def add_subcommands(subparsers: "argparse._SubParsersAction[argparse.ArgumentPar
         pk.add_argument("--out", required=True, metavar="FILE.png", help="output image")
         kind.add_arguments(pk)
         pk.set_defaults(func=run_plot)
-
-
 
 
 def run_analyze(args: argparse.Namespace) -> int:

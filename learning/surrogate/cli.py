@@ -137,7 +137,9 @@ def _load_npz(path: str | None) -> EventDataset:
         if np.asarray(z[key]).size != 1:
             raise SurrogateConfigError(f"data.path={path!r}: {key} must be one whole number, got shape "
                                        f"{np.asarray(z[key]).shape}")
-    sizes = {"sample": sample.size, "step": step.size, "unit": unit.size, **({"val": val.size} if val is not None else {})}
+    sizes = {"sample": sample.size, "step": step.size, "unit": unit.size}
+    if val is not None:
+        sizes["val"] = val.size
     if len(set(sizes.values())) > 1:
         raise SurrogateConfigError(f"data.path={path!r}: the event arrays must have equal lengths, got {sizes}")
     if sample.size and (not np.issubdtype(sample.dtype, np.integer) or sample.min() < 0
