@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     for N in [int(s) for s in args.sizes.split(",")]:
         spec = NetworkSpec(n_in=n_in, layers=[LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)],
                            n_out=20, n_steps=T, readout="max")
-        model = SNN(spec, init="fluctuation", seed=1, input_rate=density)
+        model = SNN(spec, init="fluctuation", seed=1, input_rate=density,
+                    hidden_rate="gaussian")  # the init of the recorded results (before 2026-11-24)
         for r in counts(model, batch, bands):
             rows.append(r)
             _print_row(r, str(N))

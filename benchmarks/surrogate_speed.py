@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         layers = ([LayerSpec(N, recurrent=True, tau_mem=20.0, tau_syn=5.0)] if args.arch == "rec1"
                   else [LayerSpec(N, tau_mem=20.0, tau_syn=5.0), LayerSpec(N, tau_mem=20.0, tau_syn=5.0)])
         spec = NetworkSpec(n_in=n_in, layers=layers, n_out=20, n_steps=T, readout="max")
-        model = SNN(spec, init="fluctuation", seed=1, input_rate=density)
+        model = SNN(spec, init="fluctuation", seed=1, input_rate=density,
+                    hidden_rate="gaussian")  # the init of the recorded results (before 2026-11-24)
         load = os.getloadavg()[0]
         print(f"N={N}: load average (1 min) {load:.2f}")
         dense = _run(model, batch, "dense", math.inf, args.reps)

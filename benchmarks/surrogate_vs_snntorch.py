@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                            n_steps=T, readout="max")
         for method, band, wdt in [(m, b, d) for d in dtypes for m, b in
                                   [("dense", float("inf"))] + [("sparse", float(b)) for b in args.bands.split(",")]]:
-            model = SNN(spec, init="fluctuation", seed=1, input_rate=DENSITY)
+            model = SNN(spec, init="fluctuation", seed=1, input_rate=DENSITY,
+                        hidden_rate="gaussian")  # the init of the recorded results (before 2026-11-24)
             opt = Adam(1e-3)
 
             def step() -> dict:

@@ -130,6 +130,7 @@ def test_surrogate_cli_bad_train_values_name_the_field(capsys, tmp_path, train, 
     (INIT.replace('"fluctuation"', '"flucutation"'), "init.method='flucutation' is invalid; allowed"),
     (INIT + 'xi = "two"\n', "init.xi='two' is not a number"),
     (INIT + 'gain = "x"\n', "init.gain='x' is not a number"),
+    (INIT + 'hidden_rate = "tail"\n', "init.hidden_rate='tail' is invalid; allowed ('simulated', 'gaussian')"),
     (INIT.replace("seed = 0", "seed = -3"), "init.seed must be a whole number >= 0"),
 ])
 def test_surrogate_cli_bad_init_values_name_the_field(capsys, tmp_path, init, match) -> None:

@@ -23,14 +23,19 @@ def _batch(n_in: int = 5, n_steps: int = 30, seed: int = 2) -> EventBatch:
     return synthetic_dataset(4, 3, n_in, n_steps, 0.2, seed=seed).batch(range(4))
 
 
-@pytest.fixture(params=["buffered", "history"])
+@pytest.fixture(params=["buffered", "history", "history-per-sample"])
 def weight_grad_strategy(request, monkeypatch):
     """The sparse backward forms dW/dR either in per-sample slot-ordered buffers (small
     layers, as in these tiny tests) or from the recorded gI history (large layers):
-    BUFFER_MAX = 0 forces the history so both code paths are checked."""
+    BUFFER_MAX = 0 forces the history so both code paths are checked. HIST_MAX = 1 (and no
+    share of the gradients' size) also
+    empties the history after every sample (large batches), instead of once per batch."""
     from eventsim.learning.surrogate import kernels
-    if request.param == "history":
+    if request.param.startswith("history"):
         monkeypatch.setattr(kernels, "BUFFER_MAX", 0)
+    if request.param == "history-per-sample":
+        monkeypatch.setattr(kernels, "HIST_MAX", 1)
+        monkeypatch.setattr(kernels, "HIST_PER_GRAD", 0.0)
     return request.param
 
 

@@ -13,6 +13,7 @@ from eventsim.errors import EventsimError
 from eventsim.learning.surrogate import (Adam, EventBatch, EventDataset, LayerSpec, NetworkSpec, SNN, Surrogate,
                                          SurrogateConfigError, TrainConfig, TrainingDivergedError, init_weights,
                                          load_checkpoint, psp_moments, synthetic_dataset, train)
+from eventsim.learning.surrogate.network import init_neuron_params
 from eventsim.learning.surrogate.train import evaluate
 
 
@@ -150,6 +151,45 @@ def test_initialisers(method: str) -> None:
         _, ehat = psp_moments(a, b)
         assert np.var(w["h0.W"]) == pytest.approx(0.8 * 0.25 / (200 * 0.05 * ehat), rel=0.15)
 
+
+
+def _deep_spec(depth: int, recurrent: bool = False) -> NetworkSpec:
+    return NetworkSpec(n_in=300, layers=[LayerSpec(100, recurrent=recurrent, tau_mem=20.0, tau_syn=5.0)] * depth,
+                       n_out=2, n_steps=60)
+
+
+def test_fluctuation_hidden_rate_is_measured_and_carries_activity_through_depth() -> None:
+    """hidden_rate='simulated' takes each hidden layer's rate from a calibration run, not from
+    the Gaussian tail (which overestimates a resetting neuron's rate about 3x, so activity died
+    within a few layers). The calibration uses a child generator: the first layer and the
+    readout draw the same numbers either way, and only the scale of later layers changes."""
+    spec = _deep_spec(6)
+    sim = init_weights(spec, "fluctuation", np.random.default_rng(3), input_rate=0.05)
+    gau = init_weights(spec, "fluctuation", np.random.default_rng(3), input_rate=0.05, hidden_rate="gaussian")
+    np.testing.assert_array_equal(sim["h0.W"], gau["h0.W"])
+    np.testing.assert_array_equal(sim["out.W"], gau["out.W"])
+    ratio = sim["h1.W"] / gau["h1.W"]
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-12)
+    assert ratio.flat[0] > 1.2   # the measured rate is lower than the Gaussian estimate
+    batch = synthetic_dataset(4, 2, 300, 60, 0.05, seed=1).batch(range(4))
+    rates = {}
+    for name, w in (("simulated", sim), ("gaussian", gau)):
+        model = SNN(spec, {**init_neuron_params(spec, np.random.default_rng(0)), **w})
+        recs, _ = model.forward(batch, band=1e-9, store_all=False)
+        rates[name] = [r.spk_val.sum() / (4 * 60 * 100) for r in recs]
+    assert min(rates["simulated"]) > 0.002, rates
+    assert rates["gaussian"][-1] < 0.1 * rates["simulated"][-1], rates
+
+
+def test_fluctuation_hidden_rate_single_feedforward_layer_unchanged_and_bad_value() -> None:
+    spec = _spec(n_in=200, rec=False)
+    a = init_weights(spec, "fluctuation", np.random.default_rng(0), input_rate=0.05)
+    b = init_weights(spec, "fluctuation", np.random.default_rng(0), input_rate=0.05, hidden_rate="gaussian")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    rec = init_weights(_deep_spec(1, recurrent=True), "fluctuation", np.random.default_rng(0), input_rate=0.05)
+    assert np.all(np.isfinite(rec["h0.R"])) and rec["h0.R"].std() > 0
+    with pytest.raises(SurrogateConfigError, match="hidden_rate='tail' is invalid; allowed"):
+        init_weights(spec, "fluctuation", np.random.default_rng(0), hidden_rate="tail")
 
 def test_psp_moments_no_synapse() -> None:
     ebar, ehat = psp_moments(0.5, None)

@@ -17,9 +17,25 @@
   mu_U = n nu mu_w eps_bar and sigma_U^2 = n nu (sigma_w^2 + mu_w^2) eps_hat solve
   mu_w = mu_U/(n nu eps_bar), sigma_w^2 = sigma_U^2/(n nu eps_hat) - mu_w^2. eps_bar and
   eps_hat are the sum and the sum of squares of the discrete-time PSP kernel (unit
-  event, alpha, beta decays). Hidden-layer rate nu is taken as 0.5*erfc(xi/sqrt(2))
-  (fraction of time a Gaussian u spends above theta). Recurrent layers split the target
-  variance: a fraction `rec_frac` to R, the rest to W.
+  event, alpha, beta decays). Recurrent layers split the target variance: a fraction
+  `rec_frac` to R, the rest to W. The formula needs the rate nu of each layer's
+  presynaptic neurons, which for hidden layers (the input of layer 2 on, and R) is:
+
+  - ``hidden_rate="simulated"`` (default): measured. A batch of `CALIBRATION_SAMPLES`
+    Bernoulli input trains at `input_rate` (n_steps steps, drawn from a child of `rng`, so
+    `rng`'s own stream is not used) is run through the layers as they are initialised;
+    each layer's mean spike rate in it is the nu of the next draw (for R: the layer's rate
+    driven by W alone). Activity then carries through deep stacks: with the Gaussian
+    estimate below, 100 layers of 200 neurons fell silent by layer 3 (2026-11-24), because
+    a neuron that resets fires far less often than its free membrane spends above
+    threshold (0.008 against 0.023 per step at xi = 2), so every later layer was driven
+    below its target.
+  - ``hidden_rate="gaussian"``: 0.5*erfc(xi/sqrt(2)), the fraction of time a Gaussian u
+    spends above theta. This was the only rule before 2026-11-24; the recorded results of
+    recurrent or multi-layer networks made before then used it.
+
+  One-layer feed-forward networks draw the same weights either way (no hidden rate is
+  used). If a layer stays silent in the calibration batch, its Gaussian estimate is used.
 """
 from __future__ import annotations
 
@@ -27,10 +43,13 @@ import math
 
 import numpy as np
 
+from . import kernels as K
 from .errors import SurrogateConfigError, check_range
-from .network import NetworkSpec
+from .network import NetworkSpec, init_neuron_params
 
 METHODS = ("kaiming", "micheli", "fluctuation")
+HIDDEN_RATES = ("simulated", "gaussian")
+CALIBRATION_SAMPLES = 8   # Bernoulli input trains that measure the hidden rates (hidden_rate="simulated")
 
 
 def psp_moments(alpha: float, beta: float | None, n_max: int = 100000) -> tuple[float, float]:
@@ -48,7 +67,7 @@ def psp_moments(alpha: float, beta: float | None, n_max: int = 100000) -> tuple[
 
 
 def check_init(method: str, *, prefix: str = "", input_rate: float = 0.05, gain: float = math.sqrt(2.0),
-               xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2) -> None:
+               xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2, hidden_rate: str = "simulated") -> None:
     """Raise `SurrogateConfigError` for an invalid `init_weights` option; `prefix` is put in
     front of the names (the method is called 'init' without a prefix, as in `SNN(init=...)`)."""
     if method not in METHODS:
@@ -59,15 +78,63 @@ def check_init(method: str, *, prefix: str = "", input_rate: float = 0.05, gain:
     check_range(f"{prefix}xi", xi, 0.0, math.inf, lo_open=True, hi_open=True)
     check_range(f"{prefix}mu_u", mu_u, -math.inf, math.inf, lo_open=True, hi_open=True)
     check_range(f"{prefix}rec_frac", rec_frac, 0.0, 1.0, hi_open=True)
+    if hidden_rate not in HIDDEN_RATES:
+        raise SurrogateConfigError(f"{prefix}hidden_rate={hidden_rate!r} is invalid; allowed {HIDDEN_RATES}")
+
+
+class _Calibration:
+    """Bernoulli input events run through the layers as they are initialised (see the module
+    docstring, hidden_rate="simulated"); `rate` is the mean spike rate per neuron and step
+    of the events it holds."""
+
+    def __init__(self, spec: NetworkSpec, input_rate: float, rng: np.random.Generator) -> None:
+        B, T = CALIBRATION_SAMPLES, spec.n_steps
+        spikes = rng.random((B * T, spec.n_in)) < input_rate
+        self.spec, self.B, self.T = spec, B, T
+        self.ptr = np.concatenate(([0], np.cumsum(spikes.sum(axis=1)))).astype(np.int64)
+        self.idx = np.nonzero(spikes)[1].astype(np.int32)
+        self.val = np.ones(self.idx.shape[0])
+        self.n = spec.n_in
+
+    @property
+    def rate(self) -> float:
+        return float(self.val.sum()) / (self.B * self.T * self.n)
+
+    def run(self, k: int, W: np.ndarray, R: np.ndarray | None, params: dict[str, np.ndarray]) -> tuple:
+        """Spike events (ptr, idx, val) of layer k with weights W (and R) for the held input."""
+        l, sg = self.spec.layers[k], self.spec.surrogate
+        beta = params[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
+        rec = R is not None
+        out = K.layer_forward(self.B, self.T, self.ptr, self.idx, self.val, np.ascontiguousarray(W),
+                              np.ascontiguousarray(R) if rec else np.zeros((0, 0)), rec, params[f"h{k}.alpha"],
+                              params[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
+                              float(sg.scale), 1e-9, False, False, 0.0, False)
+        return out[0], out[1], out[2]
+
+    def rate_of(self, events: tuple, n: int) -> float:
+        return float(events[2].sum()) / (self.B * self.T * n)
+
+    def advance(self, events: tuple, n: int) -> None:
+        """Hold `events` (the output of a layer of n neurons) as the next layer's input."""
+        self.ptr, self.idx, self.val = events
+        self.n = n
 
 
 def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, input_rate: float = 0.05,
                  neuron_params: dict[str, np.ndarray] | None = None, gain: float = math.sqrt(2.0),
-                 xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2) -> dict[str, np.ndarray]:
-    """Weights 'hK.W', 'hK.R', 'out.W' for `spec` (see module docstring)."""
-    check_init(method, input_rate=input_rate, gain=gain, xi=xi, mu_u=mu_u, rec_frac=rec_frac)
+                 xi: float = 2.0, mu_u: float = 0.0, rec_frac: float = 0.2,
+                 hidden_rate: str = "simulated") -> dict[str, np.ndarray]:
+    """Weights 'hK.W', 'hK.R', 'out.W' for `spec` (see module docstring). `neuron_params`
+    (alpha, theta, beta per layer) default to `init_neuron_params(spec)` with a fixed seed."""
+    check_init(method, input_rate=input_rate, gain=gain, xi=xi, mu_u=mu_u, rec_frac=rec_frac,
+               hidden_rate=hidden_rate)
+    if neuron_params is None:
+        neuron_params = init_neuron_params(spec, np.random.default_rng(0))
     out: dict[str, np.ndarray] = {}
     n_pre, rate = spec.n_in, float(input_rate)
+    needs_rate = len(spec.layers) > 1 or any(l.recurrent for l in spec.layers)
+    cal = (_Calibration(spec, rate, rng.spawn(1)[0])
+           if method == "fluctuation" and hidden_rate == "simulated" and needs_rate else None)
     for k, l in enumerate(spec.layers):
         N = l.size
         has_r = l.recurrent
@@ -76,28 +143,38 @@ def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, in
             out[f"h{k}.W"] = rng.normal(0.0, gain / math.sqrt(n_pre), (n_pre, N))
             if has_r:
                 out[f"h{k}.R"] = rng.normal(0.0, gain / math.sqrt(N), (N, N))
-            hidden_rate = rate
+            hidden_rate_k = rate
         elif method == "micheli":
             p_hid = 0.5 * math.erfc(l.theta / math.sqrt(2.0))
             out[f"h{k}.W"] = rng.normal(0.0, math.sqrt(ff / (n_pre * rate)), (n_pre, N))
             if has_r:
                 out[f"h{k}.R"] = rng.normal(0.0, math.sqrt(rec_frac / (N * p_hid)), (N, N))
-            hidden_rate = p_hid
+            hidden_rate_k = p_hid
         else:
-            a = float(np.mean(neuron_params[f"h{k}.alpha"])) if neuron_params else math.exp(-spec.dt / l.tau_mem)
+            a = float(np.mean(neuron_params[f"h{k}.alpha"]))
             b = None if l.tau_syn is None else math.exp(-spec.dt / l.tau_syn)
             ebar, ehat = psp_moments(a, b)
             sig_u = (l.theta - mu_u) / xi
-            hidden_rate = 0.5 * math.erfc(xi / math.sqrt(2.0))
+            gaussian = 0.5 * math.erfc(xi / math.sqrt(2.0))
 
             def _draw(n: int, nu: float, frac: float, shape: tuple[int, int]) -> np.ndarray:
                 mu_w = frac * mu_u / (n * nu * ebar)
                 var_w = frac * sig_u ** 2 / (n * nu * ehat) - mu_w ** 2
                 return rng.normal(mu_w, math.sqrt(max(var_w, 1e-12)), shape)
 
-            out[f"h{k}.W"] = _draw(n_pre, rate, ff, (n_pre, N))
-            if has_r:
-                out[f"h{k}.R"] = _draw(N, hidden_rate, rec_frac, (N, N))
-        n_pre, rate = N, hidden_rate
+            out[f"h{k}.W"] = W = _draw(n_pre, rate, ff, (n_pre, N))
+            if cal is None:
+                hidden_rate_k = gaussian
+                if has_r:
+                    out[f"h{k}.R"] = _draw(N, gaussian, rec_frac, (N, N))
+            else:
+                if has_r:
+                    nu = cal.rate_of(cal.run(k, W, None, neuron_params), N)
+                    out[f"h{k}.R"] = _draw(N, nu if nu > 0 else gaussian, rec_frac, (N, N))
+                events = cal.run(k, W, out.get(f"h{k}.R"), neuron_params)
+                hidden_rate_k = cal.rate_of(events, N) or gaussian
+                cal.advance(events, N)
+        n_pre, rate = N, hidden_rate_k
     out["out.W"] = rng.normal(0.0, 1.0 / math.sqrt(n_pre), (n_pre, spec.n_out))
     return out
+

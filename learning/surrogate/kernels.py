@@ -31,6 +31,17 @@ from .surrogates import surrogate_value
 # N=256 (history 1.05-1.10x slower) and loses at N=1000 (2x slower).
 BUFFER_MAX = 1 << 18
 
+# Entries of the gI history (see `_backward_samples`) after which the weight gradients are
+# formed from it and it is emptied, at the end of a sample: HIST_MAX or HIST_PER_GRAD times
+# the entries of dW and dR, whichever is larger. This bounds the backward pass's working
+# memory by a quarter of the gradients' size (at least 1 MiB of float64) plus one sample's
+# T*N entries, instead of letting it grow with the batch. Each emptying passes once over the
+# rows of dW and dR that have events, which is why the bound grows with them: at 1000 hidden
+# neurons a fixed 2 MiB made the backward 6-8% slower, and 1 MiB 10-12% (2026-11-24, batch
+# 16 and 32, 700 inputs); at 400, 1 MiB and 2 MiB were level with no bound within noise.
+HIST_MAX = 1 << 17
+HIST_PER_GRAD = 0.25
+
 
 @nb.njit(cache=True)
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
@@ -251,7 +262,8 @@ def _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, 
 @nb.njit(cache=True)
 def _by_unit(ptr, idx, val, bt0, bt1, n_units):
     """Regroup the events of buckets bt0..bt1-1 by unit (counting sort, stable in bt).
-    Returns (uptr [n_units+1], ubt, uval): the events of unit i are ubt/uval[uptr[i]:uptr[i+1]]."""
+    Returns (uptr [n_units+1], ubt, uval): the events of unit i are ubt/uval[uptr[i]:uptr[i+1]],
+    with ubt counted from bt0 (bucket bt0 + ubt)."""
     e0, e1 = ptr[bt0], ptr[bt1]
     uptr = np.zeros(n_units + 1, np.int64)
     for e in range(e0, e1):
@@ -264,7 +276,7 @@ def _by_unit(ptr, idx, val, bt0, bt1, n_units):
     for bt in range(bt0, bt1):
         for e in range(ptr[bt], ptr[bt + 1]):
             p = fill[idx[e]]
-            ubt[p] = bt
+            ubt[p] = bt - bt0
             uval[p] = val[e]
             fill[idx[e]] = p + 1
     return uptr, ubt, uval
@@ -329,7 +341,7 @@ def _outer_step(out, ptr, idx, val, bt, g, n, hi):
 def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                       gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered,
-                      dW, dR, dth, dal, dbe, gs_low):
+                      hist_max, dW, dR, dth, dal, dbe, gs_low):
     """Reverse sweep over samples b0..b1-1, accumulating into the given outputs.
 
     Per neuron the adjoint state is gv = dL/dV[t+1] and gi = dL/dI[t]. A neuron is
@@ -339,9 +351,11 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     arrays of length n_live: the event-free recursion gi <- gv + beta*gi, gv <- alpha*gv
     (two multiply-adds, no transcendental functions). At steps with presynaptic or
     recurrent events, gi[:n_live] is appended to a history (g_val; memory ~ live entries)
-    and the slot order of each sample is kept (live_idx); after the sweep the weight
-    gradients dW += x gi^T and dR += S gi^T are formed from it by `_outer_accumulate`
-    (events grouped by presynaptic unit), so no dense per-sample buffer is flushed. If the
+    and the slot order of each sample is kept (live_idx); at the end of the sweep, or of
+    the first sample after which the history holds hist_max entries, the weight gradients
+    dW += x gi^T and dR += S gi^T are formed from it by `_outer_accumulate` (events grouped
+    by presynaptic unit) and it is emptied, so no dense per-sample buffer is flushed and the
+    history's memory is bounded by hist_max + T*N entries, whatever the batch size. If the
     slot order is the neuron order (dense records, where every neuron is stored at the
     last step), the outer products go straight into dW/dR at each step instead; for small
     layers (dW and dR together at most BUFFER_MAX entries) they go into slot-ordered
@@ -358,13 +372,16 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
     live = np.empty(N, np.int64)
     slot = np.full(N, -1, np.int64)
     gif = np.zeros(N)  # gi in neuron order (for the dense-row products with R and W)
-    bt0 = b0 * T
+    # gI history of the samples c0..b (see the docstring), indexed from sample c0
+    c0 = b0
     g_off = np.zeros((b1 - b0) * T, np.int64)
     g_len = np.zeros((b1 - b0) * T, np.int64)
-    g_val = np.empty(max(16, (b1 - b0) * T * N // 16), W.dtype)  # gI history, in the weights' precision
+    # in the weights' precision; emptied once it holds hist_max entries, so this never grows
+    g_val = np.empty(max(16, min((b1 - b0) * T * N, hist_max + T * N)), W.dtype)
     ng = 0
     live_ptr = np.zeros(b1 - b0 + 1, np.int64)
     live_idx = np.empty((b1 - b0) * N, np.int64)
+    acc_buf = np.empty(N)
     dWc = np.zeros((W.shape[0], N) if buffered else (0, 0))
     dRc = np.zeros((N, N) if buffered and has_rec else (0, 0))
     hi_w = np.zeros(W.shape[0], np.int64)  # per buffer row: the slots written this sample (flushed only those)
@@ -394,8 +411,8 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                 elif in_ptr[bt + 1] > in_ptr[bt] or (has_rec and spk_ptr[bt + 1] > spk_ptr[bt]):
                     if ng + nlive > g_val.shape[0]:
                         g_val = _grow(g_val, ng + nlive)
-                    g_off[bt - bt0] = ng
-                    g_len[bt - bt0] = nlive
+                    g_off[bt - c0 * T] = ng
+                    g_len[bt - c0 * T] = nlive
                     g_val[ng: ng + nlive] = gic[:nlive]
                     ng += nlive
                 if has_low:
@@ -458,10 +475,10 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
                     bc[k] = beta[j]
         # keep this sample's slot order for the weight gradients (nothing was recorded if
         # it stayed the identity); reset the per-sample state
-        l0 = live_ptr[b - b0]
+        l0 = live_ptr[b - c0]
         n_keep = 0 if ident else nlive
         live_idx[l0: l0 + n_keep] = live[:n_keep]
-        live_ptr[b - b0 + 1] = l0 + n_keep
+        live_ptr[b - c0 + 1] = l0 + n_keep
         if buffered and not ident:
             _flush_slots(dW, dWc, live, hi_w)
             if has_rec:
@@ -471,20 +488,22 @@ def _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v
             gif[live[k]] = 0.0
         hi_w[:] = 0  # also after an identity sample, whose writes went to dW/dR directly
         hi_r[:] = 0
-    if ng == 0:
-        return  # no history recorded (dense records or buffered accumulation)
-    acc_buf = np.empty(N)
-    uptr, ubt, uval = _by_unit(in_ptr, in_idx, in_val, bt0, b1 * T, W.shape[0])
-    _outer_accumulate(dW, uptr, ubt - bt0, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
-    if has_rec:
-        uptr, ubt, uval = _by_unit(spk_ptr, spk_idx, spk_val, bt0, b1 * T, N)
-        _outer_accumulate(dR, uptr, ubt - bt0, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
+        if ng >= hist_max or b == b1 - 1:  # form dW, dR from the history of samples c0..b, empty it
+            if ng > 0:
+                uptr, ubt, uval = _by_unit(in_ptr, in_idx, in_val, c0 * T, (b + 1) * T, W.shape[0])
+                _outer_accumulate(dW, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
+                if has_rec:
+                    uptr, ubt, uval = _by_unit(spk_ptr, spk_idx, spk_val, c0 * T, (b + 1) * T, N)
+                    _outer_accumulate(dR, uptr, ubt, uval, T, g_off, g_len, g_val, live_ptr, live_idx, acc_buf)
+                g_len[: (b + 1 - c0) * T] = 0
+            ng = 0
+            c0 = b + 1
 
 
 @nb.njit(cache=True, parallel=True)
 def _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                        gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered, gs_low):
+                       alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered, hist_max, gs_low):
     n_in = W.shape[0]
     N = W.shape[1]
     dWs = np.zeros((n_chunks, n_in, N))
@@ -496,7 +515,7 @@ def _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx
         _backward_samples(b0, b1, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                           gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
                           alpha, theta, beta, has_syn, smooth, smooth_k, detach_reset, buffered,
-                          dWs[c], dRs[c], v3[c, 0], v3[c, 1], v3[c, 2], gs_low)
+                          hist_max, dWs[c], dRs[c], v3[c, 0], v3[c, 1], v3[c, 2], gs_low)
     return dWs.sum(axis=0), dRs.sum(axis=0), v3.sum(axis=0)
 
 
@@ -515,7 +534,9 @@ def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
     gs_low = np.zeros(low_idx.shape[0] if has_low else 0)
     beta_ = beta if has_syn else np.zeros(N)
     n_chunks = max(1, min(int(n_threads), B))
-    buffered = (W.shape[0] + (N if has_rec else 0)) * N <= BUFFER_MAX  # read at call time (tests vary it)
+    # both read at call time (tests vary them)
+    buffered = (W.shape[0] + (N if has_rec else 0)) * N <= BUFFER_MAX
+    hist_max = max(HIST_MAX, int(HIST_PER_GRAD * (W.size + R.size)))
     if n_chunks == 1:
         dW = np.zeros(W.shape)
         dR = np.zeros(R.shape)
@@ -523,11 +544,12 @@ def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
         _backward_samples(0, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea, st_eb,
                           gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
                           alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered,
-                          dW, dR, dth, dal, dbe, gs_low)
+                          hist_max, dW, dR, dth, dal, dbe, gs_low)
         return dW, dR, dth, dal, dbe, gs_low
     dW, dR, v3 = _backward_parallel(n_chunks, B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg, st_ea,
                                     st_eb, gs_ext, in_ptr, in_idx, in_val, low_ptr, low_idx, has_low, W, R, has_rec,
-                                    alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered, gs_low)
+                                    alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered,
+                                    hist_max, gs_low)
     return dW, dR, v3[0].copy(), v3[1].copy(), v3[2].copy(), gs_low
 
 
