@@ -343,6 +343,9 @@ class Engine:
         self.buf_t = np.zeros(n)
         self.buf_id = np.zeros(n, np.int64)
         self.buf_n = np.zeros(1, np.int64)
+        # while run_until hands a buffer to on_spikes: the model time the run has reached, i.e. what
+        # t becomes if on_spikes stops the run (a rate guard quotes it and measures its window to it)
+        self.t_reached = self.t
         self.no_samples = (np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 4)))
         if self.xch is None:
             self.xch = (np.zeros(1, np.uint8), np.zeros(1 << 16), np.zeros(1 << 16, np.int64), np.zeros(1, np.int64))
@@ -421,18 +424,19 @@ class Engine:
             elif status == BUFFER_FULL or (status == DONE and self.buf_n[0]):
                 n = int(self.buf_n[0])
                 reached = t_stop if status == DONE else float(self.buf_t[n - 1]) if n else self.t
+                self.t_reached = max(self.t, reached)
                 try:
                     self.drain(on_spikes)
                 except BaseException:
                     # on_spikes stopped the run (a rate guard, a failed write): every spike before
                     # `reached` has been handed over, so that is the time the run got to
-                    self.t = max(self.t, reached)
+                    self.t = self.t_reached
                     raise
                 self._drain_exchange(on_exchange)
             if status == DONE:
                 self._drain_exchange(on_exchange)
                 break
-        self.t = t_stop
+        self.t = self.t_reached = t_stop
 
     def _drain_exchange(self, on_exchange) -> None:
         """Hand the spikes collected for other ranks to on_exchange (exchange mode only)."""

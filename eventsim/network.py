@@ -823,7 +823,9 @@ class Network:
             def guarded(times, ids):
                 rec.on_spikes(times, ids)
                 try:
-                    t_now = times[-1] if times.size else e.t
+                    # the time the run has reached (net.t if the guard stops it here), not the last
+                    # recorded spike: the spike count covers every neuron up to that time
+                    t_now = e.t_reached
                     guard.check(e.stats[eng.SPIKES], t_now, end_of_chunk=False)
                     guard.check_recorded(rec.n_spikes, n_rec_nodes, t_now)
                 except Exception:

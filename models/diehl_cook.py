@@ -9,7 +9,8 @@ is shown for 350 ms, followed by 150 ms without input; if the excitatory layer f
 Before each presentation, the input weights of each excitatory neuron are rescaled to a fixed
 sum (learning.homeostasis). After training, learning and thresholds are frozen, each neuron is
 assigned the class it responds to most, and a digit is classified by the class whose neurons
-fire most on average.
+fire most on average; a digit to which no assigned neuron responds is not classified (-1) and
+counts as wrong.
 
 Current-based instead of conductance-based neurons
 --------------------------------------------------
@@ -49,6 +50,7 @@ from eventsim.learning.stdp import PowerLawSTDP, TripletSTDP
 from eventsim.models import AdaptiveLIFExp, LIFExp
 
 N_INPUT = 784
+UNCLASSIFIED = -1       # the prediction of a sample that no assigned neuron responds to
 
 
 @dataclass(frozen=True)
@@ -375,32 +377,55 @@ def assign_labels(responses: np.ndarray, labels: np.ndarray, n_classes: int = 10
 
 def classify(responses: np.ndarray, assignments: np.ndarray, n_classes: int = 10) -> np.ndarray:
     """Predicted class per sample: the class whose assigned neurons fire most on average
-    (classes without neurons score -1; ties go to the lowest class)."""
+    (classes without neurons score -1; ties go to the lowest class). A sample to which no
+    assigned neuron responds (best score <= 0: a silent row, or spikes only from unassigned
+    neurons) is not classified and gets -1 (UNCLASSIFIED), which `accuracy` counts as wrong
+    (Diehl & Cook's convention; an argmax would hand it to the lowest class with neurons)."""
     responses = np.asarray(responses, np.float64)
+    assignments = np.asarray(assignments)
     scores = np.full((responses.shape[0], n_classes), -1.0)
     for c in range(n_classes):
         sel = assignments == c
         if sel.any():
             scores[:, c] = responses[:, sel].mean(axis=1)
-    return np.argmax(scores, axis=1)
+    pred = np.argmax(scores, axis=1)
+    pred[scores.max(axis=1) <= 0] = UNCLASSIFIED
+    return pred
 
 
 def classify_proportion(responses: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """Predicted class per sample by proportion weighting (as in BindsNET): each neuron votes for
     every class with its share of that class in its mean responses `rates` [n_classes, n]
-    (from class_rates on the labelling images)."""
+    (from class_rates on the labelling images). A sample that gets no vote (no neuron with a
+    non-zero share fired, e.g. an all-zero row) is not classified: -1 (UNCLASSIFIED)."""
+    rates = np.asarray(rates, np.float64)
     share = rates / np.maximum(rates.sum(axis=0, keepdims=True), 1e-12)
-    return np.argmax(np.asarray(responses, np.float64) @ share.T, axis=1)
+    votes = np.asarray(responses, np.float64) @ share.T
+    pred = np.argmax(votes, axis=1)
+    pred[votes.max(axis=1) <= 0] = UNCLASSIFIED
+    return pred
 
 
 def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of samples predicted right; an unclassified sample (-1) counts as wrong."""
     return float(np.mean(np.asarray(pred) == np.asarray(labels)))
 
 
 def confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Confusion matrix [true, predicted] of counts."""
-    m = np.zeros((n_classes, n_classes), np.int64)
-    np.add.at(m, (np.asarray(labels, np.int64), np.asarray(pred, np.int64)), 1)
+    """Confusion matrix [true, predicted] of counts, shape [n_classes, n_classes + 1]: the last
+    column counts the unclassified samples of each class (pred -1), so every sample is counted
+    once and row c sums to the number of samples of class c. m[:, :n_classes] is the usual
+    square matrix; its trace over the total is the accuracy."""
+    pred = np.asarray(pred, np.int64)
+    labels = np.asarray(labels, np.int64)
+    if pred.shape != labels.shape:
+        raise es.EventsimError(f"pred and labels must have the same shape; got {pred.shape} and {labels.shape}")
+    bad = (pred < UNCLASSIFIED) | (pred >= n_classes)
+    if bad.any() or (labels.size and (labels.min() < 0 or labels.max() >= n_classes)):
+        raise es.EventsimError(f"predictions must lie in [0, {n_classes - 1}] or be -1 (unclassified) and labels "
+                               f"in [0, {n_classes - 1}] (n_classes = {n_classes})")
+    m = np.zeros((n_classes, n_classes + 1), np.int64)
+    np.add.at(m, (labels, np.where(pred == UNCLASSIFIED, n_classes, pred)), 1)
     return m
 
 
@@ -430,4 +455,5 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
 
 
 __all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "classify_proportion", "accuracy",
-           "confusion", "evaluate", "split_train_val", "input_rates", "saved_population", "N_INPUT"]
+           "confusion", "evaluate", "split_train_val", "input_rates", "saved_population", "N_INPUT",
+           "UNCLASSIFIED"]

@@ -57,7 +57,7 @@ from eventsim.learning.crossmodal import CrossParams
 from eventsim.learning.weights import ProjectionWeights
 from eventsim.learning.homeostasis import WeightNormalizer
 from eventsim.models import AdaptiveLIFExp, LIFExp
-from eventsim.models.diehl_cook import DCParams, N_INPUT, input_rates
+from eventsim.models.diehl_cook import UNCLASSIFIED, DCParams, N_INPUT, input_rates
 
 CROSS_MODES = ("off", "fixed", "learn")
 
@@ -460,13 +460,17 @@ def class_scores(responses: np.ndarray, assignments: np.ndarray, n_classes: int 
 
 def fuse(*scores: np.ndarray) -> np.ndarray:
     """Combined prediction: argmax of the sum of the score vectors, each normalised to sum 1
-    per sample (a silent ensemble contributes nothing)."""
+    per sample (a silent ensemble contributes nothing). A sample on which every ensemble is
+    silent is not classified: -1 (`diehl_cook.UNCLASSIFIED`, counted as wrong), as in
+    `diehl_cook.classify`."""
     total = 0.0
     for s in scores:
         s = np.asarray(s, np.float64)
         z = s.sum(axis=1, keepdims=True)
         total = total + np.divide(s, z, out=np.zeros_like(s), where=z > 0)
-    return np.argmax(total, axis=1)
+    pred = np.argmax(total, axis=1)
+    pred[total.max(axis=1) <= 0] = UNCLASSIFIED
+    return pred
 
 
 __all__ = ["AudioParams", "audio_features", "audio_rates", "pixel_noise", "pixel_dropout", "pair_by_class",

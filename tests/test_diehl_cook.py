@@ -9,8 +9,9 @@ import pytest
 import eventsim as es
 from eventsim import plasticity
 from eventsim.learning.homeostasis import WeightNormalizer, normalize_incoming
-from eventsim.models.diehl_cook import (N_INPUT, DCParams, DiehlCook, accuracy, assign_labels, class_rates,
-                                        classify, classify_proportion, confusion, input_rates, split_train_val)
+from eventsim.models.diehl_cook import (N_INPUT, UNCLASSIFIED, DCParams, DiehlCook, accuracy, assign_labels,
+                                        class_rates, classify, classify_proportion, confusion, input_rates,
+                                        split_train_val)
 
 
 def digit(seed=0):
@@ -160,19 +161,52 @@ def test_label_assignment_and_classification_on_synthetic_responses():
     np.testing.assert_array_equal(asg, [0, 0, 1, 2, -1])
     test = np.array([[3, 3, 0, 0, 9], [0, 0, 2, 1, 0], [0, 0, 1, 3, 0], [0, 0, 0, 0, 0]])
     pred = classify(test, asg, n_classes=3)
-    np.testing.assert_array_equal(pred, [0, 1, 2, 0])              # silent sample: tie -> class 0
+    np.testing.assert_array_equal(pred, [0, 1, 2, -1])             # silent sample: not classified
     assert accuracy(pred, [0, 1, 2, 1]) == 0.75
     cm = confusion(pred, [0, 1, 2, 1], n_classes=3)
-    assert cm.sum() == 4 and cm[1, 0] == 1 and np.trace(cm) == 3
-    # a class without neurons is never predicted
-    pred = classify(np.array([[0, 0, 0, 0, 0]]), np.array([0, 0, 0, 0, 0]), n_classes=3)
-    assert pred[0] == 0
+    assert cm.shape == (3, 4)                                       # last column: unclassified
+    assert cm.sum() == 4 and cm[1, 3] == 1 and np.trace(cm) == 3
+    np.testing.assert_array_equal(cm.sum(axis=1), [1, 2, 1])       # every sample counted in its row
+    # a class without neurons is never predicted; a silent row is not classified
+    pred = classify(np.array([[0, 0, 0, 0, 0], [0, 2, 0, 0, 0]]), np.array([1, 1, 1, 1, 1]), n_classes=3)
+    np.testing.assert_array_equal(pred, [-1, 1])
     # proportion weighting: neuron 1 fires for class 0 and class 1 alike (shares 1/2, 1/2), neuron 0
     # only for class 0, so a response of neuron 1 alone is a tie and neuron 0 tips it to class 0
     rates = class_rates(np.array([[2, 1, 0], [0, 1, 3]]), np.array([0, 1]), n_classes=2)
     np.testing.assert_allclose(rates, [[2, 1, 0], [0, 1, 3]])
     pred = classify_proportion(np.array([[1, 4, 0], [0, 4, 1], [0, 2, 0]]), rates)
     np.testing.assert_array_equal(pred, [0, 1, 0])
+    # no vote (an all-zero row): not classified, where an argmax of zeros would say class 0
+    np.testing.assert_array_equal(classify_proportion(np.zeros((2, 3)), rates), [-1, -1])
+
+
+def test_silent_samples_count_as_wrong_even_when_labelled_with_the_default_class():
+    # Diehl & Cook: a digit no assigned neuron responds to is not classified. An argmax over the
+    # all-zero scores would give class 0, the lowest class with neurons, and so score every
+    # silent digit of class 0 as correct.
+    asg = np.array([0, 0, 1, 1, -1])
+    resp = np.array([[4, 2, 0, 0, 0],        # class 0, right
+                     [0, 0, 0, 0, 0],        # silent, labelled 0
+                     [0, 0, 0, 0, 3],        # only the unassigned neuron fired, labelled 0
+                     [0, 1, 3, 2, 0]])       # class 1, right
+    labels = np.array([0, 0, 0, 1])
+    pred = classify(resp, asg, n_classes=2)
+    np.testing.assert_array_equal(pred, [0, UNCLASSIFIED, UNCLASSIFIED, 1])
+    assert accuracy(pred, labels) == 0.5
+    cm = confusion(pred, labels, n_classes=2)
+    np.testing.assert_array_equal(cm, [[1, 0, 2], [0, 1, 0]])
+    assert np.trace(cm) / cm.sum() == accuracy(pred, labels)
+    rates = class_rates(np.array([[4, 2, 0, 0, 0], [0, 1, 3, 2, 0]]), np.array([0, 1]), n_classes=2)
+    pred = classify_proportion(resp, rates)
+    np.testing.assert_array_equal(pred, [0, -1, -1, 1])
+    assert accuracy(pred, labels) == 0.5
+    # no neuron assigned at all: nothing is classified
+    np.testing.assert_array_equal(classify(resp, np.full(5, -1), n_classes=2), [-1] * 4)
+    # confusion refuses predictions it could not place (no silent wrap-around into the last column)
+    with pytest.raises(es.EventsimError, match="predictions must lie in"):
+        confusion(np.array([0, -2]), np.array([0, 1]), n_classes=2)
+    with pytest.raises(es.EventsimError, match="predictions must lie in"):
+        confusion(np.array([0, 2]), np.array([0, 1]), n_classes=2)
 
 
 def test_split_is_stratified_and_disjoint():

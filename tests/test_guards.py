@@ -108,6 +108,43 @@ def test_runaway_is_caught_within_a_chunk_at_buffer_drains(tmp_path):
     assert float(re.search(r"stopped at t = ([\d.]+) ms", str(info.value)).group(1)) < 100.0
 
 
+def burst():
+    """50 recorded neurons that each fire 5 times between 2 and 4 ms (one spike per input), then
+    stay quiet, and 5 silent ones."""
+    net = es.Network(seed=1)
+    a = net.population(50, LIFDelta(tau_m=10.0, v_rest=-70.0, v_reset=-70.0, v_th=-50.0, t_ref=0.1),
+                       v_init=-70.0, name="a", record=True)
+    net.population(5, LIFDelta(), name="quiet")
+    times = np.repeat([1.0, 1.5, 2.0, 2.5, 3.0], 50)
+    src = net.spike_source(50, times=times, ids=np.tile(np.arange(50), 5))
+    net.connect(src, a, es.one_to_one(), weight=30.0, delay=1.0)
+    return net
+
+
+def test_runaway_message_quotes_the_time_the_run_reached():
+    # 250 spikes by 4 ms, none after: over the 20 ms chunk 227 Hz per neuron (55 neurons), above
+    # 100 Hz. The guard trips when the chunk's spikes are handed over at its end; it used to quote
+    # (and measure its window to) the last recorded spike, 4 ms, while the run had reached 20 ms.
+    net = burst()
+    with pytest.raises(es.SimulationError, match="runaway activity") as info:
+        net.run(100.0, chunk=20.0, max_rate_hz=100.0)
+    msg = str(info.value)
+    assert net.t == 20.0
+    assert float(re.search(r"stopped at t = ([\d.]+) ms", msg).group(1)) == net.t
+    count, t0, t1, rate = re.search(r"fired ([\d,]+) spikes in \[([\d.]+), ([\d.]+)\] ms, ([\d,.]+) Hz", msg).groups()
+    assert (int(count), float(t0), float(t1)) == (250, 0.0, net.t)
+    assert float(rate.replace(",", "")) == pytest.approx(250 / (55 * 0.020), abs=0.05)   # 55 neurons, 20 ms
+
+
+def test_guard_window_at_a_buffer_drain_ends_at_the_time_reached():
+    # The same 250 spikes, judged over the 20 ms they were counted in: 227 Hz, within 300 Hz, at
+    # the drain as at the chunk boundary. Measured to the last recorded spike (4 ms, so the 10 ms
+    # minimum window: 455 Hz) the drain check stopped the run, which the chunk boundary would not.
+    net = burst()
+    net.run(100.0, chunk=20.0, max_rate_hz=300.0)
+    assert net.t == 100.0 and net.stats["spikes"] == 250
+
+
 def test_normal_activity_passes_the_guard():
     net = make()
     net.run(200.0, max_rate_hz=100.0)

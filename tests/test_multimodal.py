@@ -76,7 +76,7 @@ def test_class_scores_and_fuse():
     a = np.array([[0.6, 0.4], [0.0, 0.0]])
     b = np.array([[0.0, 5.0], [1.0, 3.0]])
     assert np.array_equal(fuse(a, b), [1, 1])
-    assert np.array_equal(fuse(a), [0, 0])
+    assert np.array_equal(fuse(a), [0, -1])  # every ensemble silent: not classified
 
 
 def test_class_blocks_and_order():

@@ -104,18 +104,20 @@ def figures(doc, wpath, n, p, tag):
     if "confusion" in doc.get("final", {}):
         from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        # [10, 11]: the last column counts unclassified digits (older results: [10, 10], without it)
         cm = np.asarray(doc["final"]["confusion"])
         fig = Figure(figsize=(5.5, 4.6), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.subplots()
         im = ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
-        for i in range(10):
-            for j in range(10):
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
                 if cm[i, j]:
                     ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
                             color="w" if cm[i, j] > 0.5 * cm[i].sum() else "k")
-        ax.set_xticks(range(10))
-        ax.set_yticks(range(10))
+        ax.set_xticks(range(cm.shape[1]), [str(j) for j in range(cm.shape[0])]
+                      + ["none"] * (cm.shape[1] - cm.shape[0]))
+        ax.set_yticks(range(cm.shape[0]))
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         f = doc["final"]

@@ -204,11 +204,13 @@ def plot_confusion(cm, title, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 4.5))
+    cm = np.asarray(cm)
     im = ax.imshow(cm, cmap="Blues")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
+    # confusion(): [10, 11], the last column counts the unclassified samples
+    ax.set_xticks(range(cm.shape[1]), [str(j) for j in range(cm.shape[0])] + ["none"] * (cm.shape[1] - cm.shape[0]))
+    ax.set_yticks(range(cm.shape[0]))
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
