@@ -9,10 +9,15 @@ test set is not used here: everything below is chosen and reported on validation
   sparse_adapt     B_th = --band, a layer storing < min_active * B*T*N entries widens its
                    band (doubling, up to 1.0) for that step, thresholds fixed
   sparse_adapt_theta  as sparse_adapt, thresholds trained
+  sparse_fallback  B_th = --band, no widening, but each neuron that misses the band in a
+                   sample stores its closest approach to threshold (TrainConfig.fallback)
+--init, --xi and --mu-u set the initialisation; --xi 3 --mu-u -2 (fluctuation) starts with
+the membranes far below threshold, so that a narrow band can hold no entry at all.
 Per epoch: validation accuracy, dead neurons (% of hidden neurons without a spike in the
 epoch), active fraction, steps with a widened band.
 
     python benchmarks/surrogate_small_width.py [--band 0.02] [--epochs 8] [--n-train 2500]
+        [--init kaiming] [--xi X --mu-u M] [--out PATH]
 
 Writes benchmarks/surrogate/small_width.{json,png}.
 """
@@ -43,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--n-train", type=int, default=2500)
     ap.add_argument("--init", default="kaiming")
+    ap.add_argument("--xi", type=float, default=None, help="fluctuation init: (theta - mu_U) / sigma_U")
+    ap.add_argument("--mu-u", type=float, default=None, help="fluctuation init: mean membrane potential")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "small_width"))
     args = ap.parse_args(argv)
@@ -57,10 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                              train_theta=False),
         "sparse_adapt_theta": dict(method="sparse", band=args.band, band_max=1.0, min_active=args.min_active,
                                    train_theta=True),
+        "sparse_fallback": dict(method="sparse", band=args.band, band_max=args.band, fallback=True,
+                                train_theta=False),
     }
+    init_kw = {k: v for k, v in (("xi", args.xi), ("mu_u", args.mu_u)) if v is not None}
     res = {}
     for name, kw in variants.items():
-        model = SNN(spec, init=args.init, seed=args.seed, input_rate=data.mean_rate())
+        model = SNN(spec, init=args.init, seed=args.seed, input_rate=data.mean_rate(), **init_kw)
         t0 = time.perf_counter()
         h = train(model, data, TrainConfig(epochs=args.epochs, batch_size=32, lr=2e-3, seed=args.seed, **kw), val)
         res[name] = {"config": {k: (str(v) if isinstance(v, float) and math.isinf(v) else v) for k, v in kw.items()},
@@ -75,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         hit = [e + 1 for e, v in enumerate(r["val_acc"]) if v >= ref - 0.01]
         r["epochs_to_dense_best_minus_1pp"] = hit[0] if hit else None
     meta = {"hidden": args.hidden, "band": args.band, "min_active": args.min_active, "epochs": args.epochs,
-            "n_train": len(data), "n_val": len(val), "init": args.init, "seed": args.seed,
+            "n_train": len(data), "n_val": len(val), "init": args.init, "init_kw": init_kw, "seed": args.seed,
             "dense_best_val_acc": ref, "loadavg_1min": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".json", "w") as f:
