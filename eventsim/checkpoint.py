@@ -62,6 +62,7 @@ ENGINE_TRANSIENT = {
     "buf_id": "spike buffer, drained at every chunk boundary",
     "buf_n": "spike buffer fill, 0 at every chunk boundary",
     "no_samples": "constant empty sampler arrays",
+    "t_reached": "time reached inside run_until (for on_spikes); equals t at every chunk boundary",
 }
 # config keys that do not change a run's spikes
 CONFIG_HASH_IGNORES = ("duration", "chunk", "description")

@@ -197,6 +197,32 @@ def test_format_2_checkpoints_still_resume(tmp_path):
     ckmod.resume(ck, lambda: _net(log)).run(10.0)
 
 
+def _tiny() -> es.Network:
+    """The network of tests/fixtures/checkpoint_6a9d36a.h5.gz (3 neurons, run 30 ms, checkpointed)."""
+    net = es.Network(seed=5)
+    a = net.population(3, LIFExp(tau_m=20.0, tau_syn_e=5.0, tau_syn_i=10.0, v_rest=-49.0, v_th=-50.0,
+                                 v_reset=-60.0, t_ref=2.0), name="a")
+    net.connect(a, a, es.all_to_all(allow_autapses=False), weight=2.0, delay=1.5)
+    return net
+
+
+def test_a_checkpoint_written_by_an_earlier_version_resumes(tmp_path):
+    """Written at commit 6a9d36a (before Engine.t_reached existed): new engine attributes that are
+    not state at a chunk boundary must be listed as transient, or old checkpoints stop resuming."""
+    import gzip
+    import os
+    src = os.path.join(os.path.dirname(__file__), "fixtures", "checkpoint_6a9d36a.h5.gz")
+    ck = tmp_path / "old.h5"
+    with gzip.open(src, "rb") as f_in, open(ck, "wb") as f_out:
+        shutil.copyfileobj(f_in, f_out)
+    net = ckmod.resume(str(ck), _tiny)
+    assert net.t == 30.0
+    net.run(20.0)
+    straight = _tiny()
+    straight.run(50.0)
+    np.testing.assert_array_equal(net.populations["a"].spikes()[0], straight.populations["a"].spikes()[0])
+
+
 def test_automatic_projection_names_avoid_user_names():
     net = es.Network(seed=1)
     a = net.population(3, LIFExp(v_rest=-65.0, v_th=-50.0, v_reset=-65.0))
