@@ -57,6 +57,17 @@ def test_sparse_equals_dense_band_truncated(rec: bool, syn: bool, kind: str, wei
         np.testing.assert_allclose(rs.grads[name], gd, rtol=0, atol=1e-5 * max(scale, 1e-30), err_msg=name)
 
 
+def test_threaded_backward_equals_dense(weight_grad_strategy: str) -> None:
+    """n_threads = 2 runs the backward over two sample chunks, each with its own history (and,
+    with HIST_MAX = 1, emptied after each of its samples); the sum equals the dense gradient."""
+    model, batch = _model(True, True), _batch()
+    rt = model.loss_and_grad(batch, method="sparse", band=0.3, n_threads=2)
+    rd = model.loss_and_grad(batch, method="dense", band=0.3)
+    for name, gd in rd.grads.items():
+        scale = max(np.max(np.abs(gd)), 1e-30)
+        np.testing.assert_allclose(rt.grads[name], gd, rtol=0, atol=1e-5 * scale, err_msg=name)
+
+
 def test_float32_weights_sparse_equals_dense_and_tracks_float64(weight_grad_strategy: str) -> None:
     """weight_dtype='float32': both methods read the same float32 copies of W and R, so
     sparse still equals dense; the result differs from float64 only by that rounding."""

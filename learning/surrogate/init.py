@@ -40,6 +40,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -49,7 +50,11 @@ from .network import NetworkSpec, init_neuron_params
 
 METHODS = ("kaiming", "micheli", "fluctuation")
 HIDDEN_RATES = ("simulated", "gaussian")
-CALIBRATION_SAMPLES = 8   # Bernoulli input trains that measure the hidden rates (hidden_rate="simulated")
+# hidden_rate="simulated": Bernoulli input trains that measure the hidden rates, at first and at most,
+# and the spikes a layer must fire in them for its rate to be used (else the Gaussian estimate is)
+CALIBRATION_SAMPLES = 8
+CALIBRATION_MAX_SAMPLES = 256
+CALIBRATION_MIN_SPIKES = 200
 
 
 def psp_moments(alpha: float, beta: float | None, n_max: int = 100000) -> tuple[float, float]:
@@ -83,41 +88,69 @@ def check_init(method: str, *, prefix: str = "", input_rate: float = 0.05, gain:
 
 
 class _Calibration:
-    """Bernoulli input events run through the layers as they are initialised (see the module
-    docstring, hidden_rate="simulated"); `rate` is the mean spike rate per neuron and step
-    of the events it holds."""
+    """Bernoulli input trains run through the layers as they are initialised (see the module
+    docstring, hidden_rate="simulated"). It starts with CALIBRATION_SAMPLES trains and draws 4x
+    more, up to CALIBRATION_MAX_SAMPLES, while a layer fires fewer than CALIBRATION_MIN_SPIKES
+    spikes in them, so that no rate rests on a handful of spikes."""
 
-    def __init__(self, spec: NetworkSpec, input_rate: float, rng: np.random.Generator) -> None:
-        B, T = CALIBRATION_SAMPLES, spec.n_steps
-        spikes = rng.random((B * T, spec.n_in)) < input_rate
-        self.spec, self.B, self.T = spec, B, T
-        self.ptr = np.concatenate(([0], np.cumsum(spikes.sum(axis=1)))).astype(np.int64)
-        self.idx = np.nonzero(spikes)[1].astype(np.int32)
-        self.val = np.ones(self.idx.shape[0])
-        self.n = spec.n_in
+    def __init__(self, spec: NetworkSpec, input_rate: float, rng: np.random.Generator,
+                 params: dict[str, np.ndarray]) -> None:
+        self.spec, self.input_rate, self.rng, self.params = spec, input_rate, rng, params
+        self.T = spec.n_steps
+        self.weights: list[tuple[np.ndarray, np.ndarray | None]] = []   # of the layers drawn so far
+        self._draw(CALIBRATION_SAMPLES)
 
-    @property
-    def rate(self) -> float:
-        return float(self.val.sum()) / (self.B * self.T * self.n)
+    def _draw(self, n_samples: int) -> None:
+        """Hold n_samples new input trains, run through the layers drawn so far."""
+        self.B = n_samples
+        rows, n_in = n_samples * self.T, self.spec.n_in
+        per = max(1, (1 << 20) // n_in)   # (sample, step) rows per draw: at most 2^20 uniforms at a time
+        counts, units = [], []
+        for r0 in range(0, rows, per):
+            hit = self.rng.random((min(per, rows - r0), n_in)) < self.input_rate
+            counts.append(hit.sum(axis=1))
+            units.append(np.nonzero(hit)[1].astype(np.int32))
+        idx = np.concatenate(units)
+        events = (np.concatenate(([0], np.cumsum(np.concatenate(counts)))).astype(np.int64), idx,
+                  np.ones(idx.shape[0]))
+        for k, (W, R) in enumerate(self.weights):
+            events = self._layer(k, W, R, events)
+        self.events = events
 
-    def run(self, k: int, W: np.ndarray, R: np.ndarray | None, params: dict[str, np.ndarray]) -> tuple:
-        """Spike events (ptr, idx, val) of layer k with weights W (and R) for the held input."""
-        l, sg = self.spec.layers[k], self.spec.surrogate
-        beta = params[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
+    def _layer(self, k: int, W: np.ndarray, R: np.ndarray | None, events: tuple) -> tuple:
+        """Spike events (ptr, idx, val) of layer k with weights W (and R) for input `events`."""
+        l, sg, p = self.spec.layers[k], self.spec.surrogate, self.params
+        beta = p[f"h{k}.beta"] if l.tau_syn is not None else np.zeros(l.size)
         rec = R is not None
-        out = K.layer_forward(self.B, self.T, self.ptr, self.idx, self.val, np.ascontiguousarray(W),
-                              np.ascontiguousarray(R) if rec else np.zeros((0, 0)), rec, params[f"h{k}.alpha"],
-                              params[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
+        out = K.layer_forward(self.B, self.T, *events, np.ascontiguousarray(W),
+                              np.ascontiguousarray(R) if rec else np.zeros((0, 0)), rec, p[f"h{k}.alpha"],
+                              p[f"h{k}.theta"], beta, l.tau_syn is not None, sg.code, float(sg.slope),
                               float(sg.scale), 1e-9, False, False, 0.0, False)
         return out[0], out[1], out[2]
 
-    def rate_of(self, events: tuple, n: int) -> float:
-        return float(events[2].sum()) / (self.B * self.T * n)
+    def rate(self, k: int, W: np.ndarray, R: np.ndarray | None) -> tuple[float, float]:
+        """(spikes per neuron and step, spike count) of layer k with weights W, R on the held
+        input; the count is below CALIBRATION_MIN_SPIKES only at CALIBRATION_MAX_SAMPLES trains."""
+        while True:
+            count = float(self._layer(k, W, R, self.events)[2].sum())
+            if count >= CALIBRATION_MIN_SPIKES or self.B >= CALIBRATION_MAX_SAMPLES:
+                break
+            self._draw(min(4 * self.B, CALIBRATION_MAX_SAMPLES))
+        return count / (self.B * self.T * self.spec.layers[k].size), count
 
-    def advance(self, events: tuple, n: int) -> None:
-        """Hold `events` (the output of a layer of n neurons) as the next layer's input."""
-        self.ptr, self.idx, self.val = events
-        self.n = n
+    def add(self, k: int, W: np.ndarray, R: np.ndarray | None) -> None:
+        """Layer k is drawn: its output on the held input becomes the input of layer k + 1."""
+        self.weights.append((W, R))
+        self.events = self._layer(k, W, R, self.events)
+
+
+def _child(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator that leaves `rng`'s own stream untouched (numpy >= 1.25); for a
+    generator without a seed sequence, one seeded from a draw of `rng`."""
+    try:
+        return rng.spawn(1)[0]
+    except TypeError:
+        return np.random.default_rng(int(rng.integers(2**63)))
 
 
 def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, input_rate: float = 0.05,
@@ -133,8 +166,9 @@ def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, in
     out: dict[str, np.ndarray] = {}
     n_pre, rate = spec.n_in, float(input_rate)
     needs_rate = len(spec.layers) > 1 or any(l.recurrent for l in spec.layers)
-    cal = (_Calibration(spec, rate, rng.spawn(1)[0])
+    cal = (_Calibration(spec, rate, _child(rng), neuron_params)
            if method == "fluctuation" and hidden_rate == "simulated" and needs_rate else None)
+    few, silent, clamped = [], [], []   # imprecise or no measured rate; draws without variance
     for k, l in enumerate(spec.layers):
         N = l.size
         has_r = l.recurrent
@@ -157,24 +191,40 @@ def init_weights(spec: NetworkSpec, method: str, rng: np.random.Generator, *, in
             sig_u = (l.theta - mu_u) / xi
             gaussian = 0.5 * math.erfc(xi / math.sqrt(2.0))
 
-            def _draw(n: int, nu: float, frac: float, shape: tuple[int, int]) -> np.ndarray:
+            def _draw(n: int, nu: float, frac: float, shape: tuple[int, int], name: str) -> np.ndarray:
                 mu_w = frac * mu_u / (n * nu * ebar)
                 var_w = frac * sig_u ** 2 / (n * nu * ehat) - mu_w ** 2
+                if var_w <= 0:
+                    clamped.append(name)
                 return rng.normal(mu_w, math.sqrt(max(var_w, 1e-12)), shape)
 
-            out[f"h{k}.W"] = W = _draw(n_pre, rate, ff, (n_pre, N))
-            if cal is None:
-                hidden_rate_k = gaussian
-                if has_r:
-                    out[f"h{k}.R"] = _draw(N, gaussian, rec_frac, (N, N))
-            else:
-                if has_r:
-                    nu = cal.rate_of(cal.run(k, W, None, neuron_params), N)
-                    out[f"h{k}.R"] = _draw(N, nu if nu > 0 else gaussian, rec_frac, (N, N))
-                events = cal.run(k, W, out.get(f"h{k}.R"), neuron_params)
-                hidden_rate_k = cal.rate_of(events, N) or gaussian
-                cal.advance(events, N)
+            def _measured(W: np.ndarray, R: np.ndarray | None) -> float:
+                nu, count = cal.rate(k, W, R)
+                if count < CALIBRATION_MIN_SPIKES:
+                    (few if count else silent).append(f"h{k}")
+                return nu if count else gaussian
+
+            out[f"h{k}.W"] = W = _draw(n_pre, rate, ff, (n_pre, N), f"h{k}.W")
+            if has_r:
+                nu_r = gaussian if cal is None else _measured(W, None)
+                out[f"h{k}.R"] = _draw(N, nu_r, rec_frac, (N, N), f"h{k}.R")
+            hidden_rate_k = gaussian
+            if cal is not None and k + 1 < len(spec.layers):   # the readout's draw needs no rate
+                hidden_rate_k = _measured(W, out.get(f"h{k}.R"))
+                cal.add(k, W, out.get(f"h{k}.R"))
         n_pre, rate = N, hidden_rate_k
+    if few or silent:
+        warnings.warn(f"fluctuation init: in {CALIBRATION_MAX_SAMPLES} calibration samples "
+                      + "; ".join(m for m in (
+                          f"{', '.join(dict.fromkeys(few))} fired fewer than {CALIBRATION_MIN_SPIKES} spikes, so "
+                          f"their measured rate is imprecise" if few else "",
+                          f"{', '.join(dict.fromkeys(silent))} fired no spike, so their rate is the Gaussian "
+                          f"estimate {0.5 * math.erfc(xi / math.sqrt(2.0)):.3g} per step" if silent else "") if m),
+                      stacklevel=2)
+    if clamped:
+        warnings.warn(f"fluctuation init: for {', '.join(clamped)} the mean term mu_w^2 exceeds the target weight "
+                      f"variance (mu_u = {mu_u:g} with a low presynaptic rate), so their weights are drawn with "
+                      f"s.d. 1e-6 around the mean; raise mu_u or xi", stacklevel=2)
     out["out.W"] = rng.normal(0.0, 1.0 / math.sqrt(n_pre), (n_pre, spec.n_out))
     return out
 

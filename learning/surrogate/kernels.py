@@ -33,9 +33,10 @@ BUFFER_MAX = 1 << 18
 
 # Entries of the gI history (see `_backward_samples`) after which the weight gradients are
 # formed from it and it is emptied, at the end of a sample: HIST_MAX or HIST_PER_GRAD times
-# the entries of dW and dR, whichever is larger. This bounds the backward pass's working
-# memory by a quarter of the gradients' size (at least 1 MiB of float64) plus one sample's
-# T*N entries, instead of letting it grow with the batch. Each emptying passes once over the
+# the entries of dW and dR, whichever is larger. This bounds the history (kept in the weights'
+# precision: 1 MiB at the floor in float64, 512 KiB in float32) by that many entries plus one
+# sample's T*N, per thread's chunk of samples with n_threads > 1, instead of letting it grow
+# with the batch. Each emptying passes once over the
 # rows of dW and dR that have events, which is why the bound grows with them: at 1000 hidden
 # neurons a fixed 2 MiB made the backward 6-8% slower, and 1 MiB 10-12% (2026-11-24, batch
 # 16 and 32, 700 inputs); at 400, 1 MiB and 2 MiB were level with no bound within noise.
