@@ -21,6 +21,17 @@ are not counted. Linux only.
 --xi sets the activity: the sparse records grow with the spike rate, the dense ones do not.
 
 Writes benchmarks/surrogate/memory.json.
+
+Trained networks (the issue's "at equal test accuracy"): with ``--trained CONFIG --run NAME:B_TH[:fallback] ...``
+each run's checkpoint (benchmarks/surrogate/runs/NAME, trained by `surrogate_train_runs.py`) is loaded and
+measured the same way on the config's own training minibatches, as `train()` calls it: the config's batch
+size, its spike-count regulariser, the checkpoint's weight precision; dense (B_th = inf) against sparse at
+B_th (with the closest-approach fallback if asked). Every (run, batch, method) is a fresh process, and the
+warm-up call uses the first sample of the measured batch. Writes benchmarks/surrogate/memory_trained.json
+(or --out).
+
+    python benchmarks/surrogate_memory.py --trained benchmarks/surrogate/configs/fsdd_reg1_n400.toml \
+        --run fsdd_reg1_n400_fb_b025_cos_best_seed1_sparse:0.25:fallback [--run ...] [--n-batches 3]
 """
 from __future__ import annotations
 
@@ -30,6 +41,8 @@ import math
 import os
 import subprocess
 import sys
+
+import numpy as np
 
 from results_json import load_avg, write_results
 
@@ -69,6 +82,83 @@ def measure(batch_size: int, n_hidden: int, method: str, band: float, xi: float 
             "stored_entries": res.stats["stored_entries"], "bytes_backward": res.stats["bytes_backward"]}
 
 
+def measure_trained(config: str, run: str, method: str, k_batch: int) -> dict:
+    """Peak RSS above baseline of one training step's loss_and_grad on minibatch k_batch of the
+    config's training data, for the checkpoint of `run` (NAME:B_TH[:fallback]); see module doc."""
+    import numpy as np
+
+    from eventsim.learning.surrogate import load_checkpoint
+    from eventsim.learning.surrogate.model import Regularizer
+    from surrogate_trained_speed import config_batches, parse_run, run_checkpoint
+    from eventsim.learning.surrogate.cli import read_config
+
+    name, band, fallback = parse_run(run)
+    batches, bs = config_batches(config, k_batch + 1)
+    batch = batches[k_batch]
+    tr = read_config(config).get("train", {})
+    reg = Regularizer(float(tr.get("reg_strength", 0.0)), float(tr.get("reg_target", 0.0)))
+    model, attrs = load_checkpoint(run_checkpoint(name))
+    kw = dict(method=method, band=math.inf if method == "dense" else band, reg=reg,
+              fallback=fallback and method == "sparse", weight_dtype=attrs["weight_dtype"])
+    model.loss_and_grad(batch.__class__.from_samples(*_first_sample(batch)), **kw)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_kb("VmRSS")
+    res = model.loss_and_grad(batch, **kw)
+    peak = _status_kb("VmHWM")
+    n_hidden = sum(l.size for l in model.spec.layers)
+    return {"run": name, "band": band, "fallback": fallback, "method": method, "batch_index": k_batch,
+            "batch": bs, "n_hidden": n_hidden, "weight_dtype": attrs["weight_dtype"],
+            "hidden_rate": sum(res.stats["spikes"]) / (batch.batch_size * model.spec.n_steps * n_hidden),
+            "active_fraction": sum(res.stats["stored_entries"]) / (batch.batch_size * model.spec.n_steps * n_hidden),
+            "peak_above_base_mib": (peak - base) / 1024,
+            "grad_mib": sum(g.nbytes for g in res.grads.values()) / 2**20,
+            "bytes_backward": res.stats["bytes_backward"], "finite_loss": bool(np.isfinite(res.loss))}
+
+
+def _first_sample(batch):
+    """from_samples arguments for a one-sample batch holding the first sample of `batch`."""
+    T = batch.n_steps
+    e0, e1 = batch.ptr[0], batch.ptr[T]
+    steps = np.repeat(np.arange(T), np.diff(batch.ptr[: T + 1]))
+    return ([(steps, batch.idx[e0:e1])], batch.labels[:1], T, batch.n_units, [batch.val[e0:e1]])
+
+
+def run_cells(cells: list[tuple[str, ...]]) -> list[dict]:
+    """Each cell's measurement in a fresh process of this script (its hidden --one/--one-trained
+    arguments); the first cell is dense, and each result gets its share of that one."""
+    rows = []
+    for cell in cells:
+        out = subprocess.run([sys.executable, __file__, *cell], check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        rows[-1]["share_of_dense"] = rows[-1]["peak_above_base_mib"] / rows[0]["peak_above_base_mib"]
+    return rows
+
+
+def main_trained(args) -> int:
+    load = load_avg()
+    rows = []
+    for run in args.run:
+        for k in range(args.n_batches):
+            cells = run_cells([("--one-trained", args.trained, run, m, str(k)) for m in ("dense", "sparse")])
+            for method, r in zip(("dense", "sparse"), cells):
+                rows.append(r)
+                print(f"{r['run']} batch {k} {method:6s} B_th {r['band'] if method == 'sparse' else 'inf'}: rate "
+                      f"{r['hidden_rate']:.3f}, stored {100 * r['active_fraction']:.2f}%, "
+                      f"{r['peak_above_base_mib']:8.2f} MiB ({100 * r['share_of_dense']:5.1f}% of dense; "
+                      f"gradients {r['grad_mib']:.2f} MiB)", flush=True)
+    out = args.out if args.out != DEFAULT_OUT else os.path.join(HERE, "surrogate", "memory_trained.json")
+    command = " ".join(["python3.11", "benchmarks/surrogate_memory.py"] + sys.argv[1:])
+    path = write_results(os.path.dirname(os.path.abspath(out)), os.path.basename(out),
+                         {"config": args.trained, "rows": rows}, command=command, load_before=load,
+                         units="MiB of peak RSS above the baseline, per loss_and_grad call")
+    print(f"wrote {path}")
+    return 0
+
+
+DEFAULT_OUT = os.path.join(HERE, "surrogate", "memory.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", default="16,32,64,256")
@@ -77,8 +167,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--xi", default="2", help="fluctuation init's xi, one or more: smaller xi, more activity "
                     "(spike rate per neuron and step about 0.006 at 2, 0.02 at 1, 0.05 at 0.5, 0.12 at 0.25)")
     ap.add_argument("--one", nargs=5, metavar=("BATCH", "N", "METHOD", "BAND", "XI"), help=argparse.SUPPRESS)
-    ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "memory.json"))
+    ap.add_argument("--trained", metavar="CONFIG", help="measure trained networks of this config (see module doc)")
+    ap.add_argument("--run", action="append", default=[], help="with --trained: NAME:B_TH[:fallback]")
+    ap.add_argument("--n-batches", type=int, default=3, help="with --trained: minibatches measured per run")
+    ap.add_argument("--one-trained", nargs=4, metavar=("CONFIG", "RUN", "METHOD", "K"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args(argv)
+    if args.one_trained:
+        c, run, m, k = args.one_trained
+        print(json.dumps(measure_trained(c, run, m, int(k))))
+        return 0
+    if args.trained:
+        if not args.run:
+            raise SystemExit("--trained needs at least one --run NAME:B_TH[:fallback]")
+        return main_trained(args)
     if args.one:
         b, n, m, band, xi = args.one
         print(json.dumps(measure(int(b), int(n), m, float(band), float(xi))))
@@ -91,13 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in [int(x) for x in args.sizes.split(",")]:
             for xi in args.xi.split(","):
                 runs = [("dense", "inf")] + [("sparse", x) for x in args.bands.split(",")]
-                dense = None
-                for method, band in runs:
-                    out = subprocess.run([sys.executable, __file__, "--one", str(b), str(n), method, band, xi],
-                                         check=True, capture_output=True, text=True).stdout
-                    r = json.loads(out.strip().splitlines()[-1])
-                    dense = r if method == "dense" else dense
-                    r["share_of_dense"] = r["peak_above_base_mib"] / dense["peak_above_base_mib"]
+                cells = run_cells([("--one", str(b), str(n), m, band, xi) for m, band in runs])
+                for (method, band), r in zip(runs, cells):
                     rows.append(r)
                     print(f"batch {b:4d} N {n:5d} xi {xi:>4s} rate {r['hidden_rate']:.3f} {method:6s} B_th {band:>5s}: "
                           f"{r['peak_above_base_mib']:8.2f} MiB ({100 * r['share_of_dense']:5.1f}% of dense; "

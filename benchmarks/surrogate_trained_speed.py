@@ -60,6 +60,14 @@ def run_checkpoint(name: str) -> str:
     return os.path.join(HERE, "surrogate", "runs", name, "checkpoint.h5")
 
 
+def parse_run(spec: str) -> tuple[str, float, bool]:
+    """NAME:B_TH[:fallback] -> (name, band, fallback)."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "fallback"):
+        raise SystemExit(f"--run {spec!r}: expected NAME:B_TH or NAME:B_TH:fallback")
+    return parts[0], float(parts[1]), len(parts) == 3
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config")
@@ -73,10 +81,7 @@ def main() -> int:
     results = json.load(open(res_path)) if os.path.exists(res_path) else {}
     rows = []
     for spec in a.run:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "fallback"):
-            raise SystemExit(f"--run {spec!r}: expected NAME:B_TH or NAME:B_TH:fallback")
-        name, band, fallback = parts[0], float(parts[1]), len(parts) == 3
+        name, band, fallback = parse_run(spec)
         model, attrs = load_checkpoint(run_checkpoint(name))
         wdt = attrs["weight_dtype"]                                        # the precision it was trained in
         backward_cpu(model, batches[:1], "dense", math.inf, False, wdt)   # compile outside the timing

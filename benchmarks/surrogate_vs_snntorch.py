@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -57,28 +58,32 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
     import torch
     from snntorch import surrogate
     z = np.load(x_path)
-    x = torch.tensor(z["x"], dtype=torch.float32).permute(1, 0, 2).contiguous()  # [T, B, n_in]
-    y = torch.tensor(z["labels"], dtype=torch.long)
-    alpha_syn, beta_mem, kappa = float(np.exp(-1 / 5.0)), float(np.exp(-1 / 20.0)), float(np.exp(-1 / 20.0))
+    # K minibatches [K, B, T, n_in] -> [K, T, B, n_in]; the timed steps cycle through them
+    xs = torch.tensor(z["x"], dtype=torch.float32).permute(0, 2, 1, 3).contiguous()
+    ys = torch.tensor(z["labels"], dtype=torch.long)
+    n_batches, T_, B_, n_in = xs.shape
+    n_out = int(z["n_out"])
+    alpha_syn, beta_mem, kappa = float(z["alpha_syn"]), float(z["beta_mem"]), float(z["kappa"])
     rows = []
     for k in threads:
         torch.set_num_threads(k)
         for N in sizes:
             torch.manual_seed(0)
-            fc = torch.nn.Linear(N_IN, N, bias=False)
+            fc = torch.nn.Linear(n_in, N, bias=False)
             rec = torch.nn.Linear(N, N, bias=False)
-            out = torch.nn.Linear(N, N_OUT, bias=False)
+            out = torch.nn.Linear(N, n_out, bias=False)
             lif = snn.Synaptic(alpha=alpha_syn, beta=beta_mem, threshold=1.0, reset_mechanism="zero",
                                spike_grad=surrogate.fast_sigmoid(slope=10), reset_delay=False)
             params = list(fc.parameters()) + list(rec.parameters()) + list(out.parameters())
             opt = torch.optim.Adam(params, lr=1e-3)
 
-            def step() -> float:
+            def step(i: int) -> float:
+                x, y = xs[i % n_batches], ys[i % n_batches]
                 syn, mem = lif.reset_mem()
-                s = torch.zeros(B, N)
-                u = torch.zeros(B, N_OUT)
+                s = torch.zeros(B_, N)
+                u = torch.zeros(B_, n_out)
                 us = []
-                for t in range(T):
+                for t in range(T_):
                     s, syn, mem = lif(fc(x[t]) + rec(s), syn, mem)
                     u = kappa * u + out(s)
                     us.append(u)
@@ -89,17 +94,35 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
                 opt.step()
                 return float(loss)
 
-            step()
+            step(0)
             ts, cs = [], []
-            for _ in range(reps):
+            for i in range(reps):
                 t0, c0 = time.perf_counter(), time.process_time()
-                step()
+                step(i)
                 ts.append(time.perf_counter() - t0)
                 cs.append(time.process_time() - c0)
             rows.append({"n_hidden": N, "torch_threads": k, "t_step_s": statistics.median(ts),
                          "cpu_step_s": statistics.median(cs)})
     print(json.dumps({"torch": torch.__version__, "snntorch": snn.__version__, "heap_retained": retained,
                       "rows": rows}))
+
+
+def snntorch_times(x, labels, n_out: int, alpha_syn: float, beta_mem: float, kappa: float, sizes: str, reps: int,
+                   torch_threads: str, default_malloc: bool) -> dict:
+    """Run the snnTorch worker in its venv on minibatches x [K, B, T, n_in] (labels [K, B]) with the
+    given decays per step (synaptic, membrane, readout) and hidden sizes ("200,400"); returns its JSON."""
+    import numpy as np
+    if not os.path.exists(VENV_PY):
+        raise SystemExit(f"{VENV_PY} not found: run bash benchmarks/setup_venvs.sh first")
+    with tempfile.TemporaryDirectory() as tmp:
+        xp = os.path.join(tmp, "x.npz")
+        np.savez(xp, x=np.asarray(x, np.float32), labels=labels, n_out=n_out, alpha_syn=alpha_syn,
+                 beta_mem=beta_mem, kappa=kappa)
+        res = subprocess.run([VENV_PY, os.path.abspath(__file__), "--worker", xp, "--sizes", sizes,
+                              "--reps", str(reps), "--torch-threads", torch_threads]
+                             + (["--default-malloc"] if default_malloc else []),
+                             check=True, capture_output=True, text=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,17 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     dense_x = np.zeros((B, T, N_IN), np.float32)
     for b, (st, un) in enumerate(data.samples):
         dense_x[b, st, un] = 1.0
-    if not os.path.exists(VENV_PY):
-        raise SystemExit(f"{VENV_PY} not found: run bash benchmarks/setup_venvs.sh first")
     load0 = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        xp = os.path.join(tmp, "x.npz")
-        np.savez(xp, x=dense_x, labels=batch.labels)
-        res = subprocess.run([VENV_PY, os.path.abspath(__file__), "--worker", xp, "--sizes", args.sizes,
-                              "--reps", str(args.reps), "--torch-threads", args.torch_threads]
-                            + (["--default-malloc"] if args.default_malloc else []),
-                             check=True, capture_output=True, text=True)
-    snn_res = json.loads(res.stdout.strip().splitlines()[-1])
+    snn_res = snntorch_times(dense_x[None], batch.labels[None], N_OUT, math.exp(-1 / 5.0), math.exp(-1 / 20.0),
+                             math.exp(-1 / 20.0), args.sizes, args.reps, args.torch_threads, args.default_malloc)
     retained = retain_freed_memory() if not args.default_malloc else False
     rows = []
     for N in sizes:

@@ -52,15 +52,6 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True)
-def _room(need, has_syn, st_idx, st_v, st_sg, st_ea, st_eb):
-    """The stored-entry arrays, grown if they hold fewer than `need` entries."""
-    if need <= st_idx.shape[0]:
-        return st_idx, st_v, st_sg, st_ea, st_eb
-    return (_grow(st_idx, need), _grow(st_v, need), _grow(st_sg, need), _grow(st_ea, need),
-            _grow(st_eb, need) if has_syn else st_eb)
-
-
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _add_rows(I, M, idx, val, e0, e1):
     """I += sum over events e in [e0, e1) of val[e] * M[idx[e], :]. Four events per pass
@@ -113,7 +104,10 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
     f = np.zeros(N)
     last = np.zeros(N, np.int64)
     track = fallback and not smooth
-    quick = not (smooth or track or store_all)
+    quick = not (smooth or store_all)
+    # entries a step may add, and in sparse records with the fallback the N it may add after the
+    # sample's last step (dense records hold every (t, j) in cap_a already and never grow)
+    room = 2 * N if track and not store_all else N
     hits = np.zeros(N, np.int64)      # in-band steps of each neuron in this sample
     best_x = np.full(N, np.inf)       # its closest approach |V - theta| ...
     best_t = np.zeros(N, np.int64)    # ... the step, and the state there
@@ -133,13 +127,23 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
             best_x[:] = np.inf
         for t in range(T):
             bt = b * T + t
-            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
+            need = na + room
+            if need > st_idx.shape[0]:
+                # one array at a time, so that only one old copy is alive while they grow
+                st_idx = _grow(st_idx, need)
+                st_v = _grow(st_v, need)
+                st_sg = _grow(st_sg, need)
+                st_ea = _grow(st_ea, need)
+                if has_syn:
+                    st_eb = _grow(st_eb, need)
             if ns + N > spk_idx.shape[0]:
                 spk_idx = _grow(spk_idx, ns + N)
                 spk_val = _grow(spk_val, ns + N)
             for j in range(N):
                 x = V[j] - theta[j]
                 if quick and x <= -band:  # the common case: below the band, so not stored and no spike
+                    if track and hits[j] == 0 and -x < best_x[j]:
+                        _keep_closest(j, t, -x, V, ea, eb, last, best_x, best_t, best_v, best_ea, best_eb, best_dt)
                     S[j] = 0.0
                     continue
                 if smooth:
@@ -147,16 +151,12 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 else:
                     s = 1.0 if x >= 0.0 else 0.0
                 inb = abs(x) < band
-                if track:
+                if track:  # a neuron's closest approach matters only while it has no in-band step
                     if inb:
                         hits[j] += 1
-                    elif abs(x) < best_x[j]:
-                        best_x[j] = abs(x)
-                        best_t[j] = t
-                        best_v[j] = V[j]
-                        best_ea[j] = ea[j]
-                        best_eb[j] = eb[j]
-                        best_dt[j] = float(t - last[j])
+                    elif hits[j] == 0 and abs(x) < best_x[j]:
+                        _keep_closest(j, t, abs(x), V, ea, eb, last, best_x, best_t, best_v, best_ea, best_eb,
+                                      best_dt)
                 if store_all or inb:
                     g = 0.0  # the surrogate is only evaluated where it is stored
                     if inb:
@@ -197,13 +197,25 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 if has_syn:
                     eb[j] = a * eb[j] + f[j]
                 V[j] = a * V[j] + I[j]
-        if track:  # at most one fallback entry per neuron
-            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
+        if track:  # at most one fallback entry per neuron (room left by the last step's check)
             na = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t,
                                best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg,
                                st_ea, st_eb, na)
-    return (spk_ptr, spk_idx[:ns].copy(), spk_val[:ns].copy(), st_ptr, st_idx[:na].copy(),
-            st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
+    # views, not copies: the pages past ns/na were never written, so they take no memory
+    # (a trimming copy would double the records' peak)
+    return (spk_ptr, spk_idx[:ns], spk_val[:ns], st_ptr, st_idx[:na], st_v[:na], st_sg[:na], st_ea[:na],
+            st_eb[: (na if has_syn else 0)])
+
+
+@nb.njit(cache=True, inline="always")
+def _keep_closest(j, t, dist, V, ea, eb, last, best_x, best_t, best_v, best_ea, best_eb, best_dt):
+    """Neuron j's closest approach to threshold so far is at step t, |V - theta| = dist."""
+    best_x[j] = dist
+    best_t[j] = t
+    best_v[j] = V[j]
+    best_ea[j] = ea[j]
+    best_eb[j] = eb[j]
+    best_dt[j] = float(t - last[j])
 
 
 @nb.njit(cache=True)
@@ -552,6 +564,25 @@ def layer_backward(B, T, spk_ptr, spk_idx, spk_val, st_ptr, st_idx, st_v, st_sg,
                                     alpha, theta, beta_, has_syn, smooth, smooth_k, detach_reset, buffered,
                                     hist_max, gs_low)
     return dW, dR, v3[0].copy(), v3[1].copy(), v3[2].copy(), gs_low
+
+
+@nb.njit(cache=True)
+def sample_counts(B, T, N, ptr, idx, val):
+    """Spike count of each (sample, neuron), [B*N], from a layer's spike events."""
+    counts = np.zeros(B * N)
+    for b in range(B):
+        for e in range(ptr[b * T], ptr[(b + 1) * T]):
+            counts[b * N + idx[e]] += val[e]
+    return counts
+
+
+@nb.njit(cache=True)
+def add_per_sample(gs, B, T, N, st_ptr, st_idx, per_bn, scale):
+    """gs[a] += scale * per_bn[b*N + j] for each stored entry a of (sample b, neuron j), in
+    place (no temporaries the size of the record)."""
+    for b in range(B):
+        for a in range(st_ptr[b * T], st_ptr[(b + 1) * T]):
+            gs[a] += scale * per_bn[b * N + st_idx[a]]
 
 
 @nb.njit(cache=True, fastmath={"reassoc"})

@@ -106,10 +106,6 @@ class GradResult:
     stats: dict = field(default_factory=dict)
 
 
-def _bt_of(ptr: np.ndarray) -> np.ndarray:
-    return np.repeat(np.arange(ptr.shape[0] - 1, dtype=np.int64), np.diff(ptr))
-
-
 def _checked_param(name: str, value) -> np.ndarray:
     """`value` as a float64 array, or `SurrogateConfigError` if it is not finite or (thresholds,
     decays) not in the range the trainer clamps it to."""
@@ -311,13 +307,10 @@ class SNN:
         for k in range(len(spec.layers) - 1, -1, -1):
             l, rec = spec.layers[k], recs[k]
             if reg.strength > 0:
-                counts = np.zeros(B * l.size)
-                sb = _bt_of(rec.spk_ptr) // T
-                np.add.at(counts, sb * l.size + rec.spk_idx, rec.spk_val)
-                dev = counts / T - reg.target
+                dev = K.sample_counts(B, T, l.size, rec.spk_ptr, rec.spk_idx, rec.spk_val) / T - reg.target
                 reg_val += reg.strength * float(np.mean(dev ** 2))
-                ab = _bt_of(rec.st_ptr) // T
-                gs = gs + reg.strength * 2.0 * dev[ab * l.size + rec.st_idx] / (T * B * l.size)
+                # in place: gs is this call's own array (the readout's or the layer above's gs_low)
+                K.add_per_sample(gs, B, T, l.size, rec.st_ptr, rec.st_idx, dev, reg.strength * 2.0 / (T * B * l.size))
             if k == 0:
                 ip, ii, iv = batch.ptr, batch.idx, batch.val
                 lp, li, has_low = np.zeros(1, np.int64), np.zeros(0, np.int32), False
