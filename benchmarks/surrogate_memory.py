@@ -27,7 +27,8 @@ each run's checkpoint (benchmarks/surrogate/runs/NAME, trained by `surrogate_tra
 measured the same way on the config's own training minibatches, as `train()` calls it: the config's batch
 size, its spike-count regulariser, the checkpoint's weight precision; dense (B_th = inf) against sparse at
 B_th (with the closest-approach fallback if asked). Every (run, batch, method) is a fresh process, and the
-warm-up call uses the first sample of the measured batch. Writes benchmarks/surrogate/memory_trained.json
+warm-up call uses the first sample of the measured batch. --snntorch adds snnTorch's peak for a step of the
+same shape on the same minibatch, measured the same way in its venv. Writes benchmarks/surrogate/memory_trained.json
 (or --out).
 
     python benchmarks/surrogate_memory.py --trained benchmarks/surrogate/configs/fsdd_reg1_n400.toml \
@@ -44,17 +45,10 @@ import sys
 
 import numpy as np
 
+from proc_status import reset_peak, status_kb
 from results_json import load_avg, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def measure(batch_size: int, n_hidden: int, method: str, band: float, xi: float = 2.0) -> dict:
@@ -69,11 +63,10 @@ def measure(batch_size: int, n_hidden: int, method: str, band: float, xi: float 
     # the init of surrogate_speed.py, whose records these are measured beside
     model = SNN(spec, init="fluctuation", seed=1, input_rate=0.05, hidden_rate="gaussian", xi=xi)
     model.loss_and_grad(one, method=method, band=band)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status_kb("VmRSS")
+    reset_peak()
+    base = status_kb("VmRSS")
     res = model.loss_and_grad(batch, method=method, band=band)
-    peak = _status_kb("VmHWM")
+    peak = status_kb("VmHWM")
     grad_bytes = sum(g.nbytes for g in res.grads.values())
     rate = sum(res.stats["spikes"]) / (batch_size * spec.n_steps * n_hidden)
     return {"batch": batch_size, "n_hidden": n_hidden, "method": method, "band": None if math.isinf(band) else band,
@@ -101,11 +94,10 @@ def measure_trained(config: str, run: str, method: str, k_batch: int) -> dict:
     kw = dict(method=method, band=math.inf if method == "dense" else band, reg=reg,
               fallback=fallback and method == "sparse", weight_dtype=attrs["weight_dtype"])
     model.loss_and_grad(batch.__class__.from_samples(*_first_sample(batch)), **kw)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status_kb("VmRSS")
+    reset_peak()
+    base = status_kb("VmRSS")
     res = model.loss_and_grad(batch, **kw)
-    peak = _status_kb("VmHWM")
+    peak = status_kb("VmHWM")
     n_hidden = sum(l.size for l in model.spec.layers)
     return {"run": name, "band": band, "fallback": fallback, "method": method, "batch_index": k_batch,
             "batch": bs, "n_hidden": n_hidden, "weight_dtype": attrs["weight_dtype"],
@@ -135,18 +127,34 @@ def run_cells(cells: list[tuple[str, ...]]) -> list[dict]:
     return rows
 
 
+def snntorch_cell(config: str, k_batch: int, dense: dict) -> dict:
+    """snnTorch's peak memory for a step of the same shape on the same minibatch (its venv, glibc's
+    default malloc, a warm-up step on one sample first; see surrogate_vs_snntorch.worker)."""
+    from surrogate_trained_speed import config_batches
+    from surrogate_vs_snntorch import snntorch_times
+    from surrogate_vs_snntorch_trained import dense_input, snntorch_shape
+    x, labels = dense_input(config_batches(config, k_batch + 1)[0][k_batch:])
+    res = snntorch_times(x, labels, reps=1, torch_threads="1", default_malloc=True, peak=True,
+                         **snntorch_shape(config))
+    mib = res["rows"][0]["peak_step_mib"]
+    return {"method": "snntorch", "batch_index": k_batch, "torch": res["torch"], "snntorch": res["snntorch"],
+            "peak_above_base_mib": mib, "share_of_dense": mib / dense["peak_above_base_mib"]}
+
+
 def main_trained(args) -> int:
     load = load_avg()
     rows = []
     for run in args.run:
         for k in range(args.n_batches):
             cells = run_cells([("--one-trained", args.trained, run, m, str(k)) for m in ("dense", "sparse")])
-            for method, r in zip(("dense", "sparse"), cells):
+            if args.snntorch:
+                cells.append(snntorch_cell(args.trained, k, cells[0]))
+            for method, r in zip(("dense", "sparse", "snntorch"), cells):
                 rows.append(r)
-                print(f"{r['run']} batch {k} {method:6s} B_th {r['band'] if method == 'sparse' else 'inf'}: rate "
-                      f"{r['hidden_rate']:.3f}, stored {100 * r['active_fraction']:.2f}%, "
+                print(f"{run.split(':')[0]} batch {k} {method:8s} B_th {r['band'] if method == 'sparse' else 'inf'}: rate "
+                      f"{r.get('hidden_rate', math.nan):.3f}, stored {100 * r.get('active_fraction', math.nan):.2f}%, "
                       f"{r['peak_above_base_mib']:8.2f} MiB ({100 * r['share_of_dense']:5.1f}% of dense; "
-                      f"gradients {r['grad_mib']:.2f} MiB)", flush=True)
+                      f"gradients {r.get('grad_mib', math.nan):.2f} MiB)", flush=True)
     out = args.out if args.out != DEFAULT_OUT else os.path.join(HERE, "surrogate", "memory_trained.json")
     command = " ".join(["python3.11", "benchmarks/surrogate_memory.py"] + sys.argv[1:])
     path = write_results(os.path.dirname(os.path.abspath(out)), os.path.basename(out),
@@ -170,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trained", metavar="CONFIG", help="measure trained networks of this config (see module doc)")
     ap.add_argument("--run", action="append", default=[], help="with --trained: NAME:B_TH[:fallback]")
     ap.add_argument("--n-batches", type=int, default=3, help="with --trained: minibatches measured per run")
+    ap.add_argument("--snntorch", action="store_true", help="with --trained: also snnTorch's peak for a step of "
+                    "the same shape on the same minibatch (float32, its venv; see surrogate_vs_snntorch.py)")
     ap.add_argument("--one-trained", nargs=4, metavar=("CONFIG", "RUN", "METHOD", "K"), help=argparse.SUPPRESS)
     ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args(argv)

@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from proc_status import reset_peak, status_kb
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MEMORY_PY = os.path.join(HERE, "..", "learning", "surrogate", "memory.py")
 VENV_PY = os.path.join(HERE, ".venv-snntorch", "bin", "python")
@@ -50,8 +52,10 @@ def retain_heap() -> bool:
     return mod.retain_freed_memory()
 
 
-def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain: bool) -> None:
-    """Runs inside the snnTorch venv; prints one JSON line."""
+def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain: bool, peak: bool = False) -> None:
+    """Runs inside the snnTorch venv; prints one JSON line. With `peak`, instead of timing, each
+    size's row holds the peak RSS of one step on the first minibatch above the RSS before it
+    (after a warm-up step on its first sample), as surrogate_memory.py measures eventsim."""
     retained = retain_heap() if retain else False
     import numpy as np
     import snntorch as snn
@@ -61,7 +65,7 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
     # K minibatches [K, B, T, n_in] -> [K, T, B, n_in]; the timed steps cycle through them
     xs = torch.tensor(z["x"], dtype=torch.float32).permute(0, 2, 1, 3).contiguous()
     ys = torch.tensor(z["labels"], dtype=torch.long)
-    n_batches, T_, B_, n_in = xs.shape
+    n_batches, T_, _, n_in = xs.shape
     n_out = int(z["n_out"])
     alpha_syn, beta_mem, kappa = float(z["alpha_syn"]), float(z["beta_mem"]), float(z["kappa"])
     rows = []
@@ -77,11 +81,10 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
             params = list(fc.parameters()) + list(rec.parameters()) + list(out.parameters())
             opt = torch.optim.Adam(params, lr=1e-3)
 
-            def step(i: int) -> float:
-                x, y = xs[i % n_batches], ys[i % n_batches]
+            def step(x, y) -> float:
                 syn, mem = lif.reset_mem()
-                s = torch.zeros(B_, N)
-                u = torch.zeros(B_, n_out)
+                s = torch.zeros(x.shape[1], N)
+                u = torch.zeros(x.shape[1], n_out)
                 us = []
                 for t in range(T_):
                     s, syn, mem = lif(fc(x[t]) + rec(s), syn, mem)
@@ -94,11 +97,18 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
                 opt.step()
                 return float(loss)
 
-            step(0)
+            if peak:
+                step(xs[0][:, :1].contiguous(), ys[0][:1])
+                reset_peak()
+                base = status_kb("VmRSS")
+                step(xs[0], ys[0])
+                rows.append({"n_hidden": N, "torch_threads": k, "peak_step_mib": (status_kb("VmHWM") - base) / 1024})
+                continue
+            step(xs[0], ys[0])
             ts, cs = [], []
             for i in range(reps):
                 t0, c0 = time.perf_counter(), time.process_time()
-                step(i)
+                step(xs[i % n_batches], ys[i % n_batches])
                 ts.append(time.perf_counter() - t0)
                 cs.append(time.process_time() - c0)
             rows.append({"n_hidden": N, "torch_threads": k, "t_step_s": statistics.median(ts),
@@ -108,9 +118,10 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
 
 
 def snntorch_times(x, labels, n_out: int, alpha_syn: float, beta_mem: float, kappa: float, sizes: str, reps: int,
-                   torch_threads: str, default_malloc: bool) -> dict:
+                   torch_threads: str, default_malloc: bool, peak: bool = False) -> dict:
     """Run the snnTorch worker in its venv on minibatches x [K, B, T, n_in] (labels [K, B]) with the
-    given decays per step (synaptic, membrane, readout) and hidden sizes ("200,400"); returns its JSON."""
+    given decays per step (synaptic, membrane, readout) and hidden sizes ("200,400"); returns its JSON
+    (with `peak`, the peak memory of a step instead of times; see `worker`)."""
     import numpy as np
     if not os.path.exists(VENV_PY):
         raise SystemExit(f"{VENV_PY} not found: run bash benchmarks/setup_venvs.sh first")
@@ -120,7 +131,7 @@ def snntorch_times(x, labels, n_out: int, alpha_syn: float, beta_mem: float, kap
                  beta_mem=beta_mem, kappa=kappa)
         res = subprocess.run([VENV_PY, os.path.abspath(__file__), "--worker", xp, "--sizes", sizes,
                               "--reps", str(reps), "--torch-threads", torch_threads]
-                             + (["--default-malloc"] if default_malloc else []),
+                             + (["--default-malloc"] if default_malloc else []) + (["--peak"] if peak else []),
                              check=True, capture_output=True, text=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -138,12 +149,13 @@ def main(argv: list[str] | None = None) -> int:
                          "eventsim's retain_freed_memory, as eventsim's train() does)")
     ap.add_argument("--out", default=os.path.join(HERE, "surrogate", "vs_snntorch.json"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--peak", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     dtypes = args.weight_dtypes.split(",")
     threads = [int(s) for s in args.torch_threads.split(",")]
     if args.worker:
-        worker(args.worker, sizes, args.reps, threads, not args.default_malloc)
+        worker(args.worker, sizes, args.reps, threads, not args.default_malloc, args.peak)
         return 0
     import numpy as np
     from eventsim.learning.surrogate import (Adam, LayerSpec, NetworkSpec, SNN, clamp_params, retain_freed_memory,

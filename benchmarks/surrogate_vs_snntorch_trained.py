@@ -49,6 +49,19 @@ def dense_input(batches) -> tuple[np.ndarray, np.ndarray]:
     return x, np.stack([b.labels for b in batches])
 
 
+def snntorch_shape(config: str) -> dict:
+    """The keyword arguments of `snntorch_times` that a config fixes: n_out, the decays per step
+    and the hidden size (one recurrent hidden layer only)."""
+    from eventsim.learning.surrogate.cli import read_config
+    net = read_config(config)["network"]
+    if len(net["layers"]) != 1 or not net["layers"][0].get("recurrent", False):
+        raise SystemExit("the snnTorch side is written for one recurrent hidden layer")
+    layer, dt = net["layers"][0], float(net.get("dt", 1.0))
+    return {"n_out": int(net["n_out"]), "alpha_syn": math.exp(-dt / float(layer["tau_syn"])),
+            "beta_mem": math.exp(-dt / float(layer["tau_mem"])), "kappa": math.exp(-dt / float(net["tau_out"])),
+            "sizes": str(int(layer["size"]))}
+
+
 def eventsim_step_cpu(name: str, band: float, fallback: bool, batches, reg, lr: float, reps: int) -> dict:
     """Median CPU s of a training step of the checkpoint `name`, restored before every step."""
     from eventsim.learning.surrogate import Adam, clamp_params, load_checkpoint
@@ -91,22 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     from eventsim.learning.surrogate import retain_freed_memory
     from eventsim.learning.surrogate.cli import read_config
     from eventsim.learning.surrogate.model import Regularizer
-    cfg = read_config(args.config)
-    net, tr = cfg["network"], cfg.get("train", {})
-    if len(net["layers"]) != 1 or not net["layers"][0].get("recurrent", False):
-        raise SystemExit("the snnTorch side is written for one recurrent hidden layer")
-    layer = net["layers"][0]
-    dt = float(net.get("dt", 1.0))
+    tr = read_config(args.config).get("train", {})
+    shape = snntorch_shape(args.config)
     batches, bs = config_batches(args.config, args.batches)
     x, labels = dense_input(batches)
     load0 = load_avg()
-    sizes = str(int(layer["size"]))
-    snn_res = snntorch_times(x, labels, int(net["n_out"]), math.exp(-dt / float(layer["tau_syn"])),
-                             math.exp(-dt / float(layer["tau_mem"])), math.exp(-dt / float(net["tau_out"])),
-                             sizes, args.reps, "1", False)
+    snn_res = snntorch_times(x, labels, reps=args.reps, torch_threads="1", default_malloc=False, **shape)
     snn_cpu = snn_res["rows"][0]["cpu_step_s"]
-    print(f"snnTorch {snn_res['snntorch']} (torch {snn_res['torch']}), N={sizes}: {1e3 * snn_cpu:.1f} ms per step",
-          flush=True)
+    print(f"snnTorch {snn_res['snntorch']} (torch {snn_res['torch']}), N={shape['sizes']}: "
+          f"{1e3 * snn_cpu:.1f} ms per step", flush=True)
     retain_freed_memory()  # as train() does, and as the snnTorch worker did
     reg = Regularizer(float(tr.get("reg_strength", 0.0)), float(tr.get("reg_target", 0.0)))
     rows = []

@@ -52,6 +52,15 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+@nb.njit(cache=True)
+def _room(need, has_syn, st_idx, st_v, st_sg, st_ea, st_eb):
+    """The stored-entry arrays, grown if they hold fewer than `need` entries."""
+    if need <= st_idx.shape[0]:
+        return st_idx, st_v, st_sg, st_ea, st_eb
+    return (_grow(st_idx, need), _grow(st_v, need), _grow(st_sg, need), _grow(st_ea, need),
+            _grow(st_eb, need) if has_syn else st_eb)
+
+
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _add_rows(I, M, idx, val, e0, e1):
     """I += sum over events e in [e0, e1) of val[e] * M[idx[e], :]. Four events per pass
@@ -105,9 +114,6 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
     last = np.zeros(N, np.int64)
     track = fallback and not smooth
     quick = not (smooth or store_all)
-    # entries a step may add, and in sparse records with the fallback the N it may add after the
-    # sample's last step (dense records hold every (t, j) in cap_a already and never grow)
-    room = 2 * N if track and not store_all else N
     hits = np.zeros(N, np.int64)      # in-band steps of each neuron in this sample
     best_x = np.full(N, np.inf)       # its closest approach |V - theta| ...
     best_t = np.zeros(N, np.int64)    # ... the step, and the state there
@@ -127,15 +133,7 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
             best_x[:] = np.inf
         for t in range(T):
             bt = b * T + t
-            need = na + room
-            if need > st_idx.shape[0]:
-                # one array at a time, so that only one old copy is alive while they grow
-                st_idx = _grow(st_idx, need)
-                st_v = _grow(st_v, need)
-                st_sg = _grow(st_sg, need)
-                st_ea = _grow(st_ea, need)
-                if has_syn:
-                    st_eb = _grow(st_eb, need)
+            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
             if ns + N > spk_idx.shape[0]:
                 spk_idx = _grow(spk_idx, ns + N)
                 spk_val = _grow(spk_val, ns + N)
@@ -197,14 +195,13 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 if has_syn:
                     eb[j] = a * eb[j] + f[j]
                 V[j] = a * V[j] + I[j]
-        if track:  # at most one fallback entry per neuron (room left by the last step's check)
+        if track:  # at most one fallback entry per neuron
+            st_idx, st_v, st_sg, st_ea, st_eb = _room(na + N, has_syn, st_idx, st_v, st_sg, st_ea, st_eb)
             na = _add_fallback(b, T, N, theta, sg_kind, sg_slope, sg_scale, store_all, hits, best_x, best_t,
                                best_v, best_ea, best_eb, best_dt, has_syn, st_ptr, st_idx, st_v, st_sg,
                                st_ea, st_eb, na)
-    # views, not copies: the pages past ns/na were never written, so they take no memory
-    # (a trimming copy would double the records' peak)
-    return (spk_ptr, spk_idx[:ns], spk_val[:ns], st_ptr, st_idx[:na], st_v[:na], st_sg[:na], st_ea[:na],
-            st_eb[: (na if has_syn else 0)])
+    return (spk_ptr, spk_idx[:ns].copy(), spk_val[:ns].copy(), st_ptr, st_idx[:na].copy(),
+            st_v[:na].copy(), st_sg[:na].copy(), st_ea[:na].copy(), st_eb[: (na if has_syn else 0)].copy())
 
 
 @nb.njit(cache=True, inline="always")
