@@ -24,11 +24,12 @@ Writes benchmarks/surrogate/memory.json.
 
 Trained networks (the issue's "at equal test accuracy"): with ``--trained CONFIG --run NAME:B_TH[:fallback] ...``
 each run's checkpoint (benchmarks/surrogate/runs/NAME, trained by `surrogate_train_runs.py`) is loaded and
-measured the same way on the config's own training minibatches, as `train()` calls it: the config's batch
-size, its spike-count regulariser, the checkpoint's weight precision; dense (B_th = inf) against sparse at
-B_th (with the closest-approach fallback if asked). Every (run, batch, method) is a fresh process, and the
-warm-up call uses the first sample of the measured batch. --snntorch adds snnTorch's peak for a step of the
-same shape on the same minibatch, measured the same way in its venv. Writes benchmarks/surrogate/memory_trained.json
+measured the same way on the config's own training minibatches, with `train()`'s arguments (not its
+malloc settings): the config's batch size, its spike-count regulariser, the checkpoint's weight
+precision; dense (B_th = inf) against sparse at B_th (with the closest-approach fallback if asked).
+Every (run, batch, method) is a fresh process, and the warm-up call uses the first sample of the
+measured batch. --snntorch adds snnTorch's peak for a step of the same shape on the same minibatch,
+measured the same way in its venv, and the bytes autograd saved for its backward pass. Writes benchmarks/surrogate/memory_trained.json
 (or --out).
 
     python benchmarks/surrogate_memory.py --trained benchmarks/surrogate/configs/fsdd_reg1_n400.toml \
@@ -138,7 +139,8 @@ def snntorch_cell(config: str, k_batch: int, dense: dict) -> dict:
                          **snntorch_shape(config))
     mib = res["rows"][0]["peak_step_mib"]
     return {"method": "snntorch", "batch_index": k_batch, "torch": res["torch"], "snntorch": res["snntorch"],
-            "peak_above_base_mib": mib, "share_of_dense": mib / dense["peak_above_base_mib"]}
+            "peak_above_base_mib": mib, "share_of_dense": mib / dense["peak_above_base_mib"],
+            "saved_for_backward_mib": res["rows"][0]["saved_for_backward_mib"]}
 
 
 def main_trained(args) -> int:
@@ -151,7 +153,7 @@ def main_trained(args) -> int:
                 cells.append(snntorch_cell(args.trained, k, cells[0]))
             for method, r in zip(("dense", "sparse", "snntorch"), cells):
                 rows.append(r)
-                print(f"{run.split(':')[0]} batch {k} {method:8s} B_th {r['band'] if method == 'sparse' else 'inf'}: rate "
+                print(f"{run.split(':')[0]} batch {k} {method:8s} B_th {r['band'] if method == 'sparse' else '-' if method == 'snntorch' else 'inf'}: rate "
                       f"{r.get('hidden_rate', math.nan):.3f}, stored {100 * r.get('active_fraction', math.nan):.2f}%, "
                       f"{r['peak_above_base_mib']:8.2f} MiB ({100 * r['share_of_dense']:5.1f}% of dense; "
                       f"gradients {r.get('grad_mib', math.nan):.2f} MiB)", flush=True)

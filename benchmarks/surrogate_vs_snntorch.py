@@ -53,9 +53,14 @@ def retain_heap() -> bool:
 
 
 def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain: bool, peak: bool = False) -> None:
-    """Runs inside the snnTorch venv; prints one JSON line. With `peak`, instead of timing, each
-    size's row holds the peak RSS of one step on the first minibatch above the RSS before it
-    (after a warm-up step on its first sample), as surrogate_memory.py measures eventsim."""
+    """Runs inside the snnTorch venv; prints one JSON line. With `peak` (one size only), instead of
+    timing, the row holds the peak RSS of one step on the first minibatch above the RSS before it
+    (after a warm-up step on its first sample), as surrogate_memory.py measures eventsim, and the
+    bytes of the tensors autograd saved for the backward pass (distinct storages, parameters and
+    input excluded). The RSS figure depends on how glibc and torch reuse the warm-up's memory (it
+    is bimodal between fresh processes); the saved bytes do not."""
+    if peak and len(sizes) * len(threads) != 1:
+        raise SystemExit("--peak measures one size and one thread count per process")
     retained = retain_heap() if retain else False
     import numpy as np
     import snntorch as snn
@@ -81,7 +86,20 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
             params = list(fc.parameters()) + list(rec.parameters()) + list(out.parameters())
             opt = torch.optim.Adam(params, lr=1e-3)
 
+            saved: dict[int, int] = {}   # storage address -> bytes, of tensors autograd keeps for backward
+            kept_anyway = {p.untyped_storage().data_ptr() for p in params} | {xs.untyped_storage().data_ptr()}
+
+            def pack(t):
+                st = t.untyped_storage()
+                if st.data_ptr() not in kept_anyway:   # not the parameters or the input, which exist anyway
+                    saved[st.data_ptr()] = st.nbytes()
+                return t
+
             def step(x, y) -> float:
+                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                    return _step(x, y)
+
+            def _step(x, y) -> float:
                 syn, mem = lif.reset_mem()
                 s = torch.zeros(x.shape[1], N)
                 u = torch.zeros(x.shape[1], n_out)
@@ -101,8 +119,10 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
                 step(xs[0][:, :1].contiguous(), ys[0][:1])
                 reset_peak()
                 base = status_kb("VmRSS")
+                saved.clear()
                 step(xs[0], ys[0])
-                rows.append({"n_hidden": N, "torch_threads": k, "peak_step_mib": (status_kb("VmHWM") - base) / 1024})
+                rows.append({"n_hidden": N, "torch_threads": k, "peak_step_mib": (status_kb("VmHWM") - base) / 1024,
+                             "saved_for_backward_mib": sum(saved.values()) / 2**20})
                 continue
             step(xs[0], ys[0])
             ts, cs = [], []

@@ -3,9 +3,10 @@
 `surrogate_vs_snntorch.py` times freshly initialised networks, which fire 0.006 spikes per neuron and
 step; trained FSDD networks fire 0.04-0.12, and eventsim's event-driven cost grows with activity while
 snnTorch's does not. Here each `--run NAME:B_TH[:fallback]` loads benchmarks/surrogate/runs/NAME
-(trained by `surrogate_train_runs.py` from CONFIG), and a step is what `train()` does: loss_and_grad
-on a minibatch of the config's training data (its batch size, spike-count regulariser, B_th, fallback,
-the checkpoint's weight precision), then Adam and the clamp. The parameters are restored before every
+(trained by `surrogate_train_runs.py` from CONFIG), and a step is the core of a `train()` step:
+loss_and_grad on a minibatch of the config's training data (its batch size, spike-count regulariser,
+B_th, fallback, the checkpoint's weight precision), then Adam and the clamp (not train()'s parameter
+copy for its NaN guard, about 3% more at N = 1000). The parameters are restored before every
 timed step (outside the timing), so every step runs at the trained network's activity.
 
 snnTorch runs the same shape on the same minibatches (the binned counts as input values) in its venv,

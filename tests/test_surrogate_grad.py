@@ -57,12 +57,17 @@ def test_sparse_equals_dense_band_truncated(rec: bool, syn: bool, kind: str, wei
         np.testing.assert_allclose(rs.grads[name], gd, rtol=0, atol=1e-5 * max(scale, 1e-30), err_msg=name)
 
 
-def test_threaded_backward_equals_dense(weight_grad_strategy: str) -> None:
+@pytest.mark.parametrize("fallback", [False, True])
+def test_threaded_backward_equals_dense(weight_grad_strategy: str, fallback: bool) -> None:
     """n_threads = 2 runs the backward over two sample chunks, each with its own history (and,
-    with HIST_MAX = 1, emptied after each of its samples); the sum equals the dense gradient."""
+    with HIST_MAX = 1, emptied after each of its samples); the sum equals the dense gradient,
+    also with the regulariser (added to gs in place before the threads start) and the
+    closest-approach fallback (a narrow band, so that some neurons need it)."""
     model, batch = _model(True, True), _batch()
-    rt = model.loss_and_grad(batch, method="sparse", band=0.3, n_threads=2)
-    rd = model.loss_and_grad(batch, method="dense", band=0.3)
+    reg, band = Regularizer(0.1, 0.02), 0.05 if fallback else 0.3
+    rt = model.loss_and_grad(batch, method="sparse", band=band, n_threads=2, reg=reg, fallback=fallback)
+    rd = model.loss_and_grad(batch, method="dense", band=band, reg=reg, fallback=fallback)
+    assert rt.loss == pytest.approx(rd.loss, rel=1e-12)
     for name, gd in rd.grads.items():
         scale = max(np.max(np.abs(gd)), 1e-30)
         np.testing.assert_allclose(rt.grads[name], gd, rtol=0, atol=1e-5 * scale, err_msg=name)

@@ -139,7 +139,9 @@ def layer_forward(B, T, in_ptr, in_idx, in_val, W, R, has_rec, alpha, theta, bet
                 spk_val = _grow(spk_val, ns + N)
             for j in range(N):
                 x = V[j] - theta[j]
-                if quick and x <= -band:  # the common case: below the band, so not stored and no spike
+                # the common case: below the band, so not stored and no spike (band > 0, which the model
+                # checks; with band 0 a neuron exactly at threshold would take this path and not spike)
+                if quick and x <= -band:
                     if track and hits[j] == 0 and -x < best_x[j]:
                         _keep_closest(j, t, -x, V, ea, eb, last, best_x, best_t, best_v, best_ea, best_eb, best_dt)
                     S[j] = 0.0
