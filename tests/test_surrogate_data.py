@@ -15,6 +15,35 @@ from eventsim.learning.surrogate import kernels as K
 from eventsim.learning.surrogate.data import (mnist_dataset, shd_dataset, spikes_to_dataset, split_holdout)
 
 
+def test_fsdd_dataset_warns_of_late_spikes_also_from_its_cache(tmp_path) -> None:
+    """The late-spike warning comes with the dataset whether it was encoded or read from the
+    cache; a cache written before the count was stored is encoded again, not trusted."""
+    import pathlib
+    import warnings
+
+    from eventsim.learning.surrogate.data import fsdd_dataset
+    root = pathlib.Path(__file__).parent / "fixtures"
+    cache = str(tmp_path / "fsdd.npz")
+    kw = dict(split="test", n_steps=5, dt_ms=8.0, n_channels=8, cache=cache)   # 40 ms: most spikes are late
+    with pytest.warns(UserWarning, match=r"spikes .* lie at or after n_steps x dt_ms = 40 ms") as first:
+        ds = fsdd_dataset(root, **kw)
+    with pytest.warns(UserWarning, match=r"spikes .* lie at or after n_steps x dt_ms = 40 ms") as again:
+        ds2 = fsdd_dataset(root, **kw)
+    assert str(first[0].message) == str(again[0].message)
+    assert [s[0].tolist() for s in ds.samples] == [s[0].tolist() for s in ds2.samples]
+    z = dict(np.load(cache))
+    del z["late"]
+    np.savez(cache, **z)                                    # a cache from before the count was stored
+    with pytest.warns(UserWarning, match="lie at or after"):
+        fsdd_dataset(root, **kw)
+    assert "late" in np.load(cache).files
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # 1000 x 8 ms: nothing is late, no warning
+        long = dict(kw, n_steps=1000, cache=str(tmp_path / "long.npz"))
+        fsdd_dataset(root, **long)
+        fsdd_dataset(root, **long)
+
+
 def test_spikes_to_dataset_bins_counts_and_drops_late_spikes() -> None:
     times = [np.array([0.2, 0.7, 1.5, 9.9, 10.0, 25.0]), np.array([3.0])]
     units = [np.array([1, 1, 0, 2, 2, 0]), np.array([2])]

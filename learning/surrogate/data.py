@@ -49,7 +49,25 @@ def mnist_dataset(root: str, split: str = "train5k", n_steps: int = 100, limit: 
 
 def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray], labels: Sequence[int],
                       n_units: int, n_steps: int, dt_ms: float = 1.0) -> EventDataset:
-    """Bin spike trains (times in ms, unit ids) into `n_steps` steps of `dt_ms` ms."""
+    """Bin spike trains (times in ms, unit ids) into `n_steps` steps of `dt_ms` ms; spikes at
+    or after n_steps * dt_ms are left out, with a warning that counts them."""
+    ds, late = _bin_spikes(times_ms, units, labels, n_units, n_steps, dt_ms)
+    _warn_late(late, n_steps, dt_ms)
+    return ds
+
+
+def _warn_late(late: np.ndarray, n_steps: int, dt_ms: float) -> None:
+    """The warning for spikes left out by binning; late = [spikes left out, samples that had
+    any, all spikes, all samples]."""
+    dropped, n_with, total, n_samples = (int(x) for x in late)
+    if dropped:
+        warnings.warn(f"{dropped} of {total} spikes ({100.0 * dropped / max(total, 1):.2g} %, in {n_with} of "
+                      f"{n_samples} samples) lie at or after n_steps x dt_ms = {n_steps * dt_ms:g} ms and are "
+                      "left out; raise n_steps or dt_ms to keep them", stacklevel=3)
+
+
+def _bin_spikes(times_ms, units, labels, n_units, n_steps, dt_ms) -> tuple[EventDataset, np.ndarray]:
+    """`spikes_to_dataset` without the warning: (dataset, late) with late as in `_warn_late`."""
     _check_steps(n_steps, dt_ms)
     if not (len(times_ms) == len(units) == len(labels)):
         raise SurrogateConfigError(f"got {len(times_ms)} time arrays, {len(units)} unit arrays and {len(labels)} "
@@ -73,12 +91,9 @@ def spikes_to_dataset(times_ms: Sequence[np.ndarray], units: Sequence[np.ndarray
         uniq, cnt = np.unique(key, return_counts=True)  # sorted by (step, unit)
         samples.append(((uniq // n_units).astype(np.int32), (uniq % n_units).astype(np.int32)))
         counts.append(cnt.astype(np.float64))
-    if dropped[0]:
-        total = sum(int(np.size(t)) for t in times_ms)
-        warnings.warn(f"{dropped[0]} of {total} spikes ({100.0 * dropped[0] / max(total, 1):.2g} %, in {dropped[1]} of "
-                      f"{len(times_ms)} samples) lie at or after n_steps x dt_ms = {n_steps * dt_ms:g} ms and are "
-                      "left out; raise n_steps or dt_ms to keep them", stacklevel=2)
-    return EventDataset(samples, np.asarray(labels, np.int64).ravel(), int(n_steps), int(n_units), counts=counts)
+    late = np.array([dropped[0], dropped[1], sum(int(np.size(t)) for t in times_ms), len(times_ms)], np.int64)
+    ds = EventDataset(samples, np.asarray(labels, np.int64).ravel(), int(n_steps), int(n_units), counts=counts)
+    return ds, late
 
 
 def shd_dataset(path: str, n_steps: int = 100, dt_ms: float = 10.0, n_units: int | None = None) -> EventDataset:
@@ -101,18 +116,22 @@ def fsdd_dataset(root: str, split: str = "train", n_steps: int = 100, dt_ms: flo
                  cache: str | None = None) -> EventDataset:
     """FSDD `split` ('train': recording indices 5-49, 'test': 0-4, 'all') encoded by the
     cochlea front end (`CochleaParams(n_channels=...)`) and binned. `cache`: .npz path
-    reused when it exists (its parameters are checked)."""
+    reused when it exists (its parameters are checked). Spikes after the last step are left out
+    with a warning, also when the dataset comes from the cache (a cache written before it
+    recorded them is encoded again)."""
     from eventsim.datasets import CochleaParams, encode_fsdd, load_fsdd
     key = np.array([n_channels, n_steps, dt_ms], np.float64)
     if cache and os.path.exists(cache):
         z = np.load(cache, allow_pickle=False)
-        if str(z["split"]) == split and np.array_equal(z["key"], key):
+        if str(z["split"]) == split and np.array_equal(z["key"], key) and "late" in z.files:
+            _warn_late(z["late"], n_steps, dt_ms)
             return _unpack(z)
     files = load_fsdd(root, split=split)
     enc = encode_fsdd(files, CochleaParams(n_channels=int(n_channels)))
-    ds = spikes_to_dataset(enc.times_ms, enc.units, enc.labels, int(n_channels), n_steps, dt_ms)
+    ds, late = _bin_spikes(enc.times_ms, enc.units, enc.labels, int(n_channels), n_steps, dt_ms)
+    _warn_late(late, n_steps, dt_ms)
     if cache:
-        _pack(cache, ds, split=split, key=key)
+        _pack(cache, ds, split=split, key=key, late=late)
     return ds
 
 
