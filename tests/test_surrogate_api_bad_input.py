@@ -87,6 +87,24 @@ def test_divergence_keeps_an_existing_checkpoint_and_names_the_epoch(tmp_path) -
     assert load_checkpoint(ck)[1]["epoch"] == 1
 
 
+def test_divergence_after_a_resume_says_the_resumed_checkpoint_is_kept(tmp_path) -> None:
+    """A resumed run that diverges before finishing an epoch wrote nothing, and the checkpoint it
+    resumed from is kept (the message used to say that no epoch had finished at all)."""
+    from eventsim.learning.surrogate import load_train_state
+    ck = str(tmp_path / "ck.h5")
+    model = SNN(_spec(), seed=0)
+    train(model, _data(), _cfg(checkpoint_path=ck))
+    old = open(ck, "rb").read()
+    resumed, _ = load_checkpoint(ck)
+    real = resumed.loss_and_grad
+    resumed.loss_and_grad = lambda *a, **kw: dataclasses.replace(real(*a, **kw), loss=math.nan)
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 2, step 2.*No epoch finished since the run resumed "
+                                                    r"after epoch 1, so this run wrote no checkpoint: '.*ck.h5' is "
+                                                    r"unchanged"):
+        train(resumed, _data(), _cfg(epochs=2, checkpoint_path=ck), resume=load_train_state(ck))
+    assert open(ck, "rb").read() == old
+
+
 # --------------------------------------------------------------- parameters (model.py, checkpoint.py)
 @pytest.mark.parametrize("name, index, value, match", [
     ("h0.W", (0, 0), np.nan, r"param h0.W must be finite"),

@@ -162,14 +162,18 @@ def _with_history(err: TrainingDivergedError, hist: History) -> TrainingDiverged
 
 
 def _diverged(bad: list[str], cfg: TrainConfig, epoch: int, step: int, restored: int,
-              saved_epoch: int | None) -> TrainingDivergedError:
+              saved_epoch: int | None, resumed_epoch: int | None = None) -> TrainingDivergedError:
     """The error for non-finite values `bad` at `step` (0-based, counted over all epochs) of
     `epoch` (1-based, as in the log and checkpoint), after the parameters were set back to
-    those used at step `restored` (-1: the initial ones)."""
+    those used at step `restored` (-1: the initial ones). resumed_epoch: the epoch the run
+    resumed after, if it did."""
     back = f"those used at step {restored}" if restored >= 0 else "the initial ones"
     ck = cfg.checkpoint_path
     if saved_epoch is not None:
         where = f" The checkpoint {ck!r} holds the parameters after epoch {saved_epoch}."
+    elif ck and resumed_epoch is not None:
+        where = (f" No epoch finished since the run resumed after epoch {resumed_epoch}, so this run wrote no "
+                 f"checkpoint: {ck!r} {'is unchanged' if os.path.exists(ck) else 'does not exist'}.")
     elif ck:
         where = (f" No checkpoint was written yet (no epoch finished), so {ck!r} "
                  f"{'is unchanged' if os.path.exists(ck) else 'does not exist'}.")
@@ -253,6 +257,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
     n_batches = -(-len(data) // cfg.batch_size)
     total_steps = cfg.epochs * n_batches
     saved_epoch = None   # the epoch whose parameters this run last wrote to cfg.checkpoint_path
+    resumed = resume.epoch if resume is not None else None
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         losses, correct = [], 0
@@ -273,7 +278,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
                 [f"parameter {n}" for n in model.nonfinite_params(cfg.weight_dtype)]
             if bad:
                 model.params = good
-                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step - 1, saved_epoch), hist)
+                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step - 1, saved_epoch, resumed), hist)
             good = copy.deepcopy(model.params)
             opt.lr = scheduled_lr(cfg, step, total_steps)
             opt.step(model.params, r.grads, trainable)
@@ -281,7 +286,7 @@ def train(model: SNN, data: EventDataset, cfg: TrainConfig, val: EventDataset | 
             bad = [f"parameter {n} after the update" for n in model.nonfinite_params(cfg.weight_dtype)]
             if bad:
                 model.params = good
-                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step, saved_epoch), hist)
+                raise _with_history(_diverged(bad, cfg, epoch + 1, step, step, saved_epoch, resumed), hist)
             step += 1
             losses.append(r.loss)
             correct += int(np.sum(r.logits.argmax(axis=1) == batch.labels))
