@@ -15,3 +15,11 @@ def reset_peak() -> None:
     """Reset VmHWM to the current RSS (write 5 to /proc/self/clear_refs)."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
+
+
+def peak_above(fn):
+    """(fn(), the peak RSS during the call above the RSS before it, in MiB)."""
+    reset_peak()
+    base = status_kb("VmRSS")
+    res = fn()
+    return res, (status_kb("VmHWM") - base) / 1024

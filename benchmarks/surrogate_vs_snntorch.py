@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from proc_status import reset_peak, status_kb
+from proc_status import peak_above
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MEMORY_PY = os.path.join(HERE, "..", "learning", "surrogate", "memory.py")
@@ -117,11 +117,9 @@ def worker(x_path: str, sizes: list[int], reps: int, threads: list[int], retain:
 
             if peak:
                 step(xs[0][:, :1].contiguous(), ys[0][:1])
-                reset_peak()
-                base = status_kb("VmRSS")
                 saved.clear()
-                step(xs[0], ys[0])
-                rows.append({"n_hidden": N, "torch_threads": k, "peak_step_mib": (status_kb("VmHWM") - base) / 1024,
+                _, peak_mib = peak_above(lambda: step(xs[0], ys[0]))
+                rows.append({"n_hidden": N, "torch_threads": k, "peak_step_mib": peak_mib,
                              "saved_for_backward_mib": sum(saved.values()) / 2**20})
                 continue
             step(xs[0], ys[0])

@@ -41,13 +41,8 @@ from surrogate_vs_snntorch import snntorch_times  # noqa: E402
 
 
 def dense_input(batches) -> tuple[np.ndarray, np.ndarray]:
-    """x [K, B, T, n_in] (event values) and labels [K, B] of equal-sized EventBatches."""
-    b0 = batches[0]
-    x = np.zeros((len(batches), b0.batch_size, b0.n_steps, b0.n_units), np.float32)
-    for k, b in enumerate(batches):
-        bt = np.repeat(np.arange(b.ptr.shape[0] - 1), np.diff(b.ptr))
-        np.add.at(x[k], (bt // b.n_steps, bt % b.n_steps, b.idx), b.val)
-    return x, np.stack([b.labels for b in batches])
+    """x [K, B, T, n_in] float32 (event values) and labels [K, B] of equal-sized EventBatches."""
+    return np.stack([b.to_dense() for b in batches]).astype(np.float32), np.stack([b.labels for b in batches])
 
 
 def snntorch_shape(config: str) -> dict:

@@ -388,6 +388,12 @@ def classify(responses: np.ndarray, assignments: np.ndarray, n_classes: int = 10
         sel = assignments == c
         if sel.any():
             scores[:, c] = responses[:, sel].mean(axis=1)
+    return argmax_or_unclassified(scores)
+
+
+def argmax_or_unclassified(scores: np.ndarray) -> np.ndarray:
+    """Per sample (row), the class with the highest score, or UNCLASSIFIED where no score is
+    above 0 (nothing responded)."""
     pred = np.argmax(scores, axis=1)
     pred[scores.max(axis=1) <= 0] = UNCLASSIFIED
     return pred
@@ -400,10 +406,7 @@ def classify_proportion(responses: np.ndarray, rates: np.ndarray) -> np.ndarray:
     non-zero share fired, e.g. an all-zero row) is not classified: -1 (UNCLASSIFIED)."""
     rates = np.asarray(rates, np.float64)
     share = rates / np.maximum(rates.sum(axis=0, keepdims=True), 1e-12)
-    votes = np.asarray(responses, np.float64) @ share.T
-    pred = np.argmax(votes, axis=1)
-    pred[votes.max(axis=1) <= 0] = UNCLASSIFIED
-    return pred
+    return argmax_or_unclassified(np.asarray(responses, np.float64) @ share.T)
 
 
 def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
@@ -456,4 +459,4 @@ def split_train_val(labels: np.ndarray, n_val_per_class: int = 50, seed: int = 0
 
 __all__ = ["DCParams", "DiehlCook", "class_rates", "assign_labels", "classify", "classify_proportion", "accuracy",
            "confusion", "evaluate", "split_train_val", "input_rates", "saved_population", "N_INPUT",
-           "UNCLASSIFIED"]
+           "UNCLASSIFIED", "argmax_or_unclassified"]

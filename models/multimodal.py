@@ -57,7 +57,7 @@ from eventsim.learning.crossmodal import CrossParams
 from eventsim.learning.weights import ProjectionWeights
 from eventsim.learning.homeostasis import WeightNormalizer
 from eventsim.models import AdaptiveLIFExp, LIFExp
-from eventsim.models.diehl_cook import UNCLASSIFIED, DCParams, N_INPUT, input_rates
+from eventsim.models.diehl_cook import DCParams, N_INPUT, argmax_or_unclassified, input_rates
 
 CROSS_MODES = ("off", "fixed", "learn")
 
@@ -468,9 +468,7 @@ def fuse(*scores: np.ndarray) -> np.ndarray:
         s = np.asarray(s, np.float64)
         z = s.sum(axis=1, keepdims=True)
         total = total + np.divide(s, z, out=np.zeros_like(s), where=z > 0)
-    pred = np.argmax(total, axis=1)
-    pred[total.max(axis=1) <= 0] = UNCLASSIFIED
-    return pred
+    return argmax_or_unclassified(total)
 
 
 __all__ = ["AudioParams", "audio_features", "audio_rates", "pixel_noise", "pixel_dropout", "pair_by_class",

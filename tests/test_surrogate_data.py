@@ -201,3 +201,23 @@ def test_a_validation_fraction_that_rounds_to_nothing_warns() -> None:
     with pytest.warns(UserWarning, match="rounds to no validation sample"):
         train, val = split_holdout(ds, 0.2)
     assert val is None and len(train) == 4
+
+
+def test_event_batch_to_dense_and_head() -> None:
+    """to_dense inverts from_dense, adds events of one unit in one step (as the forward pass
+    does), and head(n) is the batch of the first n samples."""
+    from eventsim.learning.surrogate import EventBatch
+    rng = np.random.default_rng(3)
+    x = rng.random((3, 4, 5)) * (rng.random((3, 4, 5)) < 0.3)
+    b = EventBatch.from_dense(x, np.array([0, 1, 2]))
+    np.testing.assert_array_equal(b.to_dense(), x)
+    dup = EventBatch.from_arrays(np.array([0, 0, 1]), np.array([2, 2, 0]), np.array([1, 1, 3]), np.array([0, 1]),
+                                 n_steps=3, n_units=4, val=np.array([0.5, 2.0, 1.0]))
+    d = dup.to_dense()
+    assert d[0, 2, 1] == 2.5 and d[1, 0, 3] == 1.0 and d.sum() == 3.5
+    h = b.head(2)
+    assert h.batch_size == 2 and h.labels.tolist() == [0, 1]
+    np.testing.assert_array_equal(h.to_dense(), x[:2])
+    assert b.head(10).batch_size == 3
+    with pytest.raises(SurrogateConfigError, match="n"):
+        b.head(0)

@@ -12,27 +12,21 @@ import time
 
 import numpy as np
 
+from .events import events_to_dense
 from .model import SNN, LayerRecord
-
-
-def _dense_events(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, B: int, T: int, n: int) -> np.ndarray:
-    out = np.zeros((B * T, n))
-    rows = np.repeat(np.arange(B * T), np.diff(ptr))
-    out[rows, idx] = val
-    return out.reshape(B, T, n)
 
 
 def to_dense(model: SNN, batch, recs: list[LayerRecord]) -> dict:
     """[B, T, N] arrays of V, sigma, e_a, e_b, S per layer and the dense input."""
     B, T = batch.batch_size, model.spec.n_steps
-    out = {"x": _dense_events(batch.ptr, batch.idx, batch.val, B, T, batch.n_units), "layers": []}
+    out = {"x": batch.to_dense(), "layers": []}
     for l, r in zip(model.spec.layers, recs):
         if r.n_entries != B * T * l.size:
             raise ValueError("to_dense needs records from forward(store_all=True)")
         shp = (B, T, l.size)
         out["layers"].append({"V": r.st_v.reshape(shp), "sg": r.st_sg.reshape(shp), "ea": r.st_ea.reshape(shp),
                               "eb": r.st_eb.reshape(shp) if l.tau_syn is not None else None,
-                              "S": _dense_events(r.spk_ptr, r.spk_idx, r.spk_val, B, T, l.size)})
+                              "S": events_to_dense(r.spk_ptr, r.spk_idx, r.spk_val, B, T, l.size)})
     return out
 
 

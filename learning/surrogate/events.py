@@ -20,6 +20,14 @@ def check_equal_lengths(**lengths: int) -> None:
         raise SurrogateConfigError(f"got {', '.join(f'{v} {k}' for k, v in lengths.items())}; must be equal")
 
 
+def events_to_dense(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, B: int, T: int, n: int) -> np.ndarray:
+    """CSR events over bt = b*T + t (see the module docstring) as a dense [B, T, n] float64
+    array; events of the same unit in the same bucket add up."""
+    out = np.zeros((B * T, n))
+    np.add.at(out, (np.repeat(np.arange(B * T), np.diff(ptr)), idx), val)
+    return out.reshape(B, T, n)
+
+
 @dataclass(frozen=True)
 class EventBatch:
     """B samples x T steps of sparse input events (see module docstring)."""
@@ -42,6 +50,18 @@ class EventBatch:
     @property
     def nbytes(self) -> int:
         return int(self.ptr.nbytes + self.idx.nbytes + self.val.nbytes)
+
+    def head(self, n: int) -> "EventBatch":
+        """The first n samples (views of this batch's arrays)."""
+        n = min(check_count("n", n), self.batch_size)
+        e = self.ptr[n * self.n_steps]
+        return EventBatch(self.n_steps, self.n_units, self.ptr[: n * self.n_steps + 1], self.idx[:e], self.val[:e],
+                          self.labels[:n])
+
+    def to_dense(self) -> np.ndarray:
+        """The events as a dense [B, T, n_units] float64 array (the inverse of `from_dense`;
+        events of the same unit in the same step add up, as in the forward pass)."""
+        return events_to_dense(self.ptr, self.idx, self.val, self.batch_size, self.n_steps, self.n_units)
 
     @classmethod
     def from_arrays(cls, sample: np.ndarray, step: np.ndarray, unit: np.ndarray, labels: np.ndarray,
